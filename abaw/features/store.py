@@ -1,0 +1,108 @@
+"""The feature store: per annotation id, one row per frame, loaded memory-mapped.
+
+Layout of a store folder:
+    meta.json         backbone, revision, layer, pooling, preprocessing, dim, code version
+    <id>.rows.npz     frames (N,) int64 1-based, present (N,) bool (False: no crop / no input,
+                      the row is zeros and must not be trusted)
+    <id>.npy          features (N, dim) float16, written last: its presence means "done"
+
+Every file is written to a temporary name and renamed, so a killed extraction never leaves a file
+that looks complete, and a restart skips exactly the ids whose `.npy` exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from abaw.errors import AbawError
+
+META = "meta.json"
+# meta keys that must agree for two stores to be mixed (e.g. train and test features)
+IDENTITY_KEYS = ("backbone", "source", "revision", "layer", "pooling", "preprocessing", "dim")
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureStore:
+    def __init__(self, path):
+        self.path = Path(path)
+        meta_file = self.path / META
+        if not meta_file.is_file():
+            raise AbawError(f"{self.path}: no feature store here ({META} missing); run "
+                            "`abaw features extract` first")
+        self.meta = json.loads(meta_file.read_text())
+
+    @classmethod
+    def create(cls, path, meta: dict) -> FeatureStore:
+        """Open a store for writing; an existing store must have the same identity (resume)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta_file = path / META
+        if meta_file.is_file():
+            old = json.loads(meta_file.read_text())
+            diff = [k for k in IDENTITY_KEYS if old.get(k) != meta.get(k)]
+            if diff:
+                raise AbawError(f"{meta_file}: field {diff[0]}: found {old.get(diff[0])!r}, "
+                                f"expected {meta.get(diff[0])!r}; use another --out folder")
+        else:
+            text = json.dumps(meta, indent=2, sort_keys=True).encode()
+            _atomic_write(meta_file, lambda fh: fh.write(text))
+        return cls(path)
+
+    @property
+    def dim(self) -> int:
+        return int(self.meta["dim"])
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("backbone", self.path.name))
+
+    def ids(self) -> list[str]:
+        return sorted(p.name[:-4] for p in self.path.glob("*.npy"))
+
+    def has(self, id: str) -> bool:
+        return (self.path / f"{id}.npy").is_file()
+
+    def write(self, id: str, frames, features, present) -> None:
+        frames = np.asarray(frames, dtype=np.int64)
+        present = np.asarray(present, dtype=bool)
+        feats = np.asarray(features, dtype=np.float16)
+        if feats.shape != (len(frames), self.dim) or present.shape != frames.shape:
+            raise AbawError(f"feature store {self.path}: {id}: found features {feats.shape}, "
+                            f"expected ({len(frames)}, {self.dim})")
+        _atomic_write(self.path / f"{id}.rows.npz",
+                      lambda fh: np.savez(fh, frames=frames, present=present))
+        _atomic_write(self.path / f"{id}.npy", lambda fh: np.save(fh, feats))
+
+    def load(self, id: str):
+        """(frames (N,), features (N, dim) float16 memory-mapped, present (N,))."""
+        if not self.has(id):
+            raise AbawError(f"feature store {self.path}: no features for {id}; extract them first")
+        with np.load(self.path / f"{id}.rows.npz", allow_pickle=False) as z:
+            frames, present = z["frames"], z["present"]
+        feats = np.load(self.path / f"{id}.npy", mmap_mode="r", allow_pickle=False)
+        return frames, feats, present
+
+
+def require_same_identity(stores) -> None:
+    """Refuse to mix stores whose backbone, layer, pooling, preprocessing or dim disagree."""
+    stores = list(stores)
+    for other in stores[1:]:
+        for k in IDENTITY_KEYS:
+            if stores[0].meta.get(k) != other.meta.get(k):
+                raise AbawError(f"{other.path / META}: field {k}: found {other.meta.get(k)!r}, "
+                                f"expected {stores[0].meta.get(k)!r} as in {stores[0].path}")

@@ -1,0 +1,154 @@
+"""The prediction set: raw model outputs per video, the one artifact between predict and write.
+
+Stored flat so that per-video operations are slices, not dict look-ups over 600 arrays:
+`videos[i]` owns rows `offsets[i]:offsets[i+1]` of `frames`, `outputs` and `imputed`.
+
+- `frames`: 1-based frame numbers (image-level tracks: 1-based row of the release list).
+- `outputs`: raw outputs, float32 — VA values (N, 2); class probabilities (N, C); AU
+  probabilities (N, 12); MTL the three side by side (N, 2 + 8 + 12). Decoding (clip, argmax,
+  thresholds) happens only in the writers.
+- `imputed`: True where a frame had no model output (no face) and was filled by a policy.
+- `provenance`: JSON-able dict (track, edition, run, config hash, post-processing parameters ...).
+
+Saved as one `.npz` (no pickles), written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from abaw import protocol
+from abaw.errors import AbawError
+
+
+@dataclass
+class PredictionSet:
+    track: str
+    edition: int
+    columns: tuple[str, ...]          # names of the output columns, e.g. the class names
+    videos: list[str]
+    offsets: np.ndarray               # (V + 1,) int64
+    frames: np.ndarray                # (N,) int64
+    outputs: np.ndarray               # (N, K) float32
+    imputed: np.ndarray               # (N,) bool
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.track = self.track.upper()
+        self.offsets = np.asarray(self.offsets, dtype=np.int64)
+        self.frames = np.asarray(self.frames, dtype=np.int64)
+        self.outputs = np.asarray(self.outputs, dtype=np.float32)
+        if self.outputs.ndim == 1:
+            self.outputs = self.outputs[:, None]
+        self.imputed = np.asarray(self.imputed, dtype=bool)
+        n = len(self.frames)
+        if len(self.offsets) != len(self.videos) + 1 or self.offsets[0] != 0 or self.offsets[-1] != n:
+            raise AbawError(f"prediction set: offsets {len(self.offsets)} do not match "
+                            f"{len(self.videos)} videos and {n} rows")
+        if len(self.outputs) != n or len(self.imputed) != n:
+            raise AbawError(f"prediction set: found {len(self.outputs)} output rows and "
+                            f"{len(self.imputed)} imputed flags, expected {n}")
+        if self.outputs.shape[1] != len(self.columns):
+            raise AbawError(f"prediction set: found {self.outputs.shape[1]} output columns, "
+                            f"expected {len(self.columns)} ({','.join(self.columns)})")
+        if len(set(self.videos)) != len(self.videos):
+            raise AbawError("prediction set: a video appears twice")
+
+    # --- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_videos(cls, track: str, edition: int, per_video: dict, columns=None,
+                    provenance: dict | None = None) -> PredictionSet:
+        """`per_video`: id -> (frames, outputs[, imputed]); videos kept in the dict's order."""
+        columns = tuple(columns or default_columns(track, edition))
+        videos = list(per_video)
+        frames, outputs, imputed, offsets = [], [], [], [0]
+        for vid in videos:
+            item = per_video[vid]
+            f = np.asarray(item[0], dtype=np.int64)
+            o = np.asarray(item[1], dtype=np.float32).reshape(len(f), -1)
+            im = np.asarray(item[2], dtype=bool) if len(item) > 2 else np.zeros(len(f), bool)
+            frames.append(f)
+            outputs.append(o)
+            imputed.append(im)
+            offsets.append(offsets[-1] + len(f))
+        k = len(columns)
+        return cls(track, edition, columns, videos, np.array(offsets),
+                   np.concatenate(frames) if frames else np.zeros(0, np.int64),
+                   np.concatenate(outputs) if outputs else np.zeros((0, k), np.float32),
+                   np.concatenate(imputed) if imputed else np.zeros(0, bool),
+                   dict(provenance or {}))
+
+    def replace(self, outputs=None, imputed=None, frames=None, offsets=None, videos=None,
+                **provenance_update) -> PredictionSet:
+        """A new set with some arrays replaced; `provenance_update` is merged into provenance."""
+        return PredictionSet(
+            self.track, self.edition, self.columns,
+            list(self.videos if videos is None else videos),
+            self.offsets if offsets is None else offsets,
+            self.frames if frames is None else frames,
+            self.outputs if outputs is None else outputs,
+            self.imputed if imputed is None else imputed,
+            {**self.provenance, **provenance_update})
+
+    # --- access ---------------------------------------------------------------------------------
+    def index_of(self, video: str) -> int:
+        if not hasattr(self, "_pos"):
+            self._pos = {v: i for i, v in enumerate(self.videos)}
+        if video not in self._pos:
+            raise AbawError(f"prediction set: video {video} is missing")
+        return self._pos[video]
+
+    def rows(self, video: str) -> slice:
+        i = self.index_of(video)
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def video(self, video: str):
+        """(frames, outputs, imputed) of one video, as views."""
+        s = self.rows(video)
+        return self.frames[s], self.outputs[s], self.imputed[s]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    # --- disk -----------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"track": self.track, "edition": self.edition, "columns": list(self.columns),
+                "videos": self.videos, "provenance": self.provenance}
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, meta=np.array(json.dumps(meta)), offsets=self.offsets,
+                         frames=self.frames, outputs=self.outputs, imputed=self.imputed)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> PredictionSet:
+        path = Path(path)
+        if not path.is_file():
+            raise AbawError(f"{path}: prediction set not found, expected a .npz written by abaw")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                arrays = {k: z[k] for k in ("offsets", "frames", "outputs", "imputed")}
+        except (OSError, ValueError, KeyError) as e:
+            raise AbawError(f"{path}: not a prediction set ({e})") from None
+        return cls(meta["track"], int(meta["edition"]), tuple(meta["columns"]), meta["videos"],
+                   arrays["offsets"], arrays["frames"], arrays["outputs"], arrays["imputed"],
+                   meta.get("provenance", {}))
+
+
+def default_columns(track: str, edition: int) -> tuple[str, ...]:
+    """Output column names of a track: VA values, class names, AU names (MTL: all three)."""
+    return protocol.rules(track, edition).names

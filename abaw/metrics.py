@@ -1,0 +1,295 @@
+"""Official ABAW metrics, pure NumPy (no torch), float64 throughout.
+
+Conventions, the same in every track:
+- Frames whose ground truth is the sentinel are excluded (`valid_mask`, the one masking function
+  used by metrics, losses and loaders). Scores pool all valid frames of all videos (`UNSURE`
+  "pooling"); `MetricCollector(pooling="per_video")` averages per-video scores instead.
+- CCC uses population moments (divide by N). If its denominator is 0 (both series constant and
+  equal) CCC is 0; a constant prediction against a varying truth gives 0 too, never NaN.
+- F1 of a class is one-vs-rest binary F1 = 2TP / (2TP + FP + FN). A class with no true and no
+  predicted positive gets `zero_division` (0 by default, as sklearn) and still counts in the mean:
+  the denominator is the number of classes of the track (8 for EXPR from edition 3), as in Σ F1 / 8.
+- Nothing left after masking is an error, not a silent 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from abaw import protocol
+from abaw.errors import AbawError
+
+# --- masking ---------------------------------------------------------------------------------------
+
+
+def valid_mask(track: str, labels) -> np.ndarray:
+    """True where a frame's ground truth is annotated for `track` (VA/EXPR/AU/CE/LSD).
+
+    VA: invalid if either value is -5. AU: invalid if any AU is -1. Classes: invalid if -1.
+    NaN (an empty field) is invalid everywhere.
+    """
+    track = track.upper()
+    y = np.asarray(labels, dtype=np.float64)
+    sentinel = protocol.SENTINELS[track]
+    if track in ("VA", "AU"):
+        if y.ndim != 2:
+            raise AbawError(f"{track} labels: found shape {y.shape}, expected (frames, columns)")
+        return ~np.any((y == sentinel) | np.isnan(y), axis=1)
+    return (y != sentinel) & ~np.isnan(y)
+
+
+def _masked(track: str, pred, true):
+    true = np.asarray(true)
+    pred = np.asarray(pred)
+    if len(pred) != len(true):
+        raise AbawError(f"{track}: found {len(pred)} predicted frames, expected {len(true)} "
+                        "(one per ground-truth frame)")
+    keep = valid_mask(track, true)
+    if not keep.any():
+        raise AbawError(f"{track}: no valid frames after masking sentinels ({len(true)} frames, "
+                        "all unannotated)")
+    return pred[keep], true[keep]
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+def ccc(x, y) -> float:
+    """Concordance correlation coefficient, population moments (÷N)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mx, my = x.mean(), y.mean()
+    dx, dy = x - mx, y - my
+    cov = np.dot(dx, dy) / len(x)
+    denom = np.dot(dx, dx) / len(x) + np.dot(dy, dy) / len(y) + (mx - my) ** 2
+    return float(2.0 * cov / denom) if denom > 0 else 0.0
+
+
+def pearson(x, y) -> float:
+    """Pearson r; 0 when either series is constant."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    dx, dy = x - x.mean(), y - y.mean()
+    denom = np.sqrt(np.dot(dx, dx) * np.dot(dy, dy))
+    return float(np.dot(dx, dy) / denom) if denom > 0 else 0.0
+
+
+def _as_classes(values, n_classes: int, what: str) -> np.ndarray:
+    v = np.asarray(values)
+    if v.ndim != 1:
+        raise AbawError(f"{what}: found shape {v.shape}, expected one class index per frame")
+    if v.dtype.kind == "f":
+        if not np.all(np.isfinite(v)) or np.any(v != np.round(v)):
+            raise AbawError(f"{what}: found non-integer values, expected class indices")
+    v = v.astype(np.int64)
+    if len(v) and (v.min() < 0 or v.max() >= n_classes):
+        raise AbawError(f"{what}: found class {int(v.min() if v.min() < 0 else v.max())}, "
+                        f"expected 0..{n_classes - 1}")
+    return v
+
+
+def confusion(true, pred, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts, rows = truth, columns = prediction."""
+    t = _as_classes(true, n_classes, "truth")
+    p = _as_classes(pred, n_classes, "prediction")
+    return np.bincount(t * n_classes + p, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes)
+
+
+def _f1_from_counts(tp, fp, fn, zero_division: float) -> np.ndarray:
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    denom = 2 * tp + fp + fn
+    out = np.full(tp.shape, float(zero_division))
+    np.divide(2 * tp, denom, out=out, where=denom > 0)
+    return out
+
+
+def f1_per_class(true, pred, n_classes: int, zero_division: float = 0.0) -> np.ndarray:
+    """One-vs-rest F1 of each class 0..n_classes-1."""
+    cm = confusion(true, pred, n_classes)
+    tp = np.diag(cm)
+    return _f1_from_counts(tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp, zero_division)
+
+
+def f1_per_column(true, pred, zero_division: float = 0.0) -> np.ndarray:
+    """Binary F1 of each column of 0/1 matrices (AUs)."""
+    t = _as_binary(true, "truth")
+    p = _as_binary(pred, "prediction")
+    if t.shape != p.shape:
+        raise AbawError(f"AU prediction: found shape {p.shape}, expected {t.shape}")
+    tp = np.count_nonzero(t & p, axis=0)
+    pos_true = np.count_nonzero(t, axis=0)
+    pos_pred = np.count_nonzero(p, axis=0)
+    return _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
+
+
+def _as_binary(values, what: str) -> np.ndarray:
+    v = np.asarray(values)
+    if v.ndim != 2:
+        raise AbawError(f"AU {what}: found shape {v.shape}, expected (frames, AUs)")
+    if v.dtype != bool:
+        if np.any((v != 0) & (v != 1)):
+            raise AbawError(f"AU {what}: found values other than 0/1 (probabilities?), expected 0/1")
+        v = v.astype(bool)
+    return v
+
+
+# --- track scores ----------------------------------------------------------------------------------
+
+@dataclass
+class Score:
+    """A headline score with its breakdown (what `abaw eval` shows)."""
+
+    track: str
+    edition: int
+    value: float
+    parts: dict = field(default_factory=dict)   # e.g. {"CCC_V": .., "CCC_A": ..} or per-class F1
+    frames: int = 0                             # valid frames scored
+    masked: int = 0                             # frames dropped by the sentinel mask
+
+
+def va_score(pred, true, edition: int = protocol.LATEST_EDITION,
+             va_combine: str = protocol.UNSURE["va_combine"].default) -> Score:
+    p, t = _masked("VA", pred, true)
+    cv, ca = ccc(p[:, 0], t[:, 0]), ccc(p[:, 1], t[:, 1])
+    value = cv + ca if (edition <= 2 and va_combine == "sum") else (cv + ca) / 2
+    return Score("VA", edition, value, {"CCC_V": cv, "CCC_A": ca}, len(t), len(true) - len(t))
+
+
+def expr_score(pred, true, edition: int = protocol.LATEST_EDITION,
+               zero_division: float = 0.0) -> Score:
+    names = protocol.expr_classes(edition)
+    p, t = _masked("EXPR", pred, true)
+    f1 = f1_per_class(t, p, len(names), zero_division)
+    acc = float(np.mean(_as_classes(p, len(names), "prediction") == t))
+    macro = float(f1.mean())
+    # Editions 1-2: 0.67 * F1 + 0.33 * accuracy over 7 classes; from edition 3: macro F1 over 8.
+    value = 0.67 * macro + 0.33 * acc if edition <= 2 else macro
+    parts = {"F1": macro, "accuracy": acc, **{f"F1_{n}": float(v) for n, v in zip(names, f1)}}
+    return Score("EXPR", edition, value, parts, len(t), len(true) - len(t))
+
+
+def au_score(pred, true, edition: int = protocol.LATEST_EDITION, zero_division: float = 0.0,
+             au_accuracy: str = protocol.UNSURE["au_accuracy"].default) -> Score:
+    names = protocol.au_names(edition)
+    p, t = _masked("AU", pred, true)
+    if t.shape[1] != len(names):
+        raise AbawError(f"AU labels: found {t.shape[1]} AUs, expected {len(names)} for edition "
+                        f"{edition}")
+    f1 = f1_per_column(t, p, zero_division)
+    pb, tb = _as_binary(p, "prediction"), _as_binary(t, "truth")
+    if au_accuracy == "exact_match":
+        acc = float(np.mean(np.all(pb == tb, axis=1)))
+    elif au_accuracy == "flattened":
+        acc = float(np.mean(pb == tb))
+    else:
+        raise AbawError(f"au_accuracy: found {au_accuracy!r}, expected flattened or exact_match")
+    mean_f1 = float(f1.mean())
+    # Editions 1-2: 0.5 * mean F1 + 0.5 * accuracy; from edition 3: mean F1 over the 12 AUs.
+    value = 0.5 * mean_f1 + 0.5 * acc if edition <= 2 else mean_f1
+    parts = {"F1": mean_f1, "accuracy": acc, **{f"F1_{n}": float(v) for n, v in zip(names, f1)}}
+    return Score("AU", edition, value, parts, len(t), len(true) - len(t))
+
+
+def macro_f1_score(track: str, pred, true, edition: int = protocol.LATEST_EDITION,
+                   zero_division: float = 0.0) -> Score:
+    """Mean F1 over the track's classes: LSD (6), CE (7), AH/VD (2)."""
+    names = protocol.rules(track, edition).names
+    mask_track = track if track in protocol.SENTINELS else "EXPR"
+    p, t = _masked(mask_track, pred, true)
+    f1 = f1_per_class(t, p, len(names), zero_division)
+    acc = float(np.mean(_as_classes(p, len(names), "prediction") == t))
+    parts = {"F1": float(f1.mean()), "accuracy": acc,
+             **{f"F1_{n}": float(v) for n, v in zip(names, f1)}}
+    return Score(track, edition, float(f1.mean()), parts, len(t), len(true) - len(t))
+
+
+def mtl_score(pred: dict, true: dict, edition: int = 7, zero_division: float = 0.0) -> Score:
+    """P_MTL = P_VA + P_EXPR (8 classes) + P_AU (12 AUs); each task masked on its own."""
+    va = va_score(pred["VA"], true["VA"], edition)
+    ex = expr_score(pred["EXPR"], true["EXPR"], edition, zero_division)
+    au = au_score(pred["AU"], true["AU"], edition, zero_division)
+    parts = {"VA": va.value, "EXPR": ex.value, "AU": au.value,
+             **{f"VA_{k}": v for k, v in va.parts.items()},
+             **{f"EXPR_{k}": v for k, v in ex.parts.items()},
+             **{f"AU_{k}": v for k, v in au.parts.items()}}
+    return Score("MTL", edition, va.value + ex.value + au.value, parts,
+                 max(va.frames, ex.frames, au.frames), 0)
+
+
+def pearson_mean_score(track: str, pred, true, edition: int) -> Score:
+    """ERI / EMI: mean over intensity columns of Pearson r across videos."""
+    p = np.asarray(pred, dtype=np.float64)
+    t = np.asarray(true, dtype=np.float64)
+    if p.shape != t.shape or p.ndim != 2:
+        raise AbawError(f"{track}: found shapes {p.shape} and {t.shape}, expected equal "
+                        "(videos, intensities)")
+    rs = [pearson(p[:, k], t[:, k]) for k in range(t.shape[1])]
+    return Score(track, edition, float(np.mean(rs)), {f"r_{k}": r for k, r in enumerate(rs)},
+                 len(t), 0)
+
+
+CHOICES = ("zero_division", "au_accuracy", "va_combine")  # the UNSURE defaults a caller may override
+
+# formula name (protocol TrackRules.metric) -> scorer(track, pred, true, edition, choices)
+FORMULAS = {
+    "va": lambda tr, p, t, ed, c: va_score(p, t, ed, c.get("va_combine", "mean")),
+    "expr_f1": lambda tr, p, t, ed, c: expr_score(p, t, ed, c.get("zero_division", 0.0)),
+    "expr_f1_acc": lambda tr, p, t, ed, c: expr_score(p, t, ed, c.get("zero_division", 0.0)),
+    "au_f1": lambda tr, p, t, ed, c: au_score(p, t, ed, c.get("zero_division", 0.0)),
+    "au_f1_acc": lambda tr, p, t, ed, c: au_score(p, t, ed, c.get("zero_division", 0.0),
+                                                  c.get("au_accuracy", "flattened")),
+    "mtl": lambda tr, p, t, ed, c: mtl_score(p, t, ed, c.get("zero_division", 0.0)),
+    "macro_f1": lambda tr, p, t, ed, c: macro_f1_score(tr, p, t, ed, c.get("zero_division", 0.0)),
+    "pearson_mean": lambda tr, p, t, ed, c: pearson_mean_score(tr, p, t, ed),
+}
+
+
+def score(track: str, edition: int, pred, true, **choices) -> Score:
+    """The official score of `track` in `edition` on decoded predictions (classes, 0/1 AUs, values).
+
+    `choices` override the UNSURE defaults: zero_division, au_accuracy, va_combine. MTL takes dicts
+    {"VA": (N, 2), "EXPR": (N,), "AU": (N, 12)} for both `pred` and `true`.
+    """
+    unknown = set(choices) - set(CHOICES)
+    if unknown:
+        raise AbawError(f"metric option: found {sorted(unknown)}, expected any of {list(CHOICES)}")
+    r = protocol.rules(track, edition)
+    return FORMULAS[r.metric](r.track, pred, true, edition, choices)
+
+
+class MetricCollector:
+    """Gathers per-video arrays, then scores them pooled (default) or averaged per video."""
+
+    def __init__(self, track: str, edition: int,
+                 pooling: str = protocol.UNSURE["pooling"].default, **choices):
+        if pooling not in protocol.UNSURE["pooling"].alternatives:
+            raise AbawError(f"pooling: found {pooling!r}, expected pooled or per_video")
+        self.track, self.edition, self.pooling, self.choices = track, edition, pooling, choices
+        self.preds: dict[str, object] = {}
+        self.trues: dict[str, object] = {}
+
+    def add(self, video: str, pred, true) -> None:
+        if video in self.preds:
+            raise AbawError(f"video {video}: added twice to the metric collector")
+        self.preds[video], self.trues[video] = pred, true
+
+    def compute(self) -> Score:
+        if not self.preds:
+            raise AbawError(f"{self.track}: no videos to score")
+        if self.pooling == "per_video":
+            scores = [score(self.track, self.edition, self.preds[v], self.trues[v], **self.choices)
+                      for v in self.preds]
+            parts = {k: float(np.mean([s.parts[k] for s in scores])) for k in scores[0].parts}
+            return Score(self.track, self.edition, float(np.mean([s.value for s in scores])), parts,
+                         sum(s.frames for s in scores), sum(s.masked for s in scores))
+        if self.track.upper() == "MTL":
+            cat = {k: np.concatenate([np.asarray(d[k]) for d in self.preds.values()])
+                   for k in ("VA", "EXPR", "AU")}
+            tcat = {k: np.concatenate([np.asarray(d[k]) for d in self.trues.values()])
+                    for k in ("VA", "EXPR", "AU")}
+            return score("MTL", self.edition, cat, tcat, **self.choices)
+        pred = np.concatenate([np.asarray(p) for p in self.preds.values()])
+        true = np.concatenate([np.asarray(self.trues[v]) for v in self.preds])
+        return score(self.track, self.edition, pred, true, **self.choices)
