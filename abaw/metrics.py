@@ -31,13 +31,17 @@ def valid_mask(track: str, labels) -> np.ndarray:
     NaN (an empty field) is invalid everywhere.
     """
     track = track.upper()
-    y = np.asarray(labels, dtype=np.float64)
+    y = np.asarray(labels)
     sentinel = protocol.SENTINELS[track]
+    bad = y == sentinel
+    if y.dtype.kind == "f":
+        bad |= np.isnan(y)
     if track in ("VA", "AU"):
         if y.ndim != 2:
             raise AbawError(f"{track} labels: found shape {y.shape}, expected (frames, columns)")
-        return ~np.any((y == sentinel) | np.isnan(y), axis=1)
-    return (y != sentinel) & ~np.isnan(y)
+        # One flat test first: real label files are mostly valid, and a row-wise any() is slow.
+        return ~bad.any(axis=1) if bad.any() else np.ones(len(y), bool)
+    return ~bad
 
 
 def _masked(track: str, pred, true):
@@ -50,6 +54,8 @@ def _masked(track: str, pred, true):
     if not keep.any():
         raise AbawError(f"{track}: no valid frames after masking sentinels ({len(true)} frames, "
                         "all unannotated)")
+    if keep.all():
+        return pred, true
     return pred[keep], true[keep]
 
 
@@ -60,7 +66,9 @@ def ccc(x, y) -> float:
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     mx, my = x.mean(), y.mean()
-    dx, dy = x - mx, y - my
+    # A constant series has exactly zero spread; rounding in mean() must not turn it into 1e-33.
+    dx = x - mx if x.min() != x.max() else np.zeros_like(x)
+    dy = y - my if y.min() != y.max() else np.zeros_like(y)
     cov = np.dot(dx, dy) / len(x)
     denom = np.dot(dx, dx) / len(x) + np.dot(dy, dy) / len(y) + (mx - my) ** 2
     return float(2.0 * cov / denom) if denom > 0 else 0.0
@@ -70,6 +78,8 @@ def pearson(x, y) -> float:
     """Pearson r; 0 when either series is constant."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if x.min() == x.max() or y.min() == y.max():
+        return 0.0
     dx, dy = x - x.mean(), y - y.mean()
     denom = np.sqrt(np.dot(dx, dx) * np.dot(dy, dy))
     return float(np.dot(dx, dy) / denom) if denom > 0 else 0.0
@@ -82,10 +92,14 @@ def _as_classes(values, n_classes: int, what: str) -> np.ndarray:
     if v.dtype.kind == "f":
         if not np.all(np.isfinite(v)) or np.any(v != np.round(v)):
             raise AbawError(f"{what}: found non-integer values, expected class indices")
-    v = v.astype(np.int64)
-    if len(v) and (v.min() < 0 or v.max() >= n_classes):
-        raise AbawError(f"{what}: found class {int(v.min() if v.min() < 0 else v.max())}, "
-                        f"expected 0..{n_classes - 1}")
+    elif v.dtype.kind not in "iub":
+        raise AbawError(f"{what}: found {v.dtype} values, expected class indices")
+    v = v.astype(np.int64, copy=False)
+    if len(v):
+        lo, hi = v.min(), v.max()
+        if lo < 0 or hi >= n_classes:
+            raise AbawError(f"{what}: found class {int(lo if lo < 0 else hi)}, "
+                            f"expected 0..{n_classes - 1}")
     return v
 
 
@@ -105,34 +119,50 @@ def _f1_from_counts(tp, fp, fn, zero_division: float) -> np.ndarray:
     return out
 
 
-def f1_per_class(true, pred, n_classes: int, zero_division: float = 0.0) -> np.ndarray:
-    """One-vs-rest F1 of each class 0..n_classes-1."""
-    cm = confusion(true, pred, n_classes)
+def _f1_from_confusion(cm: np.ndarray, zero_division: float) -> np.ndarray:
     tp = np.diag(cm)
     return _f1_from_counts(tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp, zero_division)
 
 
-def f1_per_column(true, pred, zero_division: float = 0.0) -> np.ndarray:
-    """Binary F1 of each column of 0/1 matrices (AUs)."""
-    t = _as_binary(true, "truth")
-    p = _as_binary(pred, "prediction")
-    if t.shape != p.shape:
-        raise AbawError(f"AU prediction: found shape {p.shape}, expected {t.shape}")
-    tp = np.count_nonzero(t & p, axis=0)
-    pos_true = np.count_nonzero(t, axis=0)
-    pos_pred = np.count_nonzero(p, axis=0)
-    return _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
+def f1_per_class(true, pred, n_classes: int, zero_division: float = 0.0) -> np.ndarray:
+    """One-vs-rest F1 of each class 0..n_classes-1."""
+    return _f1_from_confusion(confusion(true, pred, n_classes), zero_division)
 
 
-def _as_binary(values, what: str) -> np.ndarray:
+def _columns_as_bool(values, what: str) -> np.ndarray:
+    """(frames, AUs) of 0/1 -> (AUs, frames) contiguous bool, so per-AU counts are fast scans."""
     v = np.asarray(values)
     if v.ndim != 2:
         raise AbawError(f"AU {what}: found shape {v.shape}, expected (frames, AUs)")
-    if v.dtype != bool:
-        if np.any((v != 0) & (v != 1)):
-            raise AbawError(f"AU {what}: found values other than 0/1 (probabilities?), expected 0/1")
-        v = v.astype(bool)
-    return v
+    if v.dtype == bool:
+        return np.ascontiguousarray(v.T)
+    if v.dtype.kind in "iu":
+        ok = v.size == 0 or (v.min() >= 0 and v.max() <= 1)
+    else:
+        ok = bool(np.all((v == 0) | (v == 1)))
+    if not ok:
+        raise AbawError(f"AU {what}: found values other than 0/1 (probabilities?), expected 0/1")
+    if v.dtype.itemsize == 1:  # int8/uint8 holding 0/1 is a bool array already
+        return np.ascontiguousarray(v.T).view(bool)
+    return np.ascontiguousarray(v.T) != 0
+
+
+def _au_counts(true, pred):
+    """Per AU: true positives, positives in truth, positives predicted."""
+    t = _columns_as_bool(true, "truth")
+    p = _columns_as_bool(pred, "prediction")
+    if t.shape != p.shape:
+        raise AbawError(f"AU prediction: found shape {p.T.shape}, expected {t.T.shape}")
+    tp = np.array([np.count_nonzero(t[j] & p[j]) for j in range(len(t))])
+    pos_true = np.array([np.count_nonzero(row) for row in t])
+    pos_pred = np.array([np.count_nonzero(row) for row in p])
+    return tp, pos_true, pos_pred, t, p
+
+
+def f1_per_column(true, pred, zero_division: float = 0.0) -> np.ndarray:
+    """Binary F1 of each column of 0/1 matrices (AUs)."""
+    tp, pos_true, pos_pred, _, _ = _au_counts(true, pred)
+    return _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
 
 
 # --- track scores ----------------------------------------------------------------------------------
@@ -161,8 +191,9 @@ def expr_score(pred, true, edition: int = protocol.LATEST_EDITION,
                zero_division: float = 0.0) -> Score:
     names = protocol.expr_classes(edition)
     p, t = _masked("EXPR", pred, true)
-    f1 = f1_per_class(t, p, len(names), zero_division)
-    acc = float(np.mean(_as_classes(p, len(names), "prediction") == t))
+    cm = confusion(t, p, len(names))
+    f1 = _f1_from_confusion(cm, zero_division)
+    acc = float(np.trace(cm) / len(t))
     macro = float(f1.mean())
     # Editions 1-2: 0.67 * F1 + 0.33 * accuracy over 7 classes; from edition 3: macro F1 over 8.
     value = 0.67 * macro + 0.33 * acc if edition <= 2 else macro
@@ -177,12 +208,14 @@ def au_score(pred, true, edition: int = protocol.LATEST_EDITION, zero_division: 
     if t.shape[1] != len(names):
         raise AbawError(f"AU labels: found {t.shape[1]} AUs, expected {len(names)} for edition "
                         f"{edition}")
-    f1 = f1_per_column(t, p, zero_division)
-    pb, tb = _as_binary(p, "prediction"), _as_binary(t, "truth")
+    tp, pos_true, pos_pred, tb, pb = _au_counts(t, p)
+    f1 = _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
     if au_accuracy == "exact_match":
-        acc = float(np.mean(np.all(pb == tb, axis=1)))
+        acc = float(np.mean(np.all(pb == tb, axis=0)))
     elif au_accuracy == "flattened":
-        acc = float(np.mean(pb == tb))
+        # correct cells = all cells - false positives - false negatives
+        wrong = (pos_pred - tp).sum() + (pos_true - tp).sum()
+        acc = float(1.0 - wrong / tb.size)
     else:
         raise AbawError(f"au_accuracy: found {au_accuracy!r}, expected flattened or exact_match")
     mean_f1 = float(f1.mean())
@@ -198,8 +231,9 @@ def macro_f1_score(track: str, pred, true, edition: int = protocol.LATEST_EDITIO
     names = protocol.rules(track, edition).names
     mask_track = track if track in protocol.SENTINELS else "EXPR"
     p, t = _masked(mask_track, pred, true)
-    f1 = f1_per_class(t, p, len(names), zero_division)
-    acc = float(np.mean(_as_classes(p, len(names), "prediction") == t))
+    cm = confusion(t, p, len(names))
+    f1 = _f1_from_confusion(cm, zero_division)
+    acc = float(np.trace(cm) / len(t))
     parts = {"F1": float(f1.mean()), "accuracy": acc,
              **{f"F1_{n}": float(v) for n, v in zip(names, f1)}}
     return Score(track, edition, float(f1.mean()), parts, len(t), len(true) - len(t))

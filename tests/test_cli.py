@@ -1,0 +1,57 @@
+"""The CLI: every command listed with a purpose, fast start-up (no torch), one-line user errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from abaw.cli import COMMANDS
+
+PROBE = """
+import sys
+from abaw.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("torch", "transformers", "timm", "pandas", "av") if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+def run_probe(argv):
+    out = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True,
+                         text=True, timeout=120)
+    return out.stdout + out.stderr
+
+
+def test_help_lists_every_command_without_heavy_imports():
+    out = run_probe(["--help"])
+    for name, (_, _, purpose) in COMMANDS.items():
+        assert name in out
+        assert purpose.split()[0] in out
+    assert "HEAVY:\n" in out or out.rstrip().endswith("HEAVY:")
+
+
+@pytest.mark.parametrize("name", ["validate", "eval", "protocol"])
+def test_light_commands_start_without_torch(name):
+    out = run_probe([name, "--help"])
+    assert "Usage:" in out
+    heavy = out.rsplit("HEAVY:", 1)[1].strip()
+    assert "torch" not in heavy and "transformers" not in heavy
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_has_help(name):
+    out = subprocess.run([sys.executable, "-m", "abaw", name, "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Usage:" in out.stdout
+
+
+def test_user_error_is_one_line_without_traceback():
+    out = subprocess.run([sys.executable, "-m", "abaw", "protocol", "--edition", "12"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: edition: found 12, expected one of 1-10"
+    assert "Traceback" not in out.stderr
