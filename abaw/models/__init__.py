@@ -1,0 +1,19 @@
+"""Temporal heads, fusion modules and losses; build a head or fusion by name with `create_model`.
+
+Importing this package registers every model (one file per model)."""
+
+from abaw.models import (  # noqa: F401  (imported for registration)
+    fusion_attention,
+    fusion_basic,
+    fusion_experts,
+    fusion_trimodal,
+    gru,
+    mamba,
+    mlp,
+    tcn,
+    transformer,
+)
+from abaw.models.model import AffectModel
+from abaw.models.registry import create_model, list_models, model_kind, model_options
+
+__all__ = ["AffectModel", "create_model", "list_models", "model_kind", "model_options"]

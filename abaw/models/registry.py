@@ -1,0 +1,69 @@
+"""The model registry: a dict and two decorators, as in timm.
+
+Heads map `(B, T, D)` features and a `(B, T)` bool mask to `(B, T, out)`; fusion modules map a
+list of `(B, T, D_i)` streams and the mask to `(B, T, out)`. Both are built by name with
+`create_model(name, **options)`; an unknown name or option is an AbawError listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from abaw.errors import AbawError
+
+# name -> (kind, class); kind is "head" or "fusion"
+_REGISTRY: dict[str, tuple[str, type]] = {}
+
+
+def _register(kind: str, name: str):
+    def deco(cls):
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} registered twice")
+        _REGISTRY[name] = (kind, cls)
+        cls.registry_name = name
+        return cls
+    return deco
+
+
+def register_head(name: str):
+    return _register("head", name)
+
+
+def register_fusion(name: str):
+    return _register("fusion", name)
+
+
+def list_models(kind: str | None = None) -> list[str]:
+    """Registered names, sorted; `kind` = "head" or "fusion" keeps only that kind."""
+    return sorted(n for n, (k, _) in _REGISTRY.items() if kind is None or k == kind)
+
+
+def model_kind(name: str) -> str:
+    return _lookup(name)[0]
+
+
+def model_class(name: str) -> type:
+    return _lookup(name)[1]
+
+
+def model_options(name: str) -> list[str]:
+    """The keyword options a model accepts (its constructor's parameters)."""
+    params = inspect.signature(_lookup(name)[1].__init__).parameters
+    return [p for p in params if p != "self" and params[p].kind is not params[p].VAR_KEYWORD]
+
+
+def _lookup(name: str):
+    if name not in _REGISTRY:
+        raise AbawError(f"model: found {name!r}, expected one of {', '.join(list_models())}")
+    return _REGISTRY[name]
+
+
+def create_model(name: str, **options):
+    """Build a registered head or fusion module; unknown options are an error naming them."""
+    kind, cls = _lookup(name)
+    accepted = model_options(name)
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        raise AbawError(f"model {name}: option {unknown[0]!r}: unknown, expected one of "
+                        f"{', '.join(accepted)}")
+    return cls(**options)
