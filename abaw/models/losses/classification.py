@@ -1,0 +1,49 @@
+"""Classification losses on flattened frames: pred (N, C) logits, target (N, 1) class index with
+the sentinel -1 on unannotated frames, mask (N,) bool. Each returns a scalar."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from abaw.models.losses.reduce import masked_mean, weighted_mean
+
+
+def _classes(target: torch.Tensor) -> torch.Tensor:
+    """(N,) int64 class indices; sentinels become 0 (their frames are masked anyway)."""
+    return target.reshape(len(target), -1)[:, 0].long().clamp_min(0)
+
+
+def cross_entropy(pred, target, mask, class_weight=None, label_smoothing: float = 0.0):
+    """Cross-entropy; with `class_weight` (C,) the weighted mean sum(w_y ce) / sum(w_y), as
+    `torch.nn.functional.cross_entropy(weight=...)` averages."""
+    y = _classes(target)
+    ce = F.cross_entropy(pred, y, reduction="none", label_smoothing=label_smoothing)
+    if class_weight is None:
+        return masked_mean(ce, mask)
+    return weighted_mean(ce, class_weight.to(pred.device)[y], mask)
+
+
+def focal(pred, target, mask, gamma: float = 2.0, class_weight=None):
+    """Focal loss (Lin et al. 2017): mean over frames of -a_y (1 - p_y)^gamma log p_y, where a is
+    `class_weight` (1 when None)."""
+    y = _classes(target)
+    logp = F.log_softmax(pred, dim=-1).gather(1, y[:, None])[:, 0]             # (N,)
+    loss = -((1 - logp.exp()) ** gamma) * logp
+    if class_weight is not None:
+        loss = loss * class_weight.to(pred.device)[y]
+    return masked_mean(loss, mask)
+
+
+def soft_cross_entropy(pred, soft_target, mask):
+    """-sum_c q_c log softmax(pred)_c, averaged over frames; q (N, C) rows sum to 1."""
+    return masked_mean(-(soft_target * F.log_softmax(pred, dim=-1)).sum(-1), mask)
+
+
+def binary_cross_entropy(pred, target, mask, pos_weight=None):
+    """Multi-label BCE with logits, `pos_weight` (K,) scales the positive term of each column
+    (AU imbalance); mean over the K columns, then over frames."""
+    t = target.clamp(0, 1)                                  # sentinels -1 -> 0 (frames masked)
+    pw = None if pos_weight is None else pos_weight.to(pred.device)
+    per = F.binary_cross_entropy_with_logits(pred, t, pos_weight=pw, reduction="none")
+    return masked_mean(per.mean(-1), mask)
