@@ -46,6 +46,9 @@ BINARY_CLASSES = ("0", "1")  # AH (ambivalence/hesitancy) and VD (violence detec
 
 SENTINELS = {"VA": -5.0, "EXPR": -1, "AU": -1, "CE": -1, "LSD": -1}
 # VA: a frame is invalid if either value is -5. AU: invalid if any AU is -1.
+VA_RANGE = (-1.0, 1.0)  # valence and arousal are annotated in [-1, 1]; predictions are clipped to it
+# Tracks whose rows are independent images rather than frames of a video (no temporal smoothing).
+IMAGE_TRACKS = ("LSD",)
 
 # --- files on disk -------------------------------------------------------------------------------
 
