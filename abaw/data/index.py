@@ -53,6 +53,7 @@ class DatasetIndex:
     fingerprint: str
     sequences: dict[str, dict[str, Sequence]] = field(default_factory=dict)
     media: dict[str, Media] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # warnings found while indexing (one line each)
 
     def tracks(self) -> list[str]:
         return [t for t, seqs in self.sequences.items() if seqs]

@@ -1,0 +1,126 @@
+"""`abaw data`: check, index and synthesise an Aff-Wild2-style dataset tree."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from abaw.errors import AbawError
+
+_FRAME_COUNT = ("opencv_plus_one", "decoded")  # protocol UNSURE["frame_count"], default first
+
+
+def _templates(values) -> dict:
+    out = {}
+    for v in values:
+        track, sep, path = v.partition("=")
+        if not sep or not path:
+            raise AbawError(f"--template: found {v!r}, expected TRACK=FILE (e.g. VA=template.txt)")
+        out[track.upper()] = path
+    return out
+
+
+_edition = click.option("--edition", type=int, default=None,
+                        help="Edition 1-10 of the layout (detected when left out).")
+_template = click.option("--template", "templates", multiple=True, metavar="TRACK=FILE",
+                         help="Test template of a track (editions 5+), instead of the one found.")
+_frame_count = click.option("--frame-count", type=click.Choice(_FRAME_COUNT), default=_FRAME_COUNT[0],
+                            show_default=True,
+                            help="Length of an editions 1-3 test video: OpenCV count + 1, or the "
+                                 "decoded frames (protocol unsure 'frame_count').")
+
+
+@click.group("data")
+def data():
+    """Synthesise, check and index an Aff-Wild2-style dataset tree."""
+
+
+@data.command("check")
+@click.argument("root", type=click.Path(file_okay=False))
+@_edition
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_template
+@_frame_count
+def check(root, edition, as_json, templates, frame_count):
+    """Summarise ROOT per track and split and list every problem; non-zero exit if unusable."""
+    from abaw.data.check import check_dataset
+
+    report = check_dataset(root, edition, _templates(templates), frame_count)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict(), indent=1))
+    else:
+        _print(report)
+    if not report.ok:
+        sys.exit(1)  # the data can't be used as it is
+
+
+def _print(report) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table("track", "split", "videos", "frames", "valid labels", "frames without crop",
+                  "ids without crops", "_left/_right pairs",
+                  title=f"{report.root} — edition {report.edition}")
+    for s in report.summary:
+        table.add_row(s.track, s.split, str(s.videos), f"{s.frames:,}", f"{s.valid:,}",
+                      f"{s.missing_crops:,}", str(s.no_crop_folder), str(s.pairs))
+    console.print(table)
+    for s in report.summary:
+        if s.histogram:
+            what = "positive frames per AU" if s.track == "AU" else "valid frames per class"
+            hist = "  ".join(f"{k} {v:,}" for k, v in s.histogram.items())
+            console.print(f"{s.track} {s.split} ({what}): {hist}", soft_wrap=True)
+    errors = sum(p.severity == "error" for p in report.problems)
+    warnings = len(report.problems) - errors
+    for p in report.problems:
+        style = "red" if p.severity == "error" else "yellow"
+        console.print(f"[{style}]{p.severity}[/{style}] {escape(str(p))}", soft_wrap=True)
+    verdict = "[green]usable[/green]" if report.ok else "[red]not usable as it is[/red]"
+    console.print(f"{errors} errors, {warnings} warnings: {verdict}")
+
+
+@data.command("index")
+@click.argument("root", type=click.Path(file_okay=False))
+@_edition
+@_template
+@_frame_count
+@click.option("--probe-media", is_flag=True, help="Also read every raw video's frame timestamps.")
+def index(root, edition, templates, frame_count, probe_media):
+    """Build (or refresh) the cached index of ROOT and print how long it took."""
+    import time
+
+    from abaw.data import problems as P
+    from abaw.data.build import build_index, load_index
+
+    kw = dict(templates=_templates(templates), frame_count=frame_count, probe_media=probe_media)
+    t0 = time.perf_counter()
+    idx, found = build_index(root, edition, rebuild=True, **kw)
+    t1 = time.perf_counter()
+    P.raise_first_error(found, root)
+    load_index(root, edition, **kw)
+    t2 = time.perf_counter()
+    n_seq = sum(len(s) for s in idx.sequences.values())
+    n_rows = sum(len(q.frames) for s in idx.sequences.values() for q in s.values())
+    click.echo(f"edition {idx.edition}: {n_seq} sequences, {n_rows:,} rows, {len(idx.media)} "
+               f"media ids; built in {t1 - t0:.2f} s, loaded from the cache in {t2 - t1:.3f} s "
+               f"(fingerprint {idx.fingerprint}, {len(idx.problems)} warnings)")
+
+
+@data.command("synth")
+@click.argument("out", type=click.Path(file_okay=False))
+@_edition
+@click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="tiny",
+              show_default=True, help="tiny: unit tests; small: the demo; full: Aff-Wild2 scale.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def synth(out, edition, size, seed):
+    """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
+    from abaw import protocol
+    from abaw.data.synth import synthesize
+
+    synthesize(out, edition=edition or protocol.LATEST_EDITION, size=size, seed=seed)
+    click.echo(f"wrote the edition {edition or protocol.LATEST_EDITION} {size} twin to {out}")

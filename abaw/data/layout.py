@@ -1,0 +1,339 @@
+"""Where everything is in a dataset tree, for one edition (given or detected).
+
+The releases differ every year (protocol reference §2-§4): the annotation root has a different name
+in each release, the per-track and split folder names change, crops may be spread over several
+`cropped_aligned*` folders, raw videos over `batch1/`, `batch2/`, `batch3/`. So nothing is assumed
+about where a folder sits: the tree is walked once (a few levels deep, never into crop, video or
+image folders) and every known name is looked up. All names come from `abaw.protocol`.
+
+What is missing or ambiguous becomes a `Problem`; a tree with nothing of the edition is an
+`AbawError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from abaw import protocol
+from abaw.data import problems as P
+from abaw.errors import AbawError
+
+MAX_DEPTH = 4  # root/<annotation root>/<track folder>/<split folder> is depth 3
+AFFWILD_TRACKS = ("VA", "EXPR", "AU")
+_BATCH = re.compile(r"batch\d+\Z")
+_CE_VIDEO = re.compile(r"(\d\d)(\.[A-Za-z0-9]+)\Z")
+CACHE_DIR = ".abaw-index"
+
+
+def _all_split_folders() -> set[str]:
+    return {n for ed in protocol.EDITIONS.values() for n in ed.split_folders.values()}
+
+
+def _all_task_folders() -> dict[str, set[int]]:
+    out = defaultdict(set)
+    for e, ed in protocol.EDITIONS.items():
+        for name in ed.task_folders.values():
+            out[name].add(e)
+    return out
+
+
+@dataclass
+class Scan:
+    """Names seen in one bounded walk of the tree."""
+    dirs: dict = field(default_factory=lambda: defaultdict(list))    # name -> [Path]
+    files: dict = field(default_factory=lambda: defaultdict(list))   # .txt name -> [Path]
+    crop_roots: list = field(default_factory=list)
+    batch_dirs: list = field(default_factory=list)
+    ce_videos: dict = field(default_factory=lambda: defaultdict(list))  # "01" -> [Path]
+
+
+def scan(root: Path) -> Scan:
+    out = Scan()
+    stop = _all_split_folders() | set(protocol.LSD_FOLDERS.values())
+    todo = [(root, 0)]
+    while todo:
+        folder, depth = todo.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            path = Path(e.path)
+            if e.is_dir():
+                out.dirs[e.name].append(path)
+                if e.name.startswith(protocol.CROP_FOLDER_PREFIX):
+                    out.crop_roots.append(path)
+                elif _BATCH.match(e.name):
+                    out.batch_dirs.append(path)
+                elif e.name not in stop and depth + 1 < MAX_DEPTH:
+                    todo.append((path, depth + 1))
+            elif e.name.lower().endswith(".txt"):
+                out.files[e.name].append(path)
+            elif (m := _CE_VIDEO.match(e.name)) and m.group(2).lower() in protocol.VIDEO_EXTENSIONS:
+                out.ce_videos[m.group(1)].append(path)
+    return out
+
+
+def detect_edition(s: Scan) -> int:
+    """The edition whose layout the tree has; an error naming the candidates when it can't tell."""
+    tasks = _all_task_folders()
+    present = {n for n in tasks if n in s.dirs}
+    splits = {n for n in _all_split_folders() if n in s.dirs}
+    template_eds = {e for e in protocol.EDITIONS for t in ("VA", "EXPR", "AU")
+                    if protocol.EDITIONS[e].template_name
+                    and protocol.template_name(t, e) in s.files}
+    mtl47 = protocol.MTL_FILES[4]["train"] in s.files
+    lsd = any(n in s.dirs for n in protocol.LSD_FOLDERS.values()) or protocol.LSD_TEST_LIST in s.files
+    ce = protocol.CE_TEMPLATE_NAME in s.files or bool(s.ce_videos)
+    fits = []
+    for e, ed in protocol.EDITIONS.items():
+        own = {ed.task_folders[t] for t in ed.tracks if t in AFFWILD_TRACKS}
+        if own:
+            ok = own & present and present <= set(ed.task_folders.values()) \
+                and set(ed.split_folders.values()) <= splits
+        else:
+            ok = not present and (mtl47 or lsd or ce)
+        if ok:
+            fits.append(e)
+    narrowing = [
+        lambda e: e in template_eds,
+        lambda e: e == 3 if ("MTL_Challenge" in present
+                             or any(n in s.files for n in protocol.TEST_LISTS_ED3.values())) else True,
+        lambda e: ("LSD" in protocol.EDITIONS[e].tracks) == lsd if not present else True,
+        lambda e: ("CE" in protocol.EDITIONS[e].tracks) == ce if not present else True,
+        lambda e: "batch3" in protocol.EDITIONS[e].raw_video_folders
+        if any(d.name == "batch3" for d in s.batch_dirs) else True,
+        lambda e: e != 9 or not ({"EXPR_Recognition_Challenge", "AU_Detection_Challenge"} & present),
+    ]
+    for keep in narrowing:
+        narrowed = [e for e in fits if keep(e)]
+        fits = narrowed or fits
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise AbawError("dataset root: found no ABAW layout (no VA/EXPR/AU annotation folders, "
+                        "MTL files, LSD folders or CE template), expected the tree of one "
+                        "edition (see `abaw protocol`)")
+    raise AbawError(f"dataset root: found a layout that fits editions {fits}, expected one: "
+                    "pass --edition")
+
+
+@dataclass
+class Layout:
+    root: Path
+    edition: int
+    annotation_root: Path | None = None
+    track_files: dict = field(default_factory=dict)  # track -> split -> [annotation file Path]
+    crop_dirs: dict = field(default_factory=dict)    # id -> [crop folder Path], crop roots in order
+    videos: dict = field(default_factory=dict)       # video stem -> [Path] in batch folders
+    batch_dirs: list = field(default_factory=list)
+    mtl_files: dict = field(default_factory=dict)    # "train" | "val" | "test" -> Path
+    lsd_dirs: dict = field(default_factory=dict)     # "train" | "val" -> {class index: [Path]}
+    lsd_test_dir: Path | None = None
+    lsd_list: Path | None = None
+    ce_videos: dict = field(default_factory=dict)    # "01" -> Path
+    test_lists: dict = field(default_factory=dict)   # track -> Path (editions 1-3)
+    templates: dict = field(default_factory=dict)    # track -> Path (editions 5+, CE)
+    problems: list = field(default_factory=list)
+
+    def rel(self, path) -> str:
+        """A path relative to the root (absolute when outside it, e.g. a user's template)."""
+        path = Path(path)
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    @property
+    def tracks(self) -> tuple[str, ...]:
+        return protocol.tracks_of(self.edition)
+
+
+def discover(root, edition: int | None = None, templates: dict | None = None) -> Layout:
+    """The layout of `root` for `edition` (detected when None); user templates win over found ones."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise AbawError(f"{root}: found no such folder, expected a dataset root")
+    s = scan(root)
+    if edition is None:
+        edition = detect_edition(s)
+    protocol.tracks_of(edition)  # an unknown edition is an AbawError naming the valid ones
+    ed = protocol.EDITIONS[edition]
+    lay = Layout(root, edition)
+    _affwild(lay, s, ed)
+    _media(lay, s)
+    if "MTL" in ed.tracks:
+        _mtl(lay, s)
+    if "LSD" in ed.tracks:
+        _lsd(lay, s)
+    if "CE" in ed.tracks:
+        lay.ce_videos = {k: sorted(v)[0] for k, v in s.ce_videos.items()}
+    _tests(lay, s, templates or {})
+    found = lay.track_files or lay.mtl_files or lay.lsd_dirs or lay.templates or lay.ce_videos
+    if not found:
+        other = ""
+        try:
+            other = f"; it looks like edition {detect_edition(s)}"
+        except AbawError:
+            pass
+        wanted = [ed.task_folders[t] for t in ed.tracks if t in ed.task_folders] or \
+            [protocol.MTL_FILES.get(edition, {}).get("train", ""), protocol.CE_TEMPLATE_NAME]
+        raise AbawError(f"{root}: found none of {', '.join(w for w in wanted if w)}, expected the "
+                        f"edition {edition} layout{other}")
+    return lay
+
+
+def _unique(lay: Layout, paths: list, what: str) -> Path | None:
+    if not paths:
+        return None
+    paths = sorted(paths, key=lambda p: (len(p.parts), str(p)))  # the shallowest wins
+    if len(paths) > 1:
+        lay.problems.append(P.warning(lay.rel(paths[1]), None, f"a second {what}",
+                                      "one", f"using {lay.rel(paths[0])}"))
+    return paths[0]
+
+
+def _affwild(lay: Layout, s: Scan, ed: protocol.Edition) -> None:
+    wanted = {t: ed.task_folders[t] for t in ed.tracks if t in AFFWILD_TRACKS}
+    if not wanted:
+        return
+    parents = defaultdict(int)
+    for name in wanted.values():
+        for p in s.dirs.get(name, []):
+            parents[p.parent] += 1
+    if not parents:
+        others = sorted(n for n, eds in _all_task_folders().items() if n in s.dirs)
+        hint = f"; found {', '.join(others)} (another edition's names)" if others else ""
+        lay.problems.append(P.error(lay.rel(lay.root), None, "no annotation folder",
+                                    f"{', '.join(wanted.values())} for edition {ed.number}{hint}"))
+        return
+    lay.annotation_root = max(parents, key=lambda p: (parents[p], -len(p.parts)))
+    for track, name in wanted.items():
+        folder = lay.annotation_root / name
+        if not folder.is_dir():
+            lay.problems.append(P.warning(lay.rel(lay.annotation_root), None, f"no {name}/ folder",
+                                          f"it for the {track} track of edition {ed.number}",
+                                          f"{track} is not indexed"))
+            continue
+        lay.track_files[track] = {}
+        for split, split_name in ed.split_folders.items():
+            sdir = folder / split_name
+            if not sdir.is_dir():
+                have = sorted(p.name for p in folder.iterdir() if p.is_dir())
+                lay.problems.append(P.error(lay.rel(folder), None,
+                                            f"folders {have}" if have else "no split folder",
+                                            f"{split_name}/ (edition {ed.number})"))
+                continue
+            files, other = [], []
+            for e in sorted(os.scandir(sdir), key=lambda e: e.name):
+                (files if e.name.endswith(".txt") and e.is_file() else other).append(Path(e.path))
+            for o in other:
+                lay.problems.append(P.warning(lay.rel(o), None, "a file that is not <id>.txt",
+                                              "only annotation files", "ignored"))
+            lay.track_files[track][split] = files
+
+
+def _media(lay: Layout, s: Scan) -> None:
+    if not s.crop_roots:
+        lay.problems.append(P.warning(lay.rel(lay.root), None, f"no {protocol.CROP_FOLDER}*/ folder",
+                                      "face crops <id>/<NNNNN>.jpg", "no frame has a crop"))
+    ordered = sorted(s.crop_roots, key=lambda p: (p.name != protocol.CROP_FOLDER, str(p)))
+    for croot in ordered:
+        for e in os.scandir(croot):
+            if e.is_dir() and not e.name.startswith("."):
+                lay.crop_dirs.setdefault(e.name, []).append(Path(e.path))
+    lay.batch_dirs = sorted(s.batch_dirs)
+    for bdir in lay.batch_dirs:
+        for e in os.scandir(bdir):
+            stem, ext = os.path.splitext(e.name)
+            if ext.lower() in protocol.VIDEO_EXTENSIONS and e.is_file():
+                lay.videos.setdefault(stem, []).append(Path(e.path))
+
+
+def _mtl(lay: Layout, s: Scan) -> None:
+    names = protocol.MTL_FILES[lay.edition]
+    if names["folder"]:
+        cands = [d for d in s.dirs.get(names["folder"], [])]
+        folders = [_unique(lay, cands, f"{names['folder']}/ folder")] if cands else []
+    else:
+        folders = [p.parent for p in s.files.get(names["train"], [])]
+    for split in ("train", "val"):
+        found = [p for p in s.files.get(names[split], []) if p.parent in folders] \
+            or s.files.get(names[split], [])
+        if found:
+            lay.mtl_files[split] = _unique(lay, found, names[split])
+        else:
+            lay.problems.append(P.error(lay.rel(lay.root), None, f"no {names[split]}",
+                                        f"the MTL {split} file of edition {lay.edition}"))
+    test = [p for d in folders for p in sorted(d.glob("*.txt"))
+            if "test" in p.name.lower() and p.name not in (protocol.LSD_TEST_LIST,)]
+    if len(test) > 1:
+        test = [p for p in test if p.name == protocol.MTL_TEST_LIST] or test
+    if test:
+        lay.mtl_files["test"] = _unique(lay, test, "MTL test list")
+
+
+def _lsd(lay: Layout, s: Scan) -> None:
+    spelling = {n.upper(): i for i, c in enumerate(protocol.LSD_CLASSES)
+                for n in protocol.LSD_FOLDER_NAMES[c]}
+    for split in ("train", "val"):
+        d = _unique(lay, s.dirs.get(protocol.LSD_FOLDERS[split], []), protocol.LSD_FOLDERS[split])
+        if d is None:
+            lay.problems.append(P.error(lay.rel(lay.root), None,
+                                        f"no {protocol.LSD_FOLDERS[split]}/ folder",
+                                        f"the LSD {split} images in class folders"))
+            continue
+        classes: dict[int, list[Path]] = {}
+        for e in sorted(os.scandir(d), key=lambda e: e.name):
+            if not e.is_dir():
+                continue
+            if e.name.upper() not in spelling:
+                lay.problems.append(P.error(lay.rel(e.path), None, f"class folder {e.name!r}",
+                                            f"one of {', '.join(sorted(spelling))}"))
+                continue
+            classes.setdefault(spelling[e.name.upper()], []).append(Path(e.path))
+        lay.lsd_dirs[split] = classes
+    lay.lsd_list = _unique(lay, s.files.get(protocol.LSD_TEST_LIST, []), protocol.LSD_TEST_LIST)
+    lay.lsd_test_dir = _unique(lay, s.dirs.get(protocol.LSD_FOLDERS["test"], []),
+                               protocol.LSD_FOLDERS["test"])
+
+
+def _tests(lay: Layout, s: Scan, given: dict) -> None:
+    for track, path in given.items():
+        path = Path(path)
+        if not path.is_file():
+            raise AbawError(f"--template {track}={path}: found no such file, expected a template")
+        lay.templates[track.upper()] = path.resolve()
+    tracks = [t for t in lay.tracks if t in AFFWILD_TRACKS]
+    if protocol.EDITIONS[lay.edition].submission == "per_video":
+        for t in tracks:
+            lay.test_lists[t] = _unique(lay, s.files.get(protocol.TEST_LISTS_ED3[t], []),
+                                        protocol.TEST_LISTS_ED3[t])
+        lay.test_lists = {t: p for t, p in lay.test_lists.items() if p is not None}
+        return
+    special = set(protocol.TEST_LISTS_ED3.values()) | {protocol.LSD_TEST_LIST, protocol.MTL_TEST_LIST}
+    for t in tracks:
+        if t in lay.templates:
+            continue
+        token = protocol.TEMPLATE_TRACK_TOKEN[t].lower()
+        cands = [p for name, paths in s.files.items() for p in paths
+                 if "test_set" in name and name not in special
+                 and token in name[:-4].lower().split("_")]
+        exact = [p for p in cands if p.name == protocol.template_name(t, lay.edition)]
+        if len(cands) > 1 and len(exact) != 1:
+            lay.problems.append(P.error(lay.rel(cands[0]), None,
+                                        f"{len(cands)} {t} templates "
+                                        f"({', '.join(lay.rel(c) for c in cands)})",
+                                        "one", f"pass --template {t}=FILE"))
+        elif cands:
+            lay.templates[t] = (exact or cands)[0]
+    if "CE" in lay.tracks and "CE" not in lay.templates:
+        p = _unique(lay, s.files.get(protocol.CE_TEMPLATE_NAME, []), protocol.CE_TEMPLATE_NAME)
+        if p is not None:
+            lay.templates["CE"] = p
