@@ -1,0 +1,296 @@
+"""Feature extraction: every id of the index -> one row per frame in a FeatureStore.
+
+- Visual: the face crop (or LSD image) of each row, decoded and preprocessed in data-loader
+  workers, encoded in batches (bf16/fp16 autocast on GPU). Rows without an image are zeros with
+  present=False, never invented.
+- Audio: the raw video's audio is decoded in workers, encoded in chunks, and mapped onto the
+  video frames by timestamp (`abaw.features.timeline`).
+- Batches never span two ids, so an id's features do not depend on which other ids ran: a resumed
+  run (done ids skipped) writes byte-identical files.
+- `torchrun`: ids are shared out by RANK / WORLD_SIZE (by raw video, so the two people of one
+  video share its audio decode); each rank writes its own ids into the same store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from abaw.errors import AbawError
+from abaw.features.store import FeatureStore
+from abaw.features.timeline import audio_rows, read_audio
+
+
+@dataclass
+class Job:
+    id: str
+    frames: np.ndarray                  # (N,) 1-based frame numbers: the rows of the stored file
+    present: np.ndarray                 # (N,) visual: an image exists for the row
+    paths: list[str] = field(default_factory=list)  # images of the present rows, in row order
+    video: str | None = None            # raw video (audio)
+    timestamps: np.ndarray | None = None  # decoded frame times from the index, if it has them
+
+
+def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
+    """One job per id of the chosen tracks and splits, sorted; its rows are the union of the
+    frames its sequences list."""
+    tracks = [t.upper() for t in (tracks or index.tracks())]
+    frames: dict[str, set] = {}
+    image_track: dict[str, str] = {}
+    for track in tracks:
+        for id, seq in index.sequences.get(track, {}).items():
+            if splits and seq.split not in splits:
+                continue
+            if seq.images is not None:
+                if kind == "audio":
+                    continue  # image rows (LSD) have no video
+                image_track[id] = track
+            frames.setdefault(id, set()).update(int(f) for f in seq.frames)
+    jobs = []
+    for id in sorted(frames):
+        rows = np.array(sorted(frames[id]), dtype=np.int64)
+        media = index.media.get(id)
+        if id in image_track:
+            present = np.ones(len(rows), bool)
+        else:
+            present = index.has_crop(id, rows)
+        job = Job(id, rows, present)
+        if kind == "visual":
+            track = image_track.get(id, tracks[0])
+            job.paths = [str(index.image_path(track, id, f)) for f in rows[present]]
+        elif media is not None and media.raw_video:
+            job.video = str(Path(index.root) / media.raw_video)
+            job.timestamps = media.timestamps
+        jobs.append(job)
+    return jobs
+
+
+def shard(jobs: list[Job], rank: int, world: int) -> list[Job]:
+    """This rank's jobs: raw videos (or ids) in sorted order, dealt round-robin."""
+    keys = sorted({j.video or j.id for j in jobs})
+    mine = set(keys[rank::world])
+    return [j for j in jobs if (j.video or j.id) in mine]
+
+
+def rank_and_world() -> tuple[int, int]:
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise AbawError(f"--device: found {device}, but no CUDA device is visible; expected "
+                            "auto or cpu")
+        if device == "cuda":
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    elif device != "cpu":
+        raise AbawError(f"--device: found {device!r}, expected auto, cpu or cuda")
+    return torch.device(device)
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 (or fp16) autocast on GPU; full precision on CPU unless asked."""
+    if precision == "auto":
+        precision = "fp32" if device.type == "cpu" else (
+            "bf16" if torch.cuda.is_bf16_supported() else "fp16")
+    if precision == "fp32":
+        return contextlib.nullcontext(), "fp32"
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    if dtype is None:
+        raise AbawError(f"--precision: found {precision!r}, expected auto, fp32, bf16 or fp16")
+    return torch.autocast(device.type, dtype=dtype), precision
+
+
+def progress(total: int, desc: str, quiet: bool):
+    from tqdm import tqdm
+
+    off = quiet or bool(os.environ.get("CI")) or total == 0
+    return tqdm(total=total, desc=desc, unit="frame", unit_scale=True, disable=off,
+                dynamic_ncols=True, file=sys.stderr)
+
+
+# --- visual ---------------------------------------------------------------------------------------
+
+class ImageFiles(torch.utils.data.Dataset):
+    """Decodes one image per item in a worker; an unreadable file is reported, not raised there
+    (a worker's exception would reach the user as a traceback)."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        try:
+            with Image.open(self.paths[i]) as im:
+                return im.convert("RGB"), ""
+        except (OSError, ValueError) as e:
+            return None, f"{self.paths[i]}: cannot decode the image ({e})"
+
+
+class Preprocess:
+    """collate_fn: the backbone's own transform on a batch of images, in the worker."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, items):
+        errors = [err for _, err in items if err]
+        if errors:
+            return None, errors[0]
+        return self.transform([im for im, _ in items]), ""
+
+
+def extract_visual(backbone, jobs, store, device, batch_size, workers, precision, quiet,
+                   on_done=None) -> int:
+    paths, batches, per_job = [], [], []
+    for job in jobs:
+        first = len(paths)
+        paths += job.paths
+        own = [list(range(s, min(s + batch_size, len(paths))))
+               for s in range(first, len(paths), batch_size)]
+        batches += own
+        per_job.append(len(own))
+    loader = torch.utils.data.DataLoader(
+        ImageFiles(paths), batch_sampler=batches, num_workers=workers,
+        collate_fn=Preprocess(backbone.transform), pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers else None)
+    cast, _ = autocast(device, precision)
+    bar = progress(len(paths), backbone.name, quiet)
+    batches_iter = iter(loader)
+    try:
+        for job, n_batches in zip(jobs, per_job):
+            outs = []
+            for _ in range(n_batches):
+                pixels, err = next(batches_iter)
+                if err:
+                    raise AbawError(f"{err}; expected a readable JPEG crop")
+                with cast:
+                    outs.append(backbone.encode(pixels.to(device, non_blocking=True)).float())
+                bar.update(len(pixels))
+            rows = np.zeros((len(job.frames), backbone.dim), np.float32)
+            if outs:
+                rows[job.present] = torch.cat(outs).cpu().numpy()  # (n_present, D)
+            store.write(job.id, job.frames, rows, job.present)
+            if on_done:
+                on_done(job.id)
+    finally:
+        del batches_iter
+        bar.close()
+    return len(paths)
+
+
+# --- audio ----------------------------------------------------------------------------------------
+
+class AudioTracks(torch.utils.data.Dataset):
+    """Decodes one video's audio (and its frame times when the index has none) per item."""
+
+    def __init__(self, videos, sample_rate, need_times):
+        self.videos, self.sample_rate, self.need_times = videos, sample_rate, need_times
+
+    def __len__(self):
+        return len(self.videos)
+
+    def __getitem__(self, i):
+        video = self.videos[i]
+        if video is None:
+            return np.zeros(0, np.float32), 0.0, None, ""
+        from abaw.data.media import video_timestamps
+
+        try:
+            wave, start = read_audio(video, self.sample_rate)
+            times = video_timestamps(video) if self.need_times[i] else None
+        except AbawError as e:
+            return None, 0.0, None, str(e)
+        return wave, start, times, ""
+
+
+def _unbatched(item):
+    return item
+
+
+def extract_audio(backbone, jobs, store, device, batch_size, workers, precision, quiet,
+                  on_done=None) -> int:
+    groups: dict = {}
+    for job in jobs:  # ids sharing a raw video (two people) share one decode
+        groups.setdefault(job.video or f"\0{job.id}", []).append(job)
+    videos = [k if not k.startswith("\0") else None for k in groups]
+    need = [any(j.timestamps is None for j in g) for g in groups.values()]
+    loader = torch.utils.data.DataLoader(
+        AudioTracks(videos, backbone.sample_rate, need), batch_size=None, num_workers=workers,
+        collate_fn=_unbatched, prefetch_factor=2 if workers else None)
+    cast, _ = autocast(device, precision)
+    bar = progress(sum(len(j.frames) for j in jobs), backbone.name, quiet)
+    items = iter(loader)
+    try:
+        for group in groups.values():
+            wave, start, probed, err = next(items)
+            if err:
+                raise AbawError(err)
+            with cast:
+                centres, feats = backbone.features(wave, batch_size)
+            for job in group:
+                times = job.timestamps if job.timestamps is not None else probed
+                if times is None:
+                    rows = np.zeros((len(job.frames), backbone.dim), np.float32)
+                    present = np.zeros(len(job.frames), bool)
+                else:
+                    rows, present = audio_rows(times, job.frames, centres + start, feats,
+                                               backbone.hop_s)
+                store.write(job.id, job.frames, rows, present)
+                bar.update(len(job.frames))
+                if on_done:
+                    on_done(job.id)
+    finally:
+        del items
+        bar.close()
+    return sum(len(j.frames) for j in jobs)
+
+
+# --- the whole step -------------------------------------------------------------------------------
+
+def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64,
+            workers: int = 2, precision: str = "auto", quiet: bool = False, on_done=None,
+            rank: int | None = None, world: int | None = None) -> dict:
+    """Extract `backbone` features for the index into the store at `out`; returns a summary.
+
+    Ids already in the store are skipped (resume); `on_done(id)` is called after each id is
+    written (progress hooks, tests that interrupt a run)."""
+    env_rank, env_world = rank_and_world()
+    rank = env_rank if rank is None else rank
+    world = env_world if world is None else world
+    jobs = shard(plan(index, backbone.kind, tracks, splits), rank, world)
+    meta = backbone.meta()
+    _, meta["precision"] = autocast(backbone.device, precision)
+    meta["code_version"] = _code_version()
+    store = FeatureStore.create(out, meta)
+    pending = [j for j in jobs if not store.has(j.id)]
+    run = extract_visual if backbone.kind == "visual" else extract_audio
+    t0 = time.perf_counter()
+    n = run(backbone, pending, store, backbone.device, batch_size, workers, precision, quiet,
+            on_done) if pending else 0
+    seconds = time.perf_counter() - t0
+    return {"store": str(store.path), "ids": len(jobs), "done_before": len(jobs) - len(pending),
+            "written": len(pending), "frames": n, "seconds": seconds,
+            "frames_per_s": n / seconds if seconds > 0 else 0.0, "rank": rank, "world": world}
+
+
+def _code_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("abaw")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,213 @@
+"""The backbone registry: a dict of named specs and a decorator that fills it (as in timm).
+
+`create_backbone(name, weights=None, layer=None, pooling=None, device="cpu")` returns a frozen
+encoder with one interface per kind (see `abaw.features.visual` and `abaw.features.audio`).
+
+Where the weights come from, in order:
+1. `weights=` a folder (a `save_pretrained` folder, or a timm folder with `config.json` +
+   `model.safetensors`) or a hub id;
+2. the folder `$ABAW_MODELS/<name>` (default `~/.cache/abaw/models/<name>`) if it exists;
+3. the entry's hub id through the Hugging Face cache (`HF_HUB_OFFLINE=1` honoured).
+A model found nowhere fails at once with one line saying where to put it and how to fetch it.
+
+This module imports no torch: `abaw models list` reads only the specs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from abaw.errors import AbawError
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    kind: str                      # "visual" | "audio"
+    family: str                    # which loader builds it (the decorated function)
+    hub_id: str | None             # default weights; None: nothing to download (log-mel)
+    classes: tuple[str, ...]       # model classes a weights folder may hold for this entry
+    dim: int                       # output dim with the default weights, layer and pooling
+    layer: str = "last"            # "last", a hidden-state index ("-2", "6"), or "mean:K"
+    pooling: str = "cls"           # visual: "cls" | "mean" (| "embed" for CLIP); audio: "mean"
+    note: str = ""
+
+
+BACKBONES: dict[str, BackboneSpec] = {}
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; anything else is a path
+_BUILDERS: dict[str, object] = {}
+
+
+def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note=""):
+    """Decorator: register `name` as built by the decorated loader (stackable for variants)."""
+
+    def wrap(fn):
+        if name in BACKBONES:
+            raise ValueError(f"backbone {name} registered twice")
+        BACKBONES[name] = BackboneSpec(name, kind, fn.__name__, hub_id, tuple(classes), dim,
+                                       layer, pooling, note)
+        _BUILDERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def sorted_specs() -> list[BackboneSpec]:
+    """Visual then audio; within a kind, loaders in source order, names sorted."""
+    families = list(dict.fromkeys(s.family for s in BACKBONES.values()))
+    return sorted(BACKBONES.values(),
+                  key=lambda s: (s.kind != "visual", families.index(s.family), s.name))
+
+
+def get_spec(name: str) -> BackboneSpec:
+    if name not in BACKBONES:
+        raise AbawError(f"--backbone: found {name!r}, expected one of "
+                       f"{', '.join(s.name for s in sorted_specs())}")
+    return BACKBONES[name]
+
+
+def weights_home() -> Path:
+    return Path(os.environ.get("ABAW_MODELS", "~/.cache/abaw/models")).expanduser()
+
+
+def expected_folder(name: str) -> Path:
+    """Where `create_backbone(name)` looks for weights before the Hugging Face cache."""
+    return weights_home() / name
+
+
+def fetch_command(spec: BackboneSpec) -> str:
+    return f"hf download {spec.hub_id} --local-dir {expected_folder(spec.name)}"
+
+
+def weights_found(spec: BackboneSpec) -> str:
+    """Where the default weights are right now: "folder", "hub cache", "missing" or "built in"."""
+    if spec.hub_id is None:
+        return "built in"
+    if (expected_folder(spec.name) / "config.json").is_file():
+        return "folder"
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.hub_id, "config.json")
+    return "hub cache" if isinstance(cached, str) else "missing"
+
+
+def _missing(spec: BackboneSpec, tried: str, why: str = "") -> AbawError:
+    reason = f" ({why})" if why else ""
+    return AbawError(f"backbone {spec.name}: weights not found in {tried}{reason}; expected a "
+                     f"folder at {expected_folder(spec.name)} or --weights DIR: fetch with "
+                     f"`{fetch_command(spec)}`")
+
+
+def resolve_weights(spec: BackboneSpec, weights=None) -> tuple[str, bool]:
+    """(folder or hub id, is_local). Fails at once when a hub id is not cached and we are offline."""
+    if weights is not None:
+        path = Path(weights).expanduser()
+        if path.is_dir():
+            if not (path / "config.json").is_file():
+                raise AbawError(f"{path}: no config.json; expected a folder written by "
+                                f"save_pretrained (or timm save_for_hf) for {spec.name}")
+            return str(path.resolve()), True
+        if not _HUB_ID.fullmatch(str(weights)):
+            raise _missing(spec, str(weights), "no such folder")
+        hub_id = str(weights)
+    else:
+        folder = expected_folder(spec.name)
+        if (folder / "config.json").is_file():
+            return str(folder), True
+        hub_id = spec.hub_id
+    if hub_id is None:
+        return "", True
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(hub_id, "config.json")
+    if not isinstance(cached, str) and constants.HF_HUB_OFFLINE:
+        raise _missing(spec, f"{expected_folder(spec.name)} or the Hugging Face cache",
+                       f"{hub_id} not cached and HF_HUB_OFFLINE=1")
+    return hub_id, False
+
+
+def create_backbone(name: str, weights=None, layer: str | None = None, pooling: str | None = None,
+                    device: str = "cpu"):
+    """A frozen, eval-mode encoder `name` on `device`; layer/pooling default to the entry's."""
+    spec = get_spec(name)
+    source, local = resolve_weights(spec, weights)
+    layer = str(spec.layer if layer is None else layer)
+    pooling = spec.pooling if pooling is None else pooling
+    try:
+        backbone = _BUILDERS[name](spec, source, layer=layer, pooling=pooling)
+    except OSError as e:  # transformers / hub: not cached, no network, missing file
+        raise _missing(spec, source, str(e).splitlines()[0][:160]) from None
+    backbone.location = source if local else f"hf-hub:{source}"
+    return backbone.to(device)
+
+
+# --- the entries ------------------------------------------------------------------------------
+# dims are those of the default weights; a folder with other weights reports its own dim.
+# (Stacked decorators run bottom-up; `sorted_specs` gives the listing order.)
+
+@register("clip-vit-b16", "visual", "openai/clip-vit-base-patch16", ["CLIPModel"], 512,
+          pooling="embed", note="CLIP image embedding; text tower for prompt embeddings")
+@register("clip-vit-l14", "visual", "openai/clip-vit-large-patch14", ["CLIPModel"], 768,
+          pooling="embed", note="CLIP image embedding; text tower for prompt embeddings")
+def clip(spec, source, **kw):
+    from abaw.features.visual import ClipBackbone
+    return ClipBackbone(spec, source, **kw)
+
+
+@register("dinov2-vit-b14", "visual", "facebook/dinov2-base", ["Dinov2Model"], 768)
+@register("dinov2-vit-l14", "visual", "facebook/dinov2-large", ["Dinov2Model"], 1024)
+@register("vit-b16", "visual", "google/vit-base-patch16-224-in21k", ["ViTModel"], 768)
+@register("vit-mae-b16", "visual", "facebook/vit-mae-base", ["ViTMAEModel"], 768,
+          note="masking off: every patch kept, in order")
+def hf_vision(spec, source, **kw):
+    from abaw.features.visual import HFVisionBackbone
+    return HFVisionBackbone(spec, source, **kw)
+
+
+@register("convnext-base", "visual", "timm/convnext_base.fb_in22k_ft_in1k", ["ConvNeXt"], 1024,
+          pooling="mean")
+@register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean")
+@register("efficientnet-b0", "visual", "timm/efficientnet_b0.ra_in1k", ["EfficientNet"], 1280,
+          pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR")
+def timm_cnn(spec, source, **kw):
+    from abaw.features.visual import TimmBackbone
+    return TimmBackbone(spec, source, **kw)
+
+
+@register("wav2vec2-base", "audio", "facebook/wav2vec2-base", ["Wav2Vec2Model"], 768,
+          pooling="mean")
+@register("wav2vec2-large-robust", "audio", "facebook/wav2vec2-large-robust", ["Wav2Vec2Model"],
+          1024, pooling="mean")
+@register("wavlm-base-plus", "audio", "microsoft/wavlm-base-plus", ["WavLMModel"], 768,
+          pooling="mean")
+@register("hubert-base", "audio", "facebook/hubert-base-ls960", ["HubertModel"], 768,
+          pooling="mean")
+def ssl_audio(spec, source, **kw):
+    from abaw.features.audio import SSLAudioBackbone
+    return SSLAudioBackbone(spec, source, **kw)
+
+
+@register("ast", "audio", "MIT/ast-finetuned-audioset-10-10-0.4593", ["ASTModel"], 768,
+          pooling="mean", note="patch tokens averaged over frequency: 10 steps/s")
+def ast(spec, source, **kw):
+    from abaw.features.audio import ASTBackbone
+    return ASTBackbone(spec, source, **kw)
+
+
+@register("whisper-base", "audio", "openai/whisper-base", ["WhisperModel"], 512, pooling="mean",
+          note="encoder only, 30 s windows")
+@register("whisper-small", "audio", "openai/whisper-small", ["WhisperModel"], 768,
+          pooling="mean", note="encoder only, 30 s windows")
+def whisper(spec, source, **kw):
+    from abaw.features.audio import WhisperBackbone
+    return WhisperBackbone(spec, source, **kw)
+
+
+@register("logmel", "audio", None, ["LogMel"], 64, pooling="mean",
+          note="VGGish-style log-mel front end in NumPy; no weights")
+def logmel(spec, source, **kw):
+    from abaw.features.audio import LogMelBackbone
+    return LogMelBackbone(spec, source, **kw)
