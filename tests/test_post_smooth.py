@@ -1,0 +1,132 @@
+"""Smoothers against a slow, obviously correct per-row loop, and hand-computed cases."""
+
+import numpy as np
+import pytest
+
+from abaw.errors import AbawError
+from abaw.post import smooth as sm
+
+
+def reference(x, offsets, kind, window, ignore=None):
+    """For every row: the window's rows inside its video and not ignored, then their weighted
+    mean (weights = the kernel at each row's place in the window) or their lower median."""
+    x = np.asarray(x, np.float64)
+    out = np.empty_like(x)
+    ignore = np.zeros(len(x), bool) if ignore is None else ignore
+    before = window // 2
+    weights = None if kind == "median" else sm.kernel(kind, window)
+    for v in range(len(offsets) - 1):
+        a, b = offsets[v], offsets[v + 1]
+        for i in range(a, b):
+            taps = [(q, i - before + q) for q in range(window)]
+            used = [(q, j) for q, j in taps if a <= j < b and not ignore[j]]
+            if not used:
+                out[i] = x[i]
+            elif kind == "median":
+                vals = np.sort(x[[j for _, j in used]], axis=0)
+                out[i] = vals[(len(used) - 1) // 2]
+            else:
+                w = np.array([weights[q] for q, _ in used])
+                out[i] = (w[:, None] * x[[j for _, j in used]]).sum(axis=0) / w.sum()
+    return out
+
+
+def random_case(rng, long=False):
+    n_videos = int(rng.integers(1, 6))
+    lengths = rng.integers(200, 600, n_videos) if long else rng.integers(0, 45, n_videos)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    k = int(rng.integers(1, 4))
+    x = rng.normal(size=(offsets[-1], k)).astype(np.float32)
+    if rng.random() < 0.3:
+        x = np.round(x, 1)                       # ties, for the median
+    ignore = None
+    if long:
+        ignore = np.zeros(offsets[-1], bool)     # long runs without a face
+        for s in rng.integers(0, max(offsets[-1], 1), 6):
+            ignore[s:s + rng.integers(10, 150)] = True
+    elif rng.random() < 0.6:
+        ignore = rng.random(offsets[-1]) < rng.choice([0.1, 0.4, 0.8])
+    if ignore is not None:
+        x[ignore & (rng.random(len(x)) < 0.5)] = np.nan    # ignored rows may hold anything
+    return x, offsets, ignore
+
+
+TOL = {"mean": 2e-6, "gaussian": 2e-6, "hamming": 2e-6, "median": 0.0}
+
+
+@pytest.mark.parametrize("kind", sm.KINDS)
+@pytest.mark.parametrize("seed", range(30))
+def test_matches_reference_loop(kind, seed):
+    rng = np.random.default_rng(seed)
+    x, offsets, ignore = random_case(rng)
+    if len(x) == 0:
+        return
+    window = int(rng.integers(1, 30))
+    got = sm.smooth(x, offsets, kind, window, ignore)
+    want = reference(x, offsets, kind, window, ignore)
+    assert got.shape == x.shape and got.dtype == np.float32
+    finite = np.isfinite(want)   # ignored NaN rows with no usable neighbour stay NaN
+    assert np.array_equal(np.isfinite(got), finite)
+    assert np.abs(got[finite] - want[finite]).max(initial=0) <= TOL[kind] * max(
+        1, np.abs(want[finite]).max(initial=0))
+
+
+@pytest.mark.parametrize("kind", sm.KINDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_wide_windows_over_long_gaps(kind, seed):
+    # Windows mostly over ignored rows: the FFT kinds recompute those rows directly.
+    rng = np.random.default_rng(100 + seed)
+    x, offsets, ignore = random_case(rng, long=True)
+    window = int(rng.integers(40, 160))
+    got = sm.smooth(x, offsets, kind, window, ignore)
+    want = reference(x, offsets, kind, window, ignore)
+    finite = np.isfinite(want)
+    assert np.abs(got[finite] - want[finite]).max(initial=0) <= max(TOL[kind], 1e-6) * 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sweep_smoother_equals_one_pass(seed):
+    rng = np.random.default_rng(200 + seed)
+    x, offsets, ignore = random_case(rng)
+    if len(x) == 0:
+        return
+    sweep = sm.Smoother(x, offsets, ignore)
+    for window in (1, 2, 3, 8, 17, 64):
+        np.testing.assert_array_equal(sweep(window), sm.smooth(x, offsets, "mean", window, ignore))
+
+
+def test_hand_computed_edges_are_renormalised():
+    x = np.array([0.0, 3.0, 6.0, 9.0])
+    off = [0, 4]
+    # window 3: [0,3] / 2, [0,3,6] / 3, [3,6,9] / 3, [6,9] / 2
+    np.testing.assert_allclose(sm.smooth(x, off, "mean", 3)[:, 0], [1.5, 3.0, 6.0, 7.5])
+    # window 4 covers 2 rows before and 1 after: [0,3], [0,3,6], [0,3,6,9], [3,6,9]
+    np.testing.assert_allclose(sm.smooth(x, off, "mean", 4)[:, 0], [1.5, 3.0, 4.5, 6.0])
+    # lower median of [0,3] is 0; of [0,3,6] is 3; of [3,6,9] is 6; of [6,9] is 6
+    np.testing.assert_array_equal(sm.smooth(x, off, "median", 3)[:, 0], [0.0, 3.0, 6.0, 6.0])
+    # Hamming window 3 is [0.08, 1, 0.08]: row 0 = (1*0 + .08*3) / 1.08
+    np.testing.assert_allclose(sm.smooth(x, off, "hamming", 3)[0, 0], 0.24 / 1.08, rtol=1e-6)
+
+
+def test_ignored_rows_do_not_pull_and_videos_do_not_mix():
+    x = np.array([1.0, 1.0, 100.0, 1.0, 1.0, 5.0, 5.0, 5.0])
+    ignore = np.array([0, 0, 1, 0, 0, 0, 0, 0], bool)
+    for kind in sm.KINDS:
+        out = sm.smooth(x, [0, 5, 8], kind, 5, ignore)[:, 0]
+        np.testing.assert_allclose(out, [1, 1, 1, 1, 1, 5, 5, 5], rtol=1e-6, err_msg=kind)
+
+
+def test_window_one_is_identity_and_bad_input_is_refused():
+    x = np.random.default_rng(0).random((10, 3)).astype(np.float32)
+    for kind in sm.KINDS:
+        np.testing.assert_array_equal(sm.smooth(x, [0, 4, 10], kind, 1), x)
+    with pytest.raises(AbawError, match="smoothing kind: found 'box'"):
+        sm.smooth(x, [0, 10], "box", 3)
+    with pytest.raises(AbawError, match="smoothing window: found 0"):
+        sm.smooth(x, [0, 10], "mean", 0)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(AbawError, match="NaN or infinite outputs"):
+        sm.smooth(bad, [0, 10], "mean", 3)
+    with pytest.raises(AbawError, match="offsets"):
+        sm.smooth(x, [0, 9], "mean", 3)
