@@ -1,0 +1,266 @@
+"""Checks of one submission file: bytes and lines, header, rows against the template, values.
+
+The common case (a valid file) is decided without splitting the file into Python strings: the
+keys of all rows are compared with the template's keys in one masked comparison. Only when that
+fails are keys parsed row by row to say which rows are missing, extra, duplicated, misspelt or
+out of order, each reported once (a missing video is one problem, not one per frame).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abaw import protocol
+from abaw.formats import textscan as ts
+from abaw.formats.report import Report, quote
+from abaw.formats.templates import IMAGE_SUFFIXES, Template, parse_keys
+from abaw.formats.values import check_values
+
+
+def check_file(report: Report, file: str, data: bytes, track: str, edition: int,
+               template: Template | None = None, expected_rows: int | None = None,
+               video: str = "") -> None:
+    """Check one file: with `template` a keyed single file, else a per-video file of `video`."""
+    r = protocol.rules(track, edition)
+    keyed = template is not None
+    if not data or data.isspace():
+        n = len(template) if keyed else expected_rows
+        report.add("empty_file", file, None, "an empty file" if not data else "only whitespace",
+                   "a header line and " + (f"{n} rows" if n else "one row per frame"))
+        return
+    lines = ts.split_lines(data)
+    report.checked["files"] += 1
+    if lines.bom:
+        report.add("bom", file, 1, "a UTF-8 byte-order mark (EF BB BF) before the header",
+                   "the file to start with the header")
+    _line_ends(report, file, lines, template.newline if keyed else b"\n")
+    expected_header = template.header if keyed and template.header is not None \
+        else r.prediction_header
+    has_header = _header(report, file, lines, expected_header, keyed)
+    body = np.arange(1 if has_header else 0, len(lines))
+    blank = body[lines.ends[body] == lines.starts[body]]
+    report.add_rows("blank_line", file, blank + 1, lambda i: (
+        "an empty line", "no empty lines (one row per line, nothing after the last row)"))
+    body = body[lines.ends[body] > lines.starts[body]]
+    if len(body) == 0:
+        n = len(template) if keyed else expected_rows
+        report.add("empty_file", file, None, "only the header",
+                   f"{n} rows" if n else "one row per frame after the header")
+        return
+    starts, ends = lines.starts[body], lines.ends[body]
+    report.checked["rows"] += len(body)
+    if keyed:
+        vstart, has_sep = check_rows(report, file, lines, body, template, edition)
+    else:
+        vstart, has_sep = starts, np.ones(len(body), bool)
+        if expected_rows is not None and expected_rows >= 0 and len(body) != expected_rows:
+            diff = len(body) - expected_rows
+            report.add("length", file, None, f"{len(body)} rows",
+                       f"{expected_rows} (one per frame of {video or 'the video'}, frames 1-"
+                       f"{expected_rows}; {diff:+d} row{'s' if abs(diff) > 1 else ''})")
+    check_values(report, file, lines, body + 1, vstart, ends, has_sep, track, edition)
+
+
+def _line_ends(report, file, lines, newline: bytes) -> None:
+    crlf = int(lines.crlf.sum())
+    lf = len(lines) - crlf - (0 if lines.final_newline else 1)
+    if newline == b"\n" and crlf:
+        report.add("line_ending", file, int(np.argmax(lines.crlf)) + 1,
+                   f"CRLF (\\r\\n) line ends on {crlf} of {len(lines)} lines",
+                   "LF (\\n) as in the template")
+    elif newline == b"\r\n" and lf > 0:
+        report.add("line_ending", file, int(np.argmax(~lines.crlf)) + 1,
+                   f"LF (\\n) line ends on {lf} of {len(lines)} lines",
+                   "CRLF (\\r\\n) as in the template")
+
+
+def _looks_like_row(line: bytes, keyed: bool) -> bool:
+    first = line.split(b",", 1)[0].strip()
+    if keyed:
+        return b"/" in first or first.lower().endswith(IMAGE_SUFFIXES)
+    try:
+        [float(x) for x in line.split(b",")]
+        return True
+    except ValueError:
+        return False
+
+
+def _header(report, file, lines, expected: str, keyed: bool) -> bool:
+    """Check line 1; returns whether it is a header (a missing header leaves line 1 a row)."""
+    line = lines.raw(0)
+    want = expected.encode("utf-8")
+    if line == want:
+        return True
+    if _looks_like_row(line, keyed):
+        report.add("header", file, 1, f"no header (line 1 is a row: {quote(line)})",
+                   f"the header {quote(expected, 200)} on line 1")
+        return False
+    if line.rstrip() == want:
+        what = "trailing whitespace"
+    elif line.strip() == want:
+        what = "leading whitespace"
+    elif line.replace(b" ", b"") == want:
+        what = "spaces"
+    elif line.lower() == want.lower():
+        what = "different letter case"
+    else:
+        what = ""
+    report.add("header", file, 1, f"{quote(line, 200)}{f' ({what})' if what else ''}",
+               f"{quote(expected, 200)} byte for byte, as in the template")
+    return True
+
+
+def check_rows(report: Report, file: str, lines: ts.Lines, body, tpl: Template,
+               edition: int):
+    """Rows against the template; returns (start of values (R,), row has a separator (R,))."""
+    starts, ends = lines.starts[body], lines.ends[body]
+    klen = tpl.key_len
+    if len(body) == len(tpl):                                      # fast path: same keys
+        after = starts + klen
+        ok = (after < ends) & (lines.buf[np.minimum(after, len(lines.buf) - 1)] == ts.COMMA)
+        if ok.all() and ts.equal_prefixes(lines.buf, starts, tpl.lines.buf, tpl.row_start,
+                                          klen).all():
+            return after + 1, np.ones(len(body), bool)
+    key_end = ts.first_comma(lines.buf, len(lines.data), starts, ends, lines.commas())
+    _align(report, file, lines, starts, key_end, body + 1, tpl, edition)
+    return key_end + 1, key_end < ends
+
+
+def _align(report, file, lines, starts, key_end, line_no, tpl: Template, edition: int) -> None:
+    data, tdata = lines.data, tpl.lines.data
+    sub_keys = [data[a:b] for a, b in zip(starts.tolist(), key_end.tolist(), strict=True)]
+    t_keys = [tdata[a:a + n]
+              for a, n in zip(tpl.row_start.tolist(), tpl.key_len.tolist(), strict=True)]
+    t_index: dict[bytes, int] = {}
+    for i, k in enumerate(t_keys):
+        t_index.setdefault(k, i)
+    trow = np.array([t_index.get(k, -1) for k in sub_keys], np.int64)
+    unmatched = np.flatnonzero(trow < 0)
+    if len(unmatched):
+        _unmatched(report, file, lines, starts[unmatched], key_end[unmatched], line_no[unmatched],
+                   sub_keys, unmatched, trow, tpl, t_keys)
+    matched = np.flatnonzero(trow >= 0)
+    # duplicates: every occurrence after the first of a template row
+    order = matched[np.argsort(trow[matched], kind="stable")]
+    rep = np.zeros(len(order), bool)
+    rep[1:] = trow[order[1:]] == trow[order[:-1]]
+    first_of = np.maximum.accumulate(np.where(~rep, np.arange(len(order)), 0))
+    dups = np.sort(order[rep])
+    first_line = dict(zip(order[rep].tolist(), line_no[order[first_of[rep]]].tolist(), strict=True))
+    report.add_rows("duplicate_row", file, line_no[dups], lambda i: (
+        f"{quote(sub_keys[dups[i]])} again (first on line {first_line[int(dups[i])]})",
+        "each template row once"))
+    firsts = np.sort(order[~rep])
+    _order(report, file, line_no, trow, firsts, sub_keys, tpl)
+    _missing(report, file, line_no, trow, firsts, tpl, edition)
+
+
+def _unmatched(report, file, lines, starts, key_end, line_no, sub_keys, rows, trow, tpl, t_keys):
+    """Rows whose key is not a template key: misspelt frame names, extra rows/videos, garbage."""
+    if tpl.image_level:
+        report.add_rows("extra_rows", file, line_no, lambda i: (
+            f"image {quote(sub_keys[rows[i]])}", "only the images of the test list"))
+        return
+    _, videos, vid, frames, bad = parse_keys(lines.buf, starts, key_end - starts, line_no, file,
+                                             strict=False)
+    known = {v: k for k, v in enumerate(tpl.videos)}
+    t_code = (tpl.video_of_row.astype(np.int64) << 32) | tpl.frames
+    t_order = np.argsort(t_code, kind="stable")
+    vmap = np.array([known.get(v, -1) for v in videos] + [-1], np.int64)
+    tv = vmap[np.where(bad, len(videos), vid)]                      # template video id or -1
+    code = (np.maximum(tv, 0) << 32) | frames
+    j = np.clip(np.searchsorted(t_code[t_order], code), 0, len(t_code) - 1)
+    hit = ~bad & (tv >= 0) & (t_code[t_order[j]] == code)
+    spelt = np.flatnonzero(hit)
+    trow[rows[spelt]] = t_order[j[spelt]]                           # the row it stands for
+    report.add_rows("frame_name", file, line_no[spelt], lambda i: (
+        quote(sub_keys[rows[spelt[i]]]),
+        f"{quote(t_keys[int(trow[rows[spelt[i]]])])} (copy frame names from the template)"))
+    garbage = np.flatnonzero(bad)
+    report.add_rows("bad_key", file, line_no[garbage], lambda i: (
+        f"frame name {quote(sub_keys[rows[garbage[i]]])}",
+        f"<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg as in the template"))
+    new_video = np.flatnonzero(~bad & (tv < 0))
+    for v in np.unique(vid[new_video]):
+        at = new_video[vid[new_video] == v]
+        name = videos[v]
+        pairs = [p for p in tpl.videos if p.startswith(name + "_")]
+        hint = f" (the template has {', '.join(pairs)})" if pairs else ""
+        report.add("extra_video", file, int(line_no[at[0]]),
+                   f"{len(at)} rows of video {name!r}{hint}", "only the template's videos")
+    extra = np.flatnonzero(~bad & (tv >= 0) & ~hit)
+    if len(extra):                                   # runs of consecutive extra rows, per video
+        cut = np.flatnonzero((np.diff(extra) != 1) | (np.diff(tv[extra]) != 0)) + 1
+        runs = np.split(extra, cut)
+        lengths = tpl.lengths()
+        report.add_rows("extra_rows", file, [line_no[run[0]] for run in runs], lambda i: (
+            _frames_text(videos[vid[runs[i][0]]], frames[runs[i]]),
+            f"only the template's rows (frames {_range(tpl, videos[vid[runs[i][0]]])} of "
+            f"{lengths[videos[vid[runs[i][0]]]]} rows)"))
+
+
+def _range(tpl, video) -> str:
+    f = tpl.frames[tpl.video_of_row == tpl.videos.index(video)]
+    return f"{int(f.min())}-{int(f.max())}"
+
+
+def _frames_text(video, frames) -> str:
+    n = len(frames)
+    span = f"frame {int(frames[0])}" if n == 1 else f"frames {int(frames[0])}-{int(frames[-1])}"
+    return f"{n} row{'s' if n > 1 else ''} for {span} of video {video!r} not in the template"
+
+
+def _order(report, file, line_no, trow, firsts, sub_keys, tpl) -> None:
+    p = trow[firsts]
+    down = np.flatnonzero(p[1:] < p[:-1]) + 1
+    report.add_rows("row_order", file, line_no[firsts[down]], lambda i: (
+        f"{quote(sub_keys[firsts[down[i]]])} after {quote(sub_keys[firsts[down[i] - 1]])}",
+        f"the template's order ({quote(sub_keys[firsts[down[i]]])} is on template line "
+        f"{int(tpl.row_line[p[down[i]]])})"))
+
+
+def _missing(report, file, line_no, trow, firsts, tpl: Template, edition: int) -> None:
+    n = len(tpl)
+    sub_line = np.full(n, -1, np.int64)
+    sub_line[trow[firsts]] = line_no[firsts]
+    missing = sub_line < 0
+    if not missing.any():
+        return
+    if tpl.image_level:
+        rows = np.flatnonzero(missing)
+        runs = np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1)
+        report.add_rows("missing_rows", file, [None] * len(runs), lambda i: (
+            f"no rows for {len(runs[i])} image(s) from {quote(tpl.key(int(runs[i][0])))} "
+            f"(line {int(tpl.row_line[runs[i][0]])} of the list)", "every image of the test list"))
+        return
+    vid = tpl.video_of_row
+    per_video_missing = np.bincount(vid[missing], minlength=len(tpl.videos))
+    per_video_rows = np.bincount(vid, minlength=len(tpl.videos))
+    whole = per_video_missing == per_video_rows
+    present = {v for k, v in enumerate(tpl.videos) if not whole[k]}
+    for k in np.flatnonzero(whole):
+        name = tpl.videos[k]
+        base, suffix = protocol.split_person(name, edition)
+        pairs = [base + s for s in protocol.EDITIONS[edition].person_suffixes
+                 if s != suffix and base + s in present] if suffix else []
+        hint = (f"; {', '.join(pairs)} has rows: each person of a two-person video has its own"
+                if pairs else "")
+        report.add("missing_video", file, None,
+                   f"no rows for video {name!r} ({per_video_rows[k]} template rows{hint})",
+                   "every video of the template")
+    part = np.flatnonzero(missing & ~whole[vid])
+    if len(part) == 0:
+        return
+    cut = np.flatnonzero((np.diff(part) != 1) | (np.diff(vid[part]) != 0)) + 1
+    runs = np.split(part, cut)
+    last_seen = np.maximum.accumulate(np.where(sub_line >= 0, sub_line, 0))
+    where = [int(last_seen[run[0] - 1]) + 1 if run[0] > 0 and last_seen[run[0] - 1] > 0 else 2
+             for run in runs]
+    report.add_rows("missing_rows", file, where, lambda i: (
+        f"no rows for {_span(tpl, runs[i])} of video {tpl.videos[vid[runs[i][0]]]!r}",
+        "every template row, frames without a face too"))
+
+
+def _span(tpl, run) -> str:
+    a, b = int(tpl.frames[run[0]]), int(tpl.frames[run[-1]])
+    return f"frame {a}" if len(run) == 1 else f"frames {a}-{b} ({len(run)} rows)"

@@ -1,0 +1,166 @@
+"""From raw prediction-set outputs to the values a submission holds: alignment, filling, decoding.
+
+- `align`: the outputs of the required (video, frame) rows, in the order asked. Frames the
+  prediction set lacks (no face, dropped frames) are filled by a named policy and counted per
+  video; a video wholly missing is an error.
+- `decode`: clip VA to [-1, 1], argmax over class probabilities, per-AU thresholds (a frame is
+  positive when probability >= threshold). This and the writers are the only places where raw
+  outputs become labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from abaw import protocol
+from abaw.errors import AbawError
+
+FILL_POLICIES = ("nearest", "linear", "ffill", "error")
+# nearest: the closest predicted frame of the same video (ties: the earlier one).
+# linear:  linear interpolation of the raw outputs between the two neighbours (probabilities too,
+#          then argmax / threshold); at a video's ends, the nearest frame.
+# ffill:   the last predicted frame before; frames before the first prediction take the first.
+# error:   no filling: any missing frame is an error.
+DEFAULT_FILL = "nearest"
+DEFAULT_AU_THRESHOLD = 0.5
+
+
+@dataclass
+class Aligned:
+    outputs: np.ndarray                      # (M, K) float64, one row per required row
+    filled: np.ndarray                       # (M,) bool: the row was filled by the policy
+    filled_per_video: dict = field(default_factory=dict)   # video -> frames filled (> 0 only)
+    policy: str = DEFAULT_FILL
+
+
+def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray,
+          policy: str = DEFAULT_FILL, allow_missing_videos: bool = False) -> Aligned:
+    """Outputs of `preds` at rows (videos[video_of_row[i]], frames[i]).
+
+    With `allow_missing_videos`, rows of a wholly missing video are NaN and flagged in `filled`
+    as False; callers drop them (evaluation with --allow-missing).
+    """
+    if policy not in FILL_POLICIES:
+        raise AbawError(f"fill policy: found {policy!r}, expected one of "
+                        f"{', '.join(FILL_POLICIES)}")
+    where = {v: i for i, v in enumerate(preds.videos)}
+    pos = np.array([where.get(v, -1) for v in videos], np.int64)
+    missing = [v for v, p in zip(videos, pos, strict=True) if p < 0]
+    if missing and not allow_missing_videos:
+        raise AbawError(f"prediction set: found no predictions for {len(missing)} required "
+                        f"video(s), e.g. {', '.join(missing[:3])}; expected every video of the "
+                        "template / test list (a wholly missing video is never filled)")
+    n_pred = len(preds.frames)
+    pred_video = np.repeat(np.arange(len(preds.videos)), np.diff(preds.offsets))
+    pred_code = (pred_video << 32) | preds.frames                     # (n_pred,) sortable keys
+    if n_pred < 2 or np.all(pred_code[1:] > pred_code[:-1]):
+        order = np.arange(n_pred)                                     # already in order
+    else:
+        order = np.argsort(pred_code, kind="stable")
+    code_sorted = pred_code[order]
+    dup = np.flatnonzero(code_sorted[1:] == code_sorted[:-1])
+    if len(dup):
+        k = order[dup[0]]
+        raise AbawError(f"prediction set: found {preds.videos[pred_video[k]]} frame "
+                        f"{int(preds.frames[k])} twice ({len(dup)} duplicates), expected each "
+                        "frame once")
+    row_pos = pos[video_of_row]
+    req_code = (row_pos << 32) | np.asarray(frames, np.int64)
+    j = np.searchsorted(code_sorted, req_code)
+    jc = np.minimum(j, max(n_pred - 1, 0))
+    exact = ((j < n_pred) & (code_sorted[jc] == req_code) if n_pred
+             else np.zeros(len(req_code), bool))
+    out = np.full((len(req_code), preds.outputs.shape[1]), np.nan)
+    out[exact] = preds.outputs[order[jc[exact]]]
+    need = np.flatnonzero(~exact & (row_pos >= 0))
+    if len(need) and policy == "error":
+        i = need[0]
+        raise AbawError(f"prediction set: found no prediction for {videos[video_of_row[i]]} frame "
+                        f"{int(frames[i])} ({len(need)} frames missing), expected every required "
+                        "frame (or choose a fill policy: nearest, linear, ffill)")
+    if len(need):
+        out[need] = _fill(preds, order, code_sorted, pred_video, row_pos[need],
+                          np.asarray(frames, np.int64)[need], j[need], policy)
+    filled = np.zeros(len(req_code), bool)
+    filled[need] = True
+    counts = np.bincount(np.asarray(video_of_row)[need], minlength=len(videos))
+    per_video = {videos[k]: int(c) for k in np.flatnonzero(counts) for c in [counts[k]]}
+    return Aligned(out, filled, per_video, policy)
+
+
+def _fill(preds, order, code_sorted, pred_video, vid, frame, j, policy):
+    n = len(code_sorted)
+    sorted_video = pred_video[order]
+    sorted_frame = code_sorted & 0xFFFFFFFF
+    left = j - 1
+    has_left = (left >= 0) & (sorted_video[np.maximum(left, 0)] == vid)
+    has_right = (j < n) & (sorted_video[np.minimum(j, n - 1)] == vid)
+    left, right = np.maximum(left, 0), np.minimum(j, n - 1)
+    fl, fr = sorted_frame[left], sorted_frame[right]
+    o = preds.outputs.astype(np.float64)
+    ol, orr = o[order[left]], o[order[right]]
+    if policy == "ffill":
+        use_left = has_left
+    else:   # nearest (and the ends of linear): the closer side, the earlier one on a tie
+        use_left = has_left & (~has_right | (frame - fl <= fr - frame))
+    out = np.where(use_left[:, None], ol, orr)
+    if policy == "linear":
+        both = has_left & has_right
+        w = np.where(both, (frame - fl) / np.maximum(fr - fl, 1), 0.0)[:, None]
+        out = np.where(both[:, None], (1 - w) * ol + w * orr, out)
+    return out
+
+
+def resolve_thresholds(thresholds, names, provenance: dict | None = None) -> np.ndarray:
+    """Per-AU thresholds: None (the prediction set's tuned `au_thresholds`, else 0.5), a number,
+    a list in AU order, or a dict AU name -> threshold covering every AU."""
+    if thresholds is None and provenance:
+        thresholds = provenance.get("au_thresholds")
+    if thresholds is None:
+        return np.full(len(names), DEFAULT_AU_THRESHOLD)
+    if isinstance(thresholds, dict):
+        unknown = sorted(set(thresholds) - set(names))
+        missing = [n for n in names if n not in thresholds]
+        if unknown or missing:
+            raise AbawError(f"AU thresholds: found {unknown or 'no'} unknown and {missing or 'no'} "
+                            f"missing names, expected one threshold per AU of {', '.join(names)}")
+        thresholds = [thresholds[n] for n in names]
+    t = np.asarray(thresholds, dtype=np.float64)
+    if t.ndim == 0:
+        t = np.full(len(names), float(t))
+    if t.shape != (len(names),) or not np.all(np.isfinite(t)):
+        raise AbawError(f"AU thresholds: found {t.tolist()}, expected one finite number or "
+                        f"{len(names)} (one per AU: {', '.join(names)})")
+    return t
+
+
+def decode(track: str, edition: int, outputs: np.ndarray, thresholds=None,
+           provenance: dict | None = None) -> np.ndarray:
+    """Raw outputs (M, K) -> the values written: VA (M, 2) float64 in [-1, 1]; classes (M,)
+    int64; AUs (M, n_AU) int8; MTL (M, 15) float64 = v, a, class, 12 AUs."""
+    track = track.upper()
+    r = protocol.rules(track, edition)
+    o = np.asarray(outputs, dtype=np.float64)
+    if o.ndim != 2 or o.shape[1] != r.n_outputs:
+        raise AbawError(f"{track} outputs: found shape {o.shape}, expected (frames, {r.n_outputs}) "
+                        f"columns {','.join(r.names)}")
+    bad = ~np.isfinite(o)
+    if bad.any():
+        i = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise AbawError(f"{track} outputs: found {int(bad.any(axis=1).sum())} rows with NaN/inf "
+                        f"(first at row {i}), expected finite raw outputs")
+    if track == "VA":
+        return np.clip(o, -1.0, 1.0)
+    if r.kind == "single_label":
+        return np.argmax(o, axis=1).astype(np.int64)
+    if track == "AU":
+        return (o >= resolve_thresholds(thresholds, r.names, provenance)[None, :]).astype(np.int8)
+    if track == "MTL":
+        n_va, n_ex = len(protocol.VA_NAMES), len(protocol.EXPR_CLASSES_8)
+        aus = o[:, n_va + n_ex:] >= resolve_thresholds(thresholds, protocol.AUS_12,
+                                                       provenance)[None, :]
+        return np.column_stack([np.clip(o[:, :n_va], -1.0, 1.0),
+                                np.argmax(o[:, n_va:n_va + n_ex], axis=1), aus]).astype(np.float64)
+    raise AbawError(f"track: found {track}, expected one of VA, EXPR, AU, MTL, LSD, CE")
