@@ -264,6 +264,37 @@ def pearson_mean_score(track: str, pred, true, edition: int) -> Score:
                  len(t), 0)
 
 
+def class_values_from_confusion(track: str, edition: int, cm,
+                                zero_division: float = 0.0) -> np.ndarray:
+    """The official single-label score (EXPR, CE, LSD, ...) of each confusion matrix in `cm`.
+
+    `cm` (..., C, C), rows = truth: the same value as `score` on the frames counted, vectorised
+    so that a tuning sweep scores many candidate decisions at once. Returns shape (...).
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    f1 = _f1_from_counts(tp, cm.sum(axis=-2) - tp, cm.sum(axis=-1) - tp, zero_division)
+    macro = f1.mean(axis=-1)
+    if protocol.rules(track, edition).metric == "expr_f1_acc":
+        acc = tp.sum(axis=-1) / np.maximum(cm.sum(axis=(-2, -1)), 1)
+        return 0.67 * macro + 0.33 * acc
+    return macro
+
+
+def au_terms_from_counts(edition: int, tp, fp, fn, tn, zero_division: float = 0.0) -> np.ndarray:
+    """Per-AU terms whose mean over the AUs is the official AU score (shape of the counts).
+
+    From edition 3 the term is the AU's F1; in editions 1-2 it is 0.5 * F1 + 0.5 * the AU's
+    accuracy, whose mean is the score with the default flattened accuracy (an exact-match accuracy
+    does not split per AU). Lets a tuning sweep pick each AU's threshold on its own.
+    """
+    tp, fp, fn, tn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn, tn))
+    f1 = _f1_from_counts(tp, fp, fn, zero_division)
+    if edition <= 2:
+        return 0.5 * f1 + 0.5 * (tp + tn) / np.maximum(tp + fp + fn + tn, 1)
+    return f1
+
+
 CHOICES = ("zero_division", "au_accuracy", "va_combine")  # the UNSURE defaults a caller may override
 
 # formula name (protocol TrackRules.metric) -> scorer(track, pred, true, edition, choices)

@@ -1,0 +1,143 @@
+"""Post-processing parameters: what tuning on validation chose, applied unchanged to test sets.
+
+Saved as a small JSON beside the prediction set (`<set>.post.json`) and copied into the new set's
+`provenance["post"]`. `apply` imputes, smooths each output group, and folds the class bias into
+the class probabilities (p' = softmax(log p + b), so a plain argmax anywhere decides as tuned);
+AU thresholds cannot be folded without bending the probabilities, so they travel in the
+provenance (`au_thresholds`, the key the submission writers read).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from abaw import protocol
+from abaw.errors import AbawError
+from abaw.formats.prediction_set import PredictionSet
+from abaw.post import decode as dec
+from abaw.post import impute as imp
+from abaw.post import smooth as sm
+
+VERSION = 1
+
+
+@dataclass
+class PostParams:
+    track: str
+    edition: int
+    impute: str | None = "linear"        # how rows without an output are filled first
+    ignore_imputed: bool = True          # smoothing windows skip imputed rows
+    smooth: dict = field(default_factory=dict)  # group -> {"kind": str, "window": int}
+    thresholds: list | None = None       # per AU column (AU, MTL); None: 0.5
+    bias: list | None = None             # per class, added to log-probabilities; None: none
+    scores: dict = field(default_factory=dict)  # validation scores seen by tuning, for the record
+
+    def to_dict(self) -> dict:
+        return {"version": VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "post-processing parameters") -> PostParams:
+        if not isinstance(d, dict):
+            raise AbawError(f"{source}: found {type(d).__name__}, expected a JSON object")
+        d = {k: v for k, v in d.items() if k not in ("version", "applied")}
+        names = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - names)
+        if unknown or "track" not in d or "edition" not in d:
+            raise AbawError(f"{source}: found keys {sorted(d)}, expected track, edition and any "
+                            f"of {sorted(names - {'track', 'edition'})}")
+        p = cls(**d)
+        p.track = str(p.track).upper()
+        if p.impute is not None and p.impute not in imp.METHODS:
+            raise AbawError(f"{source}: field impute: found {p.impute!r}, expected one of "
+                            f"{', '.join(imp.METHODS)} or null")
+        if not isinstance(p.smooth, dict):
+            raise AbawError(f"{source}: field smooth: found {p.smooth!r}, expected an object "
+                            "group -> {kind, window}")
+        for group, spec in p.smooth.items():
+            if not isinstance(spec, dict) or set(spec) != {"kind", "window"}:
+                raise AbawError(f"{source}: field smooth.{group}: found {spec!r}, expected "
+                                "{\"kind\": ..., \"window\": ...}")
+            sm.check(spec["kind"], spec["window"])
+        for name in ("thresholds", "bias"):
+            v = getattr(p, name)
+            if v is not None and (not isinstance(v, list) or
+                                  not all(isinstance(t, (int, float)) for t in v)):
+                raise AbawError(f"{source}: field {name}: found {v!r}, expected a list of numbers "
+                                "or null")
+        return p
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self.to_dict(), fh, indent=1)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> PostParams:
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise AbawError(f"{path}: parameters not found, expected a JSON written by "
+                            "`abaw smooth`") from None
+        except (OSError, ValueError) as e:
+            raise AbawError(f"{path}: not a parameters JSON ({e})") from None
+        return cls.from_dict(d, str(path))
+
+    def apply(self, ps: PredictionSet) -> PredictionSet:
+        """Impute, smooth and fold the class bias into `ps`; the parameters go to provenance."""
+        if ps.track != self.track or ps.edition != self.edition:
+            raise AbawError(f"prediction set: found {ps.track} edition {ps.edition}, expected "
+                            f"{self.track} edition {self.edition} (the parameters' tuning set)")
+        cols = dec.groups(ps.track, len(ps.columns))
+        unknown = sorted(set(self.smooth) - set(cols))
+        if unknown:
+            raise AbawError(f"parameters: smooth groups {unknown} unknown, expected any of "
+                            f"{', '.join(cols)}")
+        for name, group_kind in (("thresholds", "multi_label"), ("bias", "single_label")):
+            values = getattr(self, name)
+            width = [s.stop - s.start for g, s in cols.items()
+                     if dec.group_kind(g, ps.track) == group_kind]
+            if values is not None and [len(values)] != width:
+                raise AbawError(f"parameters: field {name}: found {len(values)} values, expected "
+                                f"{width[0] if width else 'none'} for {ps.track}")
+        if self.impute is not None and imp.missing_rows(ps).any():
+            ps = imp.impute(ps, self.impute)
+        imp.check_sorted(ps)
+        ignore = ps.imputed if self.ignore_imputed else None
+        out = ps.outputs.copy()
+        for group, spec in self.smooth.items():
+            if spec["window"] > 1 and ps.track not in protocol.IMAGE_TRACKS:
+                out[:, cols[group]] = sm.smooth(ps.outputs[:, cols[group]], ps.offsets,
+                                                spec["kind"], spec["window"], ignore)
+        if self.bias is not None and any(self.bias):
+            g = next(s for name, s in cols.items() if dec.group_kind(name, ps.track) ==
+                     "single_label")
+            out[:, g] = fold_bias(out[:, g], self.bias)
+        extra = {"post": {**self.to_dict(), "applied": True}}
+        if self.thresholds is not None:
+            names = ps.columns[cols["AU"]]
+            extra["au_thresholds"] = dict(zip(names, map(float, self.thresholds), strict=True))
+        return ps.replace(outputs=out, **extra)
+
+
+def fold_bias(probs, bias) -> np.ndarray:
+    """softmax(log p + b): probabilities whose argmax is the biased decision. (N, C) float32."""
+    logits = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)) + np.asarray(bias)
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
