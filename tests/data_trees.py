@@ -179,3 +179,41 @@ def ce(root: Path, lengths=(4, 3)) -> None:
     write(root / "C-EXPR-DB" / "CER.txt", CE_HEADER + "\n" + "\n".join(rows) + "\n")
     for v in range(1, len(lengths) + 1):
         write(root / "C-EXPR-DB" / "videos" / f"{v:02d}.mp4", b"not decoded in these tests")
+
+
+def write_video(path: Path, pts_ms, size=(32, 24), audio_s: float | None = None,
+                audio_rate: int = 44100, tone_hz: float = 440.0) -> Path:
+    """An H.264 mp4 whose frame i is shown at pts_ms[i] milliseconds (variable frame rate when the
+    gaps differ), with an optional sine tone of `audio_s` seconds. Frame i is filled with 8*i."""
+    import fractions
+
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ms = fractions.Fraction(1, 1000)
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=1000)  # codec clock in ms: any pts is exact
+        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
+        vs.time_base = ms
+        aus = out.add_stream("aac", rate=audio_rate, layout="mono") if audio_s else None
+        for i, p in enumerate(pts_ms):
+            img = np.full((size[1], size[0], 3), (8 * i) % 256, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = int(p), ms
+            for pkt in vs.encode(frame):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        if aus is not None:
+            t = np.arange(int(audio_rate * audio_s)) / audio_rate
+            sig = (0.5 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
+            for s in range(0, len(sig), 1024):
+                frame = av.AudioFrame.from_ndarray(sig[None, s:s + 1024], format="flt",
+                                                   layout="mono")
+                frame.sample_rate, frame.pts = audio_rate, s
+                frame.time_base = fractions.Fraction(1, audio_rate)
+                for pkt in aus.encode(frame):
+                    out.mux(pkt)
+            for pkt in aus.encode():
+                out.mux(pkt)
+    return path
