@@ -15,10 +15,22 @@ def one_thread():
     torch.set_num_threads(1)
 
 
+class TinyModels:
+    """Tiny weights folders, written on first use and shared by the feature test modules."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def __getitem__(self, name):
+        folder = self.root / name
+        if not folder.exists():
+            write_tiny(name, folder)
+        return folder if BACKBONES[name].hub_id else None
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    return {name: write_tiny(name, root / name) for name in BACKBONES}
+    return TinyModels(tmp_path_factory.getbasetemp() / "tiny-models")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ def write_video(path, times, tone_at=None, size=32, audio=True):
     import av
 
     ms = fractions.Fraction(1, 1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as c:
         vs = c.add_stream("libx264", rate=1000)
         vs.width = vs.height = size

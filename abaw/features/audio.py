@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from abaw.errors import AbawError
-from abaw.features.backbone import (Backbone, check_class, check_pooling, parse_layer,
-                                    quiet_transformers, select_hidden)
+from abaw.features.backbone import Backbone, check_pooling, load_hf, parse_layer, select_hidden
 
 
 class AudioBackbone(Backbone):
@@ -27,12 +26,10 @@ class AudioBackbone(Backbone):
     offset_s = 0.0
 
     def _load(self, spec, source, pooling):
-        from transformers import AutoFeatureExtractor, AutoModel
+        from transformers import AutoFeatureExtractor
 
-        quiet_transformers()
         check_pooling(self.name, pooling, ("mean",))
-        model = AutoModel.from_pretrained(source)
-        check_class(spec, model)
+        model = load_hf(self, spec, source)
         self.extractor = AutoFeatureExtractor.from_pretrained(source)
         self.sample_rate = int(self.extractor.sampling_rate)
         return model
@@ -91,7 +88,7 @@ class SSLAudioBackbone(AudioBackbone):
         self.model = self._load(spec, source, pooling)
         cfg = self.model.config
         receptive, step = 1, 1
-        for kernel, stride in zip(cfg.conv_kernel, cfg.conv_stride):
+        for kernel, stride in zip(cfg.conv_kernel, cfg.conv_stride, strict=True):
             receptive += (kernel - 1) * step
             step *= stride
         self.chunk_samples = int(chunk_s * self.sample_rate)

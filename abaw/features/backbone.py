@@ -58,6 +58,18 @@ def check_class(spec, model) -> None:
                         f"{' or '.join(spec.classes)}")
 
 
+def load_hf(backbone, spec, source):
+    """`AutoModel.from_pretrained` that remembers which weights were not in the files (randomly
+    initialised, e.g. an unused pooler): the fingerprint leaves them out."""
+    from transformers import AutoModel
+
+    quiet_transformers()
+    model, info = AutoModel.from_pretrained(source, output_loading_info=True)
+    check_class(spec, model)
+    backbone.missing_keys = set(info.get("missing_keys", ()))
+    return model
+
+
 def quiet_transformers() -> None:
     """No download / loading bars from transformers: extraction shows its own progress."""
     from transformers.utils import logging as hf_logging
@@ -75,6 +87,7 @@ class Backbone:
         self.layer, self.pooling = str(layer), pooling
         self.location = source
         self.model = None
+        self.missing_keys: set[str] = set()   # weights the files did not hold
         self.device = torch.device("cpu")
         parse_layer(self.layer)
 
@@ -94,13 +107,15 @@ class Backbone:
         return f"transformers:{type(self.model).__name__}"
 
     def fingerprint(self) -> str:
-        """sha256 of the weights (names, dtypes, bytes): the same weights give the same revision
-        wherever they were loaded from (hub cache or a folder, .bin or .safetensors)."""
+        """sha256 of the loaded weights (names, dtypes, bytes): the same weights give the same
+        revision wherever they were loaded from (hub cache or a folder, .bin or .safetensors)."""
         h = hashlib.sha256()
         if self.model is None:
             h.update(json.dumps(self.preprocessing, sort_keys=True).encode())
             return h.hexdigest()[:16]
         for key, t in sorted(self.model.state_dict().items()):
+            if key in self.missing_keys:
+                continue
             t = t.detach().to("cpu").contiguous()
             h.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
             h.update(t.reshape(-1).view(torch.uint8).numpy().data)

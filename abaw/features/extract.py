@@ -171,7 +171,7 @@ def extract_visual(backbone, jobs, store, device, batch_size, workers, precision
     bar = progress(len(paths), backbone.name, quiet)
     batches_iter = iter(loader)
     try:
-        for job, n_batches in zip(jobs, per_job):
+        for job, n_batches in zip(jobs, per_job, strict=True):
             outs = []
             for _ in range(n_batches):
                 pixels, err = next(batches_iter)

@@ -51,8 +51,7 @@ def _hf_vision(folder: Path, model_class: str) -> None:
                              do_center_crop=True).save_pretrained(folder)
         return
     if model_class == "ViTModel":
-        tf.ViTModel(tf.ViTConfig(**_VIT, image_size=32, patch_size=8),
-                    add_pooling_layer=False).save_pretrained(folder)
+        tf.ViTModel(tf.ViTConfig(**_VIT, image_size=32, patch_size=8)).save_pretrained(folder)
     else:
         tf.ViTMAEModel(tf.ViTMAEConfig(**_VIT, image_size=32, patch_size=8)).save_pretrained(folder)
     tf.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)

@@ -12,8 +12,14 @@ from pathlib import Path
 import torch
 
 from abaw.errors import AbawError
-from abaw.features.backbone import (Backbone, check_class, check_pooling, parse_layer,
-                                    quiet_transformers, select_hidden)
+from abaw.features.backbone import (
+    Backbone,
+    check_class,
+    check_pooling,
+    load_hf,
+    parse_layer,
+    select_hidden,
+)
 
 
 class HFImageTransform:
@@ -49,12 +55,10 @@ class HFVisionBackbone(Backbone):
 
     def __init__(self, spec, source, layer, pooling):
         super().__init__(spec, source, layer, pooling)
-        from transformers import AutoImageProcessor, AutoModel
+        from transformers import AutoImageProcessor
 
-        quiet_transformers()
         check_pooling(self.name, pooling, self.poolings)
-        self.model = AutoModel.from_pretrained(source)
-        check_class(spec, self.model)
+        self.model = load_hf(self, spec, source)
         processor = AutoImageProcessor.from_pretrained(source)
         self.transform = HFImageTransform(processor)
         self.preprocessing = _processor_meta(processor)
