@@ -169,3 +169,15 @@ def test_lsd_unknown_class_folder(tmp_path):
     assert err == ["LSD/training_set_synthetic_images/CONTEMPT: found class folder 'CONTEMPT', "
                    "expected one of ANGER, ANGERE, ANGRER, DISGUST, FEAR, HAPPINESS, SADNESS, "
                    "SURPRISE"]
+
+
+def test_missing_test_data_is_a_warning(tmp_path):
+    D.affwild(tmp_path, 8)
+    lay = discover(tmp_path, 8)
+    text = [str(p) for p in lay.problems]
+    assert errors(lay.problems) == []
+    for track, token in (("VA", "VA"), ("EXPR", "Expr"), ("AU", "AU")):
+        assert (f".: found no *{token}*test_set*.txt (e.g. CVPR_8th_ABAW_{token}_test_set_example."
+                f"txt), expected the {track} test template of edition 8; no {track} test "
+                f"sequences; pass --template {track}=FILE") in text
+    assert any("found no CER.txt, expected the CE test template of edition 8" in t for t in text)

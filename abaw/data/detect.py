@@ -1,0 +1,117 @@
+"""Walking a dataset tree once, and telling which edition's layout it has.
+
+The walk goes a few levels deep and never into crop, raw-video, image or split folders (those can
+hold millions of files); it records every directory name and every `.txt` file name it meets, so
+discovery can look names up wherever a release put them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from abaw import protocol
+from abaw.errors import AbawError
+
+MAX_DEPTH = 4  # root/<annotation root>/<track folder>/<split folder> is depth 3
+AFFWILD_TRACKS = ("VA", "EXPR", "AU")
+_BATCH = re.compile(r"batch\d+\Z")
+_CE_VIDEO = re.compile(r"(\d\d)(\.[A-Za-z0-9]+)\Z")
+
+
+def all_split_folders() -> set[str]:
+    return {n for ed in protocol.EDITIONS.values() for n in ed.split_folders.values()}
+
+
+def all_task_folders() -> dict[str, set[int]]:
+    out = defaultdict(set)
+    for e, ed in protocol.EDITIONS.items():
+        for name in ed.task_folders.values():
+            out[name].add(e)
+    return out
+
+
+@dataclass
+class Scan:
+    """Names seen in one bounded walk of the tree."""
+    dirs: dict = field(default_factory=lambda: defaultdict(list))    # name -> [Path]
+    files: dict = field(default_factory=lambda: defaultdict(list))   # .txt name -> [Path]
+    crop_roots: list = field(default_factory=list)
+    batch_dirs: list = field(default_factory=list)
+    ce_videos: dict = field(default_factory=lambda: defaultdict(list))  # "01" -> [Path]
+
+
+def scan(root: Path) -> Scan:
+    out = Scan()
+    stop = all_split_folders() | set(protocol.LSD_FOLDERS.values())
+    todo = [(root, 0)]
+    while todo:
+        folder, depth = todo.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            path = Path(e.path)
+            if e.is_dir():
+                out.dirs[e.name].append(path)
+                if e.name.startswith(protocol.CROP_FOLDER_PREFIX):
+                    out.crop_roots.append(path)
+                elif _BATCH.match(e.name):
+                    out.batch_dirs.append(path)
+                elif e.name not in stop and depth + 1 < MAX_DEPTH:
+                    todo.append((path, depth + 1))
+            elif e.name.lower().endswith(".txt"):
+                out.files[e.name].append(path)
+            elif (m := _CE_VIDEO.match(e.name)) and m.group(2).lower() in protocol.VIDEO_EXTENSIONS:
+                out.ce_videos[m.group(1)].append(path)
+    return out
+
+
+def detect_edition(s: Scan) -> int:
+    """The edition whose layout the tree has; an error naming the candidates when it can't tell."""
+    tasks = all_task_folders()
+    present = {n for n in tasks if n in s.dirs}
+    splits = {n for n in all_split_folders() if n in s.dirs}
+    template_eds = {e for e in protocol.EDITIONS for t in ("VA", "EXPR", "AU")
+                    if protocol.EDITIONS[e].template_name
+                    and protocol.template_name(t, e) in s.files}
+    mtl47 = protocol.MTL_FILES[4]["train"] in s.files
+    lsd = any(n in s.dirs for n in protocol.LSD_FOLDERS.values()) or protocol.LSD_TEST_LIST in s.files
+    ce = protocol.CE_TEMPLATE_NAME in s.files or bool(s.ce_videos)
+    fits = []
+    for e, ed in protocol.EDITIONS.items():
+        own = {ed.task_folders[t] for t in ed.tracks if t in AFFWILD_TRACKS}
+        if own:
+            ok = own & present and present <= set(ed.task_folders.values()) \
+                and set(ed.split_folders.values()) <= splits
+        else:
+            ok = not present and (mtl47 or lsd or ce)
+        if ok:
+            fits.append(e)
+    narrowing = [
+        lambda e: e in template_eds,
+        lambda e: e == 3 if ("MTL_Challenge" in present
+                             or any(n in s.files for n in protocol.TEST_LISTS_ED3.values())) else True,
+        lambda e: ("LSD" in protocol.EDITIONS[e].tracks) == lsd if not present else True,
+        lambda e: ("CE" in protocol.EDITIONS[e].tracks) == ce if not present else True,
+        lambda e: "batch3" in protocol.EDITIONS[e].raw_video_folders
+        if any(d.name == "batch3" for d in s.batch_dirs) else True,
+        lambda e: e != 9 or not ({"EXPR_Recognition_Challenge", "AU_Detection_Challenge"} & present),
+    ]
+    for keep in narrowing:
+        narrowed = [e for e in fits if keep(e)]
+        fits = narrowed or fits
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise AbawError("dataset root: found no ABAW layout (no VA/EXPR/AU annotation folders, "
+                        "MTL files, LSD folders or CE template), expected the tree of one "
+                        "edition (see `abaw protocol`)")
+    raise AbawError(f"dataset root: found a layout that fits editions {fits}, expected one: "
+                    "pass --edition")
