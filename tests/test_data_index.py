@@ -243,3 +243,19 @@ def test_probe_media_timestamps_are_cached(tmp_path):
     assert idx.media["51"].timestamps is None
     _same(idx, load_index(tmp_path, 10, probe_media=True))
     assert load_index(tmp_path, 10).media["50_left"].timestamps is None  # another fingerprint
+
+
+def test_unreadable_videos_are_problems_not_crashes(tmp_path):
+    t = D.affwild(tmp_path, 3)
+    D.mtl(tmp_path, 3)
+    D.write(tmp_path / "batch1" / "102.mp4", b"garbage")
+    D.write(t.ann / "Valence_Arousal_Estimation_Challenge_test_set_release.txt", "102\n")
+    with pytest.raises(AbawError, match=r"test_set_release.txt:1: found an unusable raw video for "
+                                        r"'102' \(.*\), expected a video PyAV can read"):
+        load_index(tmp_path, 3, cache=False)
+    os.remove(t.ann / "Valence_Arousal_Estimation_Challenge_test_set_release.txt")
+    idx = load_index(tmp_path, 3, cache=False, probe_media=True)
+    assert idx.media["102"].timestamps is None
+    assert any(p.startswith("batch1/102.mp4: found a video PyAV can't read") for p in idx.problems)
+    with pytest.raises(AbawError, match="frame_count: found 'exact', expected one of"):
+        load_index(tmp_path, 3, frame_count="exact")

@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from abaw import protocol
-from abaw.data import annotations, cache, lists, media
+from abaw.data import annotations, lists, media
+from abaw.data import cache as index_cache
 from abaw.data import problems as P
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import Layout, discover
+from abaw.errors import AbawError
 
 FRAME_COUNT = protocol.UNSURE["frame_count"].default
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -56,18 +58,21 @@ def build_index(root, edition=None, use_cache=True, probe_media=False, templates
 
     use_cache: read a cache with the same fingerprint (unless `rebuild`) and write one when clean.
     """
+    choice = protocol.UNSURE["frame_count"]
+    if frame_count not in choice.alternatives:
+        raise AbawError(f"frame_count: found {frame_count!r}, expected one of {choice.alternatives}")
     lay = discover(root, edition, templates)
-    fp = cache.fingerprint(lay, probe_media=probe_media, frame_count=frame_count,
+    fp = index_cache.fingerprint(lay, probe_media=probe_media, frame_count=frame_count,
                            templates={k: str(v) for k, v in (templates or {}).items()})
     if use_cache and not rebuild:
-        hit = cache.read(lay.root, fp)
+        hit = index_cache.read(lay.root, fp)
         if hit is not None:
             return hit, []
     problems = list(lay.problems)
     index = Builder(lay, fp, problems, frame_count).run(probe_media)
     index.problems = [str(p) for p in problems]
     if use_cache and not P.errors(problems):
-        cache.write(index)
+        index_cache.write(index)
     return index, problems
 
 
@@ -144,7 +149,12 @@ class Builder:
     def _test_length(self, id_, rel, line) -> int:
         video = self._raw_video(id_)
         if video is not None:
-            return media.organiser_length(self.lay.root / video, self.frame_count)
+            try:
+                return media.organiser_length(self.lay.root / video, self.frame_count)
+            except AbawError as e:
+                self.problems.append(P.error(rel, line, f"an unusable raw video for {id_!r} ({e})",
+                                             "a video PyAV can read, to know how many rows it has"))
+                return 0
         crops = self._crop_frames(id_)
         if len(crops):
             self.problems.append(P.warning(rel, line, f"no raw video for {id_!r}",
@@ -256,9 +266,16 @@ class Builder:
             for m in self.index.media.values():
                 if m.raw_video is not None:
                     if m.raw_video not in probed:
-                        probed[m.raw_video] = media.probe_video(lay.root / m.raw_video)
-                    m.timestamps = probed[m.raw_video].timestamps
-                    m.fps = probed[m.raw_video].fps
+                        try:
+                            probed[m.raw_video] = media.probe_video(lay.root / m.raw_video)
+                        except AbawError as e:
+                            probed[m.raw_video] = None
+                            self.problems.append(P.warning(m.raw_video, None, f"a video PyAV "
+                                                           f"can't read ({e})", "a readable video",
+                                                           "no timestamps for it"))
+                    if probed[m.raw_video] is not None:
+                        m.timestamps = probed[m.raw_video].timestamps
+                        m.fps = probed[m.raw_video].fps
 
     def _report_orphans(self, annotated) -> None:
         lay, seqs = self.lay, self.index.sequences
