@@ -249,3 +249,37 @@ def test_id_list_and_lsd_list(tmp_path):
     assert lists.read_image_list(p, "lsd.txt", "image,expression", problems) == ["3.jpg", "1.jpg",
                                                                                  "10.jpg"]
     assert problems == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_image_column_matches_a_regex_reference(seed):
+    import re
+
+    from abaw.data import textfile as T
+
+    rng = np.random.default_rng(seed)
+    alphabet = list("abcxyz0123456789-_")
+    names = ["".join(rng.choice(alphabet, int(rng.integers(1, 25)))) for _ in range(12)]
+    rows = []
+    for _ in range(500):
+        name = names[int(rng.integers(0, len(names)))]
+        frame = int(rng.integers(0, 100000))
+        tail = ["", ",", ",0.5,-0.5", ",3"][int(rng.integers(0, 4))]
+        kind = rng.random()
+        if kind < 0.05:
+            rows.append(f"{name}/{frame:04d}.jpg{tail}")   # 4 digits: bad
+        elif kind < 0.08:
+            rows.append(f"{name}{frame:05d}.jpg{tail}")    # no slash: bad
+        elif kind < 0.1:
+            rows.append(f"{name}/{frame:05d}.png{tail}")   # not .jpg: bad
+        else:
+            rows.append(f"{name}/{frame:05d}.jpg{tail}")
+    body = ("\n".join(rows) + "\n").encode()
+    col = T.image_column(*T.lines(body))
+    pattern = re.compile(r"(.+)/(\d{5})\.jpg\Z")
+    for i, row in enumerate(rows):
+        m = pattern.match(row.split(",")[0])
+        ok = m is not None and int(m.group(2)) >= 1
+        assert col.bad[i] == (not ok), row
+        if ok:
+            assert col.videos[col.code[i]] == m.group(1) and col.frames[i] == int(m.group(2))

@@ -112,25 +112,21 @@ def image_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> ImageCo
     stop = np.where((k < len(commas)) & (first < ends), first, ends)  # end of the first field
     digits = protocol.FRAME_DIGITS
     suffix = np.frombuffer(b".jpg", np.uint8)
-    name_len = stop - starts - (digits + len(suffix) + 1)  # video name before "/NNNNN.jpg"
+    tail_len = 1 + digits + len(suffix)  # "/NNNNN.jpg" after the video name
+    name_len = stop - starts - tail_len
     bad = name_len < 1
-    stop_ok = np.where(bad, starts + digits + len(suffix) + 2, stop)  # keep indices in range
-    a_pad = np.concatenate([a, np.zeros(digits + 8, np.uint8)])
-    for j, ch in enumerate(suffix):
-        bad |= a_pad[stop_ok - len(suffix) + j] != ch
-    bad |= a_pad[stop_ok - len(suffix) - digits - 1] != SLASH
-    frames = np.zeros(n, np.int64)
-    for j in range(digits):
-        d = a_pad[stop_ok - len(suffix) - digits + j].astype(np.int64) - 48
-        bad |= (d < 0) | (d > 9)
-        frames = frames * 10 + d
+    width = max(int(name_len.max()) if n else 0, 1)
+    a_pad = np.concatenate([a, np.zeros(max(width, tail_len) + 1, np.uint8)])
+    windows = np.lib.stride_tricks.sliding_window_view(a_pad, max(width, tail_len))
+    tail = windows[np.where(bad, 0, stop - tail_len), :tail_len]  # (n, 10)
+    d = tail[:, 1:1 + digits].astype(np.int64) - 48  # (n, 5)
+    bad |= (tail[:, 0] != SLASH) | np.any(tail[:, 1 + digits:] != suffix, axis=1)
+    bad |= np.any((d < 0) | (d > 9), axis=1)
+    frames = d @ (10 ** np.arange(digits - 1, -1, -1))
     bad |= frames < protocol.FIRST_FRAME
     name_len = np.where(bad, 0, name_len)
-    width = max(int(name_len.max()) if n else 0, 1)
-    # (n, width) bytes of each video name, zero-padded, gathered through a strided view.
-    windows = np.lib.stride_tricks.sliding_window_view(
-        np.concatenate([a, np.zeros(width, np.uint8)]), width)
-    padded = windows[starts].copy()
+    # (n, width) bytes of each video name, zero-padded, gathered through the strided view.
+    padded = windows[starts, :width].copy()
     padded[np.arange(width)[None, :] >= name_len[:, None]] = 0
     names = padded.view(f"S{width}").ravel()  # (n,)
     change = np.ones(n, bool)
