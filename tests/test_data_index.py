@@ -259,3 +259,19 @@ def test_unreadable_videos_are_problems_not_crashes(tmp_path):
     assert any(p.startswith("batch1/102.mp4: found a video PyAV can't read") for p in idx.problems)
     with pytest.raises(AbawError, match="frame_count: found 'exact', expected one of"):
         load_index(tmp_path, 3, frame_count="exact")
+
+
+def test_crop_names_parsed_in_bulk_and_odd_files_reported(tmp_path):
+    D.affwild(tmp_path, 10, {"train": [("a", 12)], "val": [("b", 3)]})
+    shutil.rmtree(tmp_path / "cropped_aligned" / "a")
+    D.crops(tmp_path, "a", [10, 2, 11])
+    D.write(tmp_path / "cropped_aligned" / "a" / "Thumbs.db", b"")
+    D.write(tmp_path / "cropped_aligned" / "a" / "7.jpg", b"")
+    frames, other = build.crop_frames(tmp_path / "cropped_aligned" / "a")
+    assert frames.tolist() == [2, 10, 11] and sorted(other) == ["7.jpg", "Thumbs.db"]
+    frames, other = build.crop_frames(tmp_path / "cropped_aligned" / "b")  # the bulk path
+    assert frames.tolist() == [1, 2] and other == []
+    idx = load_index(tmp_path, 10, cache=False)
+    assert idx.media["a"].crop_frames.tolist() == [2, 10, 11]
+    assert any(p.startswith("cropped_aligned/a/") and "found 2 files not named <NNNNN>.jpg" in p
+               for p in idx.problems)
