@@ -133,7 +133,8 @@ class Report:
         return out
 
     def summary(self) -> str:
-        what = ", ".join(f"{v} {k}" for k, v in self.checked.items())
+        what = ", ".join(f"{v:,} {k[:-1] if v == 1 and k.endswith('s') else k}"
+                         for k, v in self.checked.items())
         if self.valid:
             return f"{self.path}: valid {self.track} submission for edition {self.edition} ({what})"
         return (f"{self.path}: INVALID — {sum(self.counts.values())} problems of "

@@ -49,11 +49,11 @@ def validate(path, track: str, edition: int, template=None, test_list=None, root
     r = protocol.rules(track, edition)
     report = Report(str(path), r.track, edition, cap)
     index = _index(root, edition)
-    entries = _entries(path, report)
+    entries = list_entries(path, report)
     if r.submission == "per_video":
         _per_video(report, entries, r, test_list, index, lengths)
     else:
-        tpl = _expected_rows(r, template, test_list, index)
+        tpl = expected_rows(r, template, test_list, index)
         _single(report, entries, r, tpl, path)
     return report
 
@@ -65,7 +65,7 @@ def _index(root, edition):
     return load_index(root, edition)
 
 
-def _expected_rows(r, template, test_list, index) -> Template:
+def expected_rows(r, template, test_list, index) -> Template:
     source = template if template is not None else test_list
     if isinstance(source, Template):
         return source
@@ -87,7 +87,7 @@ def _expected_rows(r, template, test_list, index) -> Template:
                     "(the organisers' file) or --root DATASET")
 
 
-def _entries(path: Path, report: Report) -> list[Entry]:
+def list_entries(path: Path, report: Report) -> list[Entry]:
     if path.is_file() and path.suffix.lower() == ".zip":
         return _zip_entries(path, report)
     if path.is_dir():

@@ -1,0 +1,98 @@
+"""`abaw eval`: official scores of predictions against a split's annotations.
+
+    abaw eval --split val --track expr --root DATA --pred runs/expr_ed8
+    abaw eval --split val --track va --root DATA --pred va_val.txt --edition 8 --json
+
+--pred is a prediction set (.npz), a run directory (its predictions/<split>.npz), or predictions
+in the submission format (a file, a folder of per-video files, or a zip).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+TRACKS = ("VA", "EXPR", "AU", "MTL", "LSD", "CE")
+
+
+def load_index(root, edition):
+    """The dataset index (a seam tests replace with a hand-built index)."""
+    from abaw.data import load_index as load
+
+    return load(root, edition)
+
+
+def load_any(pred: Path, split: str, track: str | None, edition: int | None, root: Path):
+    """(predictions, index): a PredictionSet (.npz or run directory) or an Official
+    (submission-format files, read with the edition of --edition or of the dataset)."""
+    from abaw.errors import AbawError
+    from abaw.formats.package import RUN_PREDICTIONS, load_predictions
+    from abaw.formats.reader import read_official
+
+    if pred.suffix == ".npz" or (pred / RUN_PREDICTIONS.format(split=split)).is_file():
+        predictions = load_predictions(pred, split)[0]
+        return predictions, load_index(root, edition or predictions.edition)
+    if track is None:
+        raise AbawError(f"{pred}: found predictions in the submission format, expected --track "
+                        "to read them")
+    index = load_index(root, edition)
+    return read_official(pred, track, edition or index.edition), index
+
+
+def show(ev) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    d = ev.to_dict()
+    table = Table(title=f"{d['track']} edition {d['edition']} — {d['split']} ({d['metric']})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("score", f"{d['score']:.4f}", style="bold")
+    for name, value in d["parts"].items():
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("frames used", f"{d['frames_used']:,}")
+    table.add_row("frames masked (not annotated)", f"{d['frames_masked']:,}")
+    table.add_row("videos scored", f"{d['videos']:,}")
+    table.add_row("frames filled (no prediction)", f"{d['filled_frames']:,}")
+    table.add_row("predictions ignored (invalid frames)", f"{d['ignored_predictions']:,}")
+    if d["missing_videos"]:
+        table.add_row("videos missing (skipped)", f"{len(d['missing_videos'])}: "
+                      + ", ".join(d["missing_videos"][:5]))
+    Console(highlight=False).print(table)
+
+
+@click.command("eval")
+@click.option("--split", default="val", show_default=True, type=click.Choice(["val", "train"]),
+              help="Annotated split to score against.")
+@click.option("--track", "-t", type=click.Choice(TRACKS, case_sensitive=False), default=None,
+              help="Track [default: the prediction set's].")
+@click.option("--root", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Dataset root with the split's annotations.")
+@click.option("--pred", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Prediction set (.npz), run directory, or submission-format file/folder/zip.")
+@click.option("--edition", "-e", type=int, default=None,
+              help="Edition whose metric to use [default: the predictions' or the dataset's].")
+@click.option("--allow-missing", is_flag=True,
+              help="Skip annotated videos without predictions instead of failing.")
+@click.option("--fill", type=click.Choice(["nearest", "linear", "ffill", "error"]),
+              default="nearest", show_default=True,
+              help="How annotated frames without a prediction are filled.")
+@click.option("--thresholds", default=None,
+              help="AU thresholds: a number, a comma list, or a JSON file [default: the set's "
+                   "tuned au_thresholds, else 0.5].")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def evaluate(split, track, root, pred, edition, allow_missing, fill, thresholds, as_json):
+    """Score --pred on --split of the dataset at --root with the official metric."""
+    from abaw.cli.submit import parse_thresholds
+    from abaw.formats.evaluate import evaluate_predictions
+
+    predictions, index = load_any(pred, split, track and track.upper(), edition, root)
+    ev = evaluate_predictions(index, predictions, track=track and track.upper(), split=split,
+                              edition=edition, allow_missing=allow_missing, fill=fill,
+                              thresholds=parse_thresholds(thresholds))
+    if as_json:
+        click.echo(json.dumps(ev.to_dict(), indent=2))
+    else:
+        show(ev)
