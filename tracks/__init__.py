@@ -1,0 +1,25 @@
+"""Track packages: `tracks/<name>/__init__.py` defines `TRACK`, the spec the generic trainer,
+predictor and writers read (see `abaw.train.track.Track`), and `recipes/*.toml` its recipes."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from abaw.errors import AbawError
+
+NAMES = ("va", "expr", "au", "mtl", "lsd", "ce")
+
+
+def get_track(name: str):
+    """The `Track` spec of a track name (any case)."""
+    key = str(name).lower()
+    if key not in NAMES:
+        raise AbawError(f"--track: found {name!r}, expected one of {', '.join(NAMES)}")
+    return importlib.import_module(f"tracks.{key}").TRACK
+
+
+def recipe_path(name: str, recipe: str = "default") -> Path | None:
+    """`tracks/<name>/recipes/<recipe>.toml` if it exists."""
+    path = Path(__file__).parent / name.lower() / "recipes" / f"{recipe}.toml"
+    return path if path.is_file() else None

@@ -1,0 +1,1 @@
+"""The generic training engine: config, track spec, windows, trainer, predictor."""

@@ -1,0 +1,276 @@
+"""The typed training config: a TOML recipe, then `--set key=value` overrides, validated.
+
+    [model]              # each section is one dataclass below; each field says why it exists
+    head = "tcn"
+    head_options = { kernel = 5 }
+
+An unknown section or key, or a value of the wrong type, is an AbawError naming the file (or the
+`--set` argument), the key, what was found and what was expected. The resolved config is written
+into the run folder as `config.toml`; `abaw predict` and `--resume` read it back from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from abaw.errors import AbawError
+
+
+@dataclass
+class DataConfig:
+    window: int = 0            # frames per window; 0 = the track's default (LSD/MTL: 1)
+    stride: int = 0            # hop between training windows; 0 = window // 2
+    predict_stride: int = 0    # hop when predicting; 0 = window // 2, overlapping outputs averaged
+    normalize: bool = True     # standardise each feature with training statistics (kept in ckpts)
+    norm_rows: int = 200_000   # at most this many training rows (evenly spaced) estimate them
+
+
+@dataclass
+class ModelConfig:
+    head: str = "gru"          # a registered head: mlp, tcn, gru, bigru, transformer, mamba
+    hidden: int = 128          # width of the head
+    layers: int = 2            # depth of the head
+    dropout: float = 0.1
+    causal: bool = False       # see only past frames (prediction ahead)
+    head_options: dict = field(default_factory=dict)    # head-specific, e.g. {kernel = 5}
+    fusion: str = ""           # a registered fusion; "" = concat when several feature stores
+    fusion_dim: int = 128      # width of the fused stream
+    fusion_options: dict = field(default_factory=dict)  # fusion-specific, e.g. {heads = 8}
+    embed_dim: int = 0         # > 0: per-frame embedding for prompt losses (= prompt dim)
+
+
+@dataclass
+class LossConfig:
+    main: str = ""             # "" = by output kind: values ccc, classes ce, binary bce; or
+    #                            values: ccc | mse | ccc+mse; classes: ce | focal | vnaw
+    class_weights: str = "inverse"   # classes: none | inverse | sqrt (of the training histogram)
+    pos_weights: bool = True   # binary: weight positives by negatives/positives per column
+    focal_gamma: float = 2.0   # focal loss exponent
+    label_smoothing: float = 0.0
+    vnaw_lambda: float = 0.5   # V-NAW: share of plain CE in lam * CE + (1 - lam) * weighted CE
+    task_weights: dict = field(default_factory=dict)    # multi-task, e.g. {VA = 1, AU = 0.5}
+    teacher: str = ""          # prediction set (.npz) of a teacher on the training split
+    kd_weight: float = 1.0     # distillation weight when a teacher is given
+    kd_temperature: float = 2.0
+    prompts: str = ""          # .npy (C, E) class-prompt (or 9 VA-region) text embeddings
+    prompt_weight: float = 0.5
+    prompt_temperature: float = 0.07
+    grid_sigma: float = 0.35   # width of the Gaussian VA-grid soft labels
+
+
+@dataclass
+class OptimConfig:
+    optimizer: str = "adamw"   # adamw | adam | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    epochs: int = 20
+    batch_size: int = 32       # windows per optimiser step (global, over all processes)
+    accumulate: int = 1        # micro-batches per optimiser step
+    schedule: str = "cosine"   # cosine | linear | constant, after warmup
+    warmup: float = 0.05       # fraction of the steps with a linear warmup
+    grad_clip: float = 1.0     # max gradient norm; 0 = off
+    amp: bool = True           # bfloat16 autocast on GPU (ignored on CPU)
+    patience: int = 5          # early stopping: epochs without a better validation score
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    deterministic: bool = True  # deterministic kernels (same seed, same data -> same model)
+    folds: int = 1             # > 1: k-fold over train + val videos (by video, never by frame)
+    fold: int = -1             # with folds > 1: train only this fold; -1 = every fold
+    device: str = "auto"       # auto | cpu | cuda | cuda:N
+    eval_every: int = 1        # validate every N epochs (and after the last)
+
+
+@dataclass
+class Config:
+    track: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+CHOICES = {
+    "optim.optimizer": ("adamw", "adam", "sgd"),
+    "optim.schedule": ("cosine", "linear", "constant"),
+    "loss.class_weights": ("none", "inverse", "sqrt"),
+    "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
+}
+POSITIVE = ("optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
+            "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
+            "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every")
+
+
+def _describe(typ) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            dict: "a table, e.g. {key = 1}"}.get(typ, str(typ))
+
+
+def _coerce(value, typ, where: str):
+    ok = (isinstance(value, bool) if typ is bool else
+          isinstance(value, (int, float)) and not isinstance(value, bool) if typ is float else
+          isinstance(value, int) and not isinstance(value, bool) if typ is int else
+          isinstance(value, typ))
+    if not ok:
+        raise AbawError(f"{where}: found {value!r}, expected {_describe(typ)}")
+    return float(value) if typ is float else value
+
+
+def _section_fields(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _set(cfg: Config, dotted: str, value, origin: str) -> None:
+    parts = dotted.split(".")
+    top = _section_fields(Config)
+    if parts[0] not in top:
+        raise AbawError(f"{origin}: field {parts[0]}: unknown, expected one of {', '.join(top)}")
+    if parts[0] == "track":
+        cfg.track = _coerce(value, str, f"{origin}: field track")
+        return
+    section = getattr(cfg, parts[0])
+    if len(parts) == 1:
+        if not isinstance(value, dict):
+            raise AbawError(f"{origin}: field {parts[0]}: found {value!r}, expected a section")
+        for k, v in value.items():
+            _set(cfg, f"{parts[0]}.{k}", v, origin)
+        return
+    known = _section_fields(type(section))
+    name = parts[1]
+    if name not in known:
+        raise AbawError(f"{origin}: field {parts[0]}.{name}: unknown, expected one of "
+                        f"{', '.join(known)}")
+    where = f"{origin}: field {'.'.join(parts[:2])}"
+    if len(parts) > 2:                       # model.head_options.kernel = 5
+        if known[name] is not dict:
+            raise AbawError(f"{origin}: field {dotted}: unknown, {where.split(': ')[-1]} is not a table")
+        getattr(section, name)[".".join(parts[2:])] = value
+        return
+    setattr(section, name, _coerce(value, known[name], where))
+
+
+def _validate(cfg: Config, origin: str) -> None:
+    for key, allowed in CHOICES.items():
+        sec, name = key.split(".")
+        v = getattr(getattr(cfg, sec), name)
+        if v not in allowed:
+            raise AbawError(f"{origin}: field {key}: found {v!r}, expected one of "
+                            f"{', '.join(repr(a) for a in allowed)}")
+    for key in POSITIVE:
+        sec, name = key.split(".")
+        v = getattr(getattr(cfg, sec), name)
+        if v <= 0:
+            raise AbawError(f"{origin}: field {key}: found {v}, expected > 0")
+    for key in ("data.window", "data.stride", "data.predict_stride", "optim.patience"):
+        sec, name = key.split(".")
+        if getattr(getattr(cfg, sec), name) < 0:
+            raise AbawError(f"{origin}: field {key}: found a negative value, expected >= 0")
+    if not -1 <= cfg.run.fold < cfg.run.folds:
+        raise AbawError(f"{origin}: field run.fold: found {cfg.run.fold}, expected -1 (all) or "
+                        f"0..{cfg.run.folds - 1}")
+
+
+def parse_override(text: str):
+    """`key=value` -> (key, value); the value is read as TOML (3, 1e-3, true, "x", {a = 1}),
+    and as a plain string when it is not valid TOML (`--set model.head=tcn`)."""
+    if "=" not in text:
+        raise AbawError(f"--set {text}: found no '=', expected key=value, e.g. optim.lr=3e-4")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def load_config(recipe=None, overrides=(), track: str | None = None) -> Config:
+    """Defaults <- recipe file <- `--set` overrides; `track` (from the command line) must agree
+    with a track named in the recipe."""
+    cfg = Config()
+    origin = "defaults"
+    if recipe is not None:
+        path = Path(recipe)
+        if not path.is_file():
+            raise AbawError(f"{path}: recipe not found, expected a TOML file")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise AbawError(f"{path}: not valid TOML ({e})") from None
+        origin = str(path)
+        for k, v in data.items():
+            _set(cfg, k, v, origin)
+        _validate(cfg, origin)
+    for text in overrides:
+        key, value = parse_override(text)
+        origin = f"--set {text}"
+        _set(cfg, key, value, origin)
+        _validate(cfg, origin)
+    if track:
+        if cfg.track and cfg.track.upper() != track.upper():
+            raise AbawError(f"{origin}: field track: found {cfg.track!r}, expected {track!r} as "
+                            "given by --track")
+        cfg.track = track
+    cfg.track = cfg.track.upper()
+    _validate(cfg, origin)
+    return cfg
+
+
+def to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)                       # TOML basic strings use JSON's escapes
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def to_toml(cfg: Config) -> str:
+    d = to_dict(cfg)
+    lines = [f"track = {_toml_value(d.pop('track'))}"]
+    for sec, values in d.items():
+        lines += ["", f"[{sec}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def config_hash(cfg: Config) -> str:
+    return hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:16]
+
+
+def read_run_config(run_dir) -> Config:
+    path = Path(run_dir) / "config.toml"
+    if not path.is_file():
+        raise AbawError(f"{path}: not found, expected a run folder written by `abaw train`")
+    return load_config(path)
+
+
+def diff(a: Config, b: Config) -> str | None:
+    """The first dotted key whose value differs, or None."""
+    da, db = to_dict(a), to_dict(b)
+    for sec in da:
+        if isinstance(da[sec], dict):
+            for k in da[sec]:
+                if da[sec][k] != db[sec][k]:
+                    return f"{sec}.{k}"
+        elif da[sec] != db[sec]:
+            return sec
+    return None

@@ -1,0 +1,98 @@
+"""The default training objective of a track, built block by block from the loss config.
+
+values  -> CCC (`ccc`), MSE (`mse`) or both; with 9 VA-region prompts, the soft-prompt term
+classes -> CE with class weights from the training histogram (`ce`), focal, or V-NAW; with one
+           prompt per class, the text-guided contrastive term
+binary  -> BCE with per-column positive weights (negatives / positives in training)
+any     -> distillation from a teacher's outputs when one is given (also on unlabelled frames)
+Several blocks (MTL) are summed with `loss.task_weights`; each term is logged as TASK_term.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import torch
+
+from abaw.errors import AbawError
+from abaw.models import losses as L
+
+MAIN = {"values": ("ccc", "mse", "ccc+mse"), "classes": ("ce", "focal", "vnaw"), "binary": ("bce",)}
+DEFAULT_MAIN = {"values": "ccc", "classes": "ce", "binary": "bce"}
+
+
+def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:
+    """inverse: N / (C * n_c) (a class never seen counts as 1 frame); sqrt: its square root."""
+    if mode == "none":
+        return None
+    counts = np.bincount(y.astype(np.int64), minlength=n_classes)[:n_classes].clip(min=1)
+    w = counts.sum() / (n_classes * counts)
+    return torch.tensor(np.sqrt(w) if mode == "sqrt" else w, dtype=torch.float32)
+
+
+def pos_weights(y: np.ndarray) -> torch.Tensor:
+    """Per column: negatives / positives, clipped to [1/100, 100] (BCE `pos_weight`)."""
+    pos = (y == 1).sum(0)
+    neg = (y == 0).sum(0)
+    return torch.tensor(np.clip(neg / np.maximum(pos, 1), 0.01, 100.0), dtype=torch.float32)
+
+
+def default_objective(track, cfg, stats, edition: int, teacher: bool = False,
+                      prompts: np.ndarray | None = None) -> L.Objective:
+    blocks = track.blocks_of(edition)
+    kinds = {b.kind for b in blocks}
+    if cfg.main and not any(cfg.main in MAIN[k] for k in kinds):
+        allowed = sorted({m for k in kinds for m in MAIN[k]})
+        raise AbawError(f"loss.main: found {cfg.main!r}, expected one of {', '.join(allowed)} "
+                        f"for track {track.name}")
+    prompt_t = None if prompts is None else torch.as_tensor(np.asarray(prompts), dtype=torch.float32)
+    prompt_used = False
+    terms, start = [], 0
+    for i, b in enumerate(blocks):
+        out = (start, start + b.size)
+        start += b.size
+        pre = f"{b.task}_" if len(blocks) > 1 else ""
+        w = float(cfg.task_weights.get(b.task, 1.0))
+        main = cfg.main if cfg.main in MAIN[b.kind] else DEFAULT_MAIN[b.kind]
+        common = dict(cols=out, target_cols=b.labels, mask_col=i)
+        valid = stats.mask[:, i]
+        if b.kind == "values":
+            if "ccc" in main:
+                terms.append(L.Term(pre + "ccc", L.ccc_loss, weight=w, **common))
+            if "mse" in main:
+                terms.append(L.Term(pre + "mse", L.mse, weight=w, **common))
+            if prompt_t is not None and len(prompt_t) == 9 and b.size == 2:
+                fn = partial(L.prompt_grid, prompts=prompt_t, temperature=cfg.prompt_temperature,
+                             sigma=cfg.grid_sigma)
+                terms.append(L.Term(pre + "grid", fn, cols=None, target_cols=b.labels, mask_col=i,
+                                    weight=w * cfg.prompt_weight, source="embedding"))
+                prompt_used = True
+        elif b.kind == "classes":
+            cw = class_weights(stats.labels[valid, b.labels[0]], b.size, cfg.class_weights)
+            fn = {"ce": partial(L.cross_entropy, class_weight=cw,
+                                label_smoothing=cfg.label_smoothing),
+                  "focal": partial(L.focal, gamma=cfg.focal_gamma, class_weight=cw),
+                  "vnaw": L.VNAWLoss(cfg.vnaw_lambda, cw, cfg.label_smoothing)}[main]
+            terms.append(L.Term(pre + main, fn, weight=w, **common))
+            if prompt_t is not None and len(prompt_t) == b.size:
+                fn = partial(L.prompt_contrastive, prompts=prompt_t,
+                             temperature=cfg.prompt_temperature)
+                terms.append(L.Term(pre + "prompt", fn, cols=None, target_cols=b.labels,
+                                    mask_col=i, weight=w * cfg.prompt_weight, source="embedding"))
+                prompt_used = True
+        else:
+            pw = pos_weights(stats.labels[valid, b.labels[0]:b.labels[1]]) if cfg.pos_weights else None
+            terms.append(L.Term(pre + "bce", partial(L.binary_cross_entropy, pos_weight=pw),
+                                weight=w, **common))
+        if teacher:
+            fn = {"values": L.distill_values, "binary": L.distill_binary,
+                  "classes": partial(L.distill_classes, temperature=cfg.kd_temperature)}[b.kind]
+            terms.append(L.Term(pre + "kd", fn, cols=out, target_cols=out, mask_col=None,
+                                weight=w * cfg.kd_weight, target="teacher", mask_key="teacher_mask"))
+    if prompt_t is not None and not prompt_used:
+        sizes = [b.size for b in blocks if b.kind == "classes"]
+        raise AbawError(f"loss.prompts {cfg.prompts}: found {len(prompt_t)} prompt embeddings, "
+                        f"expected one per class ({', '.join(map(str, sizes)) or 'no class block'}) "
+                        "or 9 VA regions")
+    return L.Objective(terms)
