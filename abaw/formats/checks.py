@@ -126,19 +126,29 @@ def check_rows(report: Report, file: str, lines: ts.Lines, body, tpl: Template,
     return key_end + 1, key_end < ends
 
 
+class _Keys:
+    """Key bytes of row i, cut from the file only when a message needs them."""
+
+    def __init__(self, data: bytes, starts, ends):
+        self.data, self.starts, self.ends = data, starts, ends
+
+    def __getitem__(self, i) -> bytes:
+        return self.data[int(self.starts[i]):int(self.ends[i])]
+
+
 def _align(report, file, lines, starts, key_end, line_no, tpl: Template, edition: int) -> None:
-    data, tdata = lines.data, tpl.lines.data
-    sub_keys = [data[a:b] for a, b in zip(starts.tolist(), key_end.tolist(), strict=True)]
-    t_keys = [tdata[a:a + n]
-              for a, n in zip(tpl.row_start.tolist(), tpl.key_len.tolist(), strict=True)]
-    t_index: dict[bytes, int] = {}
-    for i, k in enumerate(t_keys):
-        t_index.setdefault(k, i)
-    trow = np.array([t_index.get(k, -1) for k in sub_keys], np.int64)
-    unmatched = np.flatnonzero(trow < 0)
-    if len(unmatched):
-        _unmatched(report, file, lines, starts[unmatched], key_end[unmatched], line_no[unmatched],
-                   sub_keys, unmatched, trow, tpl, t_keys)
+    sub_keys = _Keys(lines.data, starts, key_end)
+    t_keys = _Keys(tpl.lines.data, tpl.row_start, tpl.row_start + tpl.key_len)
+    if tpl.image_level:                        # image names: a dictionary (10^5 rows at most)
+        t_index: dict[bytes, int] = {}
+        for i in range(len(tpl)):
+            t_index.setdefault(t_keys[i], i)
+        trow = np.array([t_index.get(sub_keys[i], -1) for i in range(len(starts))], np.int64)
+        extra = np.flatnonzero(trow < 0)
+        report.add_rows("extra_rows", file, line_no[extra], lambda i: (
+            f"image {quote(sub_keys[extra[i]])}", "only the images of the test list"))
+    else:
+        trow = _match(report, file, lines, starts, key_end, line_no, sub_keys, t_keys, tpl)
     matched = np.flatnonzero(trow >= 0)
     # duplicates: every occurrence after the first of a template row
     order = matched[np.argsort(trow[matched], kind="stable")]
@@ -146,7 +156,8 @@ def _align(report, file, lines, starts, key_end, line_no, tpl: Template, edition
     rep[1:] = trow[order[1:]] == trow[order[:-1]]
     first_of = np.maximum.accumulate(np.where(~rep, np.arange(len(order)), 0))
     dups = np.sort(order[rep])
-    first_line = dict(zip(order[rep].tolist(), line_no[order[first_of[rep]]].tolist(), strict=True))
+    first_line = dict(zip(order[rep].tolist(), line_no[order[first_of[rep]]].tolist(),
+                          strict=True))
     report.add_rows("duplicate_row", file, line_no[dups], lambda i: (
         f"{quote(sub_keys[dups[i]])} again (first on line {first_line[int(dups[i])]})",
         "each template row once"))
@@ -155,30 +166,32 @@ def _align(report, file, lines, starts, key_end, line_no, tpl: Template, edition
     _missing(report, file, line_no, trow, firsts, tpl, edition)
 
 
-def _unmatched(report, file, lines, starts, key_end, line_no, sub_keys, rows, trow, tpl, t_keys):
-    """Rows whose key is not a template key: misspelt frame names, extra rows/videos, garbage."""
-    if tpl.image_level:
-        report.add_rows("extra_rows", file, line_no, lambda i: (
-            f"image {quote(sub_keys[rows[i]])}", "only the images of the test list"))
-        return
+def _match(report, file, lines, starts, key_end, line_no, sub_keys, t_keys, tpl) -> np.ndarray:
+    """Template row of each submission row by (video, frame), or -1; reports rows that match
+    no template row (extra rows / videos, unreadable keys) and misspelt frame names."""
     _, videos, vid, frames, bad = parse_keys(lines.buf, starts, key_end - starts, line_no, file,
                                              strict=False)
     known = {v: k for k, v in enumerate(tpl.videos)}
-    t_code = (tpl.video_of_row.astype(np.int64) << 32) | tpl.frames
-    t_order = np.argsort(t_code, kind="stable")
     vmap = np.array([known.get(v, -1) for v in videos] + [-1], np.int64)
     tv = vmap[np.where(bad, len(videos), vid)]                      # template video id or -1
+    t_code = (tpl.video_of_row.astype(np.int64) << 32) | tpl.frames
+    t_order = np.argsort(t_code, kind="stable")
     code = (np.maximum(tv, 0) << 32) | frames
     j = np.clip(np.searchsorted(t_code[t_order], code), 0, len(t_code) - 1)
     hit = ~bad & (tv >= 0) & (t_code[t_order[j]] == code)
-    spelt = np.flatnonzero(hit)
-    trow[rows[spelt]] = t_order[j[spelt]]                           # the row it stands for
+    trow = np.where(hit, t_order[j], -1)
+    h = np.flatnonzero(hit)                    # same (video, frame): is it spelt the same?
+    klen = (key_end - starts)[h]
+    same = klen == tpl.key_len[trow[h]]
+    same[same] = ts.equal_prefixes(lines.buf, starts[h[same]], tpl.lines.buf,
+                                   tpl.row_start[trow[h[same]]], klen[same])
+    spelt = h[~same]
     report.add_rows("frame_name", file, line_no[spelt], lambda i: (
-        quote(sub_keys[rows[spelt[i]]]),
-        f"{quote(t_keys[int(trow[rows[spelt[i]]])])} (copy frame names from the template)"))
+        quote(sub_keys[spelt[i]]),
+        f"{quote(t_keys[trow[spelt[i]]])} (copy frame names from the template)"))
     garbage = np.flatnonzero(bad)
     report.add_rows("bad_key", file, line_no[garbage], lambda i: (
-        f"frame name {quote(sub_keys[rows[garbage[i]]])}",
+        f"frame name {quote(sub_keys[garbage[i]])}",
         f"<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg as in the template"))
     new_video = np.flatnonzero(~bad & (tv < 0))
     for v in np.unique(vid[new_video]):
@@ -197,6 +210,7 @@ def _unmatched(report, file, lines, starts, key_end, line_no, sub_keys, rows, tr
             _frames_text(videos[vid[runs[i][0]]], frames[runs[i]]),
             f"only the template's rows (frames {_range(tpl, videos[vid[runs[i][0]]])} of "
             f"{lengths[videos[vid[runs[i][0]]]]} rows)"))
+    return trow
 
 
 def _range(tpl, video) -> str:

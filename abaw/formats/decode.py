@@ -29,7 +29,7 @@ DEFAULT_AU_THRESHOLD = 0.5
 
 @dataclass
 class Aligned:
-    outputs: np.ndarray                      # (M, K) float64, one row per required row
+    outputs: np.ndarray                      # (M, K) in the set's dtype (NaN rows: float64)
     filled: np.ndarray                       # (M,) bool: the row was filled by the policy
     filled_per_video: dict = field(default_factory=dict)   # video -> frames filled (> 0 only)
     policy: str = DEFAULT_FILL
@@ -67,22 +67,31 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
                         f"{int(preds.frames[k])} twice ({len(dup)} duplicates), expected each "
                         "frame once")
     row_pos = pos[video_of_row]
-    req_code = (row_pos << 32) | np.asarray(frames, np.int64)
+    frames = np.asarray(frames, np.int64)
+    req_code = (row_pos << 32) | frames
     j = np.searchsorted(code_sorted, req_code)
     jc = np.minimum(j, max(n_pred - 1, 0))
     exact = ((j < n_pred) & (code_sorted[jc] == req_code) if n_pred
              else np.zeros(len(req_code), bool))
-    out = np.full((len(req_code), preds.outputs.shape[1]), np.nan)
-    out[exact] = preds.outputs[order[jc[exact]]]
+    src = np.where(exact, order[jc] if n_pred else 0, -1)             # source row of each row
     need = np.flatnonzero(~exact & (row_pos >= 0))
     if len(need) and policy == "error":
         i = need[0]
         raise AbawError(f"prediction set: found no prediction for {videos[video_of_row[i]]} frame "
                         f"{int(frames[i])} ({len(need)} frames missing), expected every required "
                         "frame (or choose a fill policy: nearest, linear, ffill)")
+    blend = None
     if len(need):
-        out[need] = _fill(preds, order, code_sorted, pred_video, row_pos[need],
-                          np.asarray(frames, np.int64)[need], j[need], policy)
+        src[need], blend = _fill(order, code_sorted, pred_video, row_pos[need], frames[need],
+                                 j[need], policy)
+    out = preds.outputs[np.maximum(src, 0)]                           # (M, K), one gather
+    if blend is not None:                                             # linear: between two rows
+        rows, left, right, w = blend
+        o = preds.outputs
+        out[need[rows]] = (1 - w)[:, None] * o[left] + w[:, None] * o[right]
+    if (src < 0).any():
+        out = out.astype(np.float64)
+        out[src < 0] = np.nan                                         # wholly missing videos
     filled = np.zeros(len(req_code), bool)
     filled[need] = True
     counts = np.bincount(np.asarray(video_of_row)[need], minlength=len(videos))
@@ -90,7 +99,8 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     return Aligned(out, filled, per_video, policy)
 
 
-def _fill(preds, order, code_sorted, pred_video, vid, frame, j, policy):
+def _fill(order, code_sorted, pred_video, vid, frame, j, policy):
+    """Source rows of missing frames (and, for linear, the rows to blend and their weights)."""
     n = len(code_sorted)
     sorted_video = pred_video[order]
     sorted_frame = code_sorted & 0xFFFFFFFF
@@ -99,18 +109,17 @@ def _fill(preds, order, code_sorted, pred_video, vid, frame, j, policy):
     has_right = (j < n) & (sorted_video[np.minimum(j, n - 1)] == vid)
     left, right = np.maximum(left, 0), np.minimum(j, n - 1)
     fl, fr = sorted_frame[left], sorted_frame[right]
-    o = preds.outputs.astype(np.float64)
-    ol, orr = o[order[left]], o[order[right]]
     if policy == "ffill":
         use_left = has_left
     else:   # nearest (and the ends of linear): the closer side, the earlier one on a tie
         use_left = has_left & (~has_right | (frame - fl <= fr - frame))
-    out = np.where(use_left[:, None], ol, orr)
+    src = np.where(use_left, order[left], order[right])
+    blend = None
     if policy == "linear":
-        both = has_left & has_right
-        w = np.where(both, (frame - fl) / np.maximum(fr - fl, 1), 0.0)[:, None]
-        out = np.where(both[:, None], (1 - w) * ol + w * orr, out)
-    return out
+        both = np.flatnonzero(has_left & has_right)
+        w = (frame[both] - fl[both]) / np.maximum(fr[both] - fl[both], 1)
+        blend = (both, order[left[both]], order[right[both]], w)
+    return src, blend
 
 
 def resolve_thresholds(thresholds, names, provenance: dict | None = None) -> np.ndarray:
@@ -142,7 +151,9 @@ def decode(track: str, edition: int, outputs: np.ndarray, thresholds=None,
     int64; AUs (M, n_AU) int8; MTL (M, 15) float64 = v, a, class, 12 AUs."""
     track = track.upper()
     r = protocol.rules(track, edition)
-    o = np.asarray(outputs, dtype=np.float64)
+    o = np.asarray(outputs)
+    if o.dtype.kind != "f":
+        o = o.astype(np.float64)
     if o.ndim != 2 or o.shape[1] != r.n_outputs:
         raise AbawError(f"{track} outputs: found shape {o.shape}, expected (frames, {r.n_outputs}) "
                         f"columns {','.join(r.names)}")
@@ -152,13 +163,14 @@ def decode(track: str, edition: int, outputs: np.ndarray, thresholds=None,
         raise AbawError(f"{track} outputs: found {int(bad.any(axis=1).sum())} rows with NaN/inf "
                         f"(first at row {i}), expected finite raw outputs")
     if track == "VA":
-        return np.clip(o, -1.0, 1.0)
+        return np.clip(o.astype(np.float64), -1.0, 1.0)
     if r.kind == "single_label":
         return np.argmax(o, axis=1).astype(np.int64)
     if track == "AU":
         return (o >= resolve_thresholds(thresholds, r.names, provenance)[None, :]).astype(np.int8)
     if track == "MTL":
         n_va, n_ex = len(protocol.VA_NAMES), len(protocol.EXPR_CLASSES_8)
+        o = o.astype(np.float64)
         aus = o[:, n_va + n_ex:] >= resolve_thresholds(thresholds, protocol.AUS_12,
                                                        provenance)[None, :]
         return np.column_stack([np.clip(o[:, :n_va], -1.0, 1.0),

@@ -122,9 +122,7 @@ def parse_keys(buf, starts, key_len, line_no, where: str, strict: bool = True):
         frames[i] = int(stem)
         video_len[i] = len(video.encode("utf-8"))
     # a new video starts where the name's length or bytes differ from the previous row's
-    width = -(-int(video_len.max()) // 8) * 8
-    names = ts.gather(buf, starts, width) * (np.arange(width)[None, :] < video_len[:, None])
-    words = np.ascontiguousarray(names).view(np.uint64)               # (N, width / 8)
+    words = ts.prefix_words(buf, starts, video_len)                  # (N, width / 8)
     same = np.zeros(n, bool)
     same[1:] = (video_len[1:] == video_len[:-1]) & np.all(words[1:] == words[:-1], axis=1)
     run_starts = np.flatnonzero(~same)

@@ -130,7 +130,6 @@ def _write_single(preds, out: Path, r, tpl: Template, fill, thresholds, decimals
     data = header.encode("utf-8") + tpl.newline + rows.render()
     atomic_write_bytes(out, data)
     params = _params(r.track, r.edition, fill, thresholds, decimals, preds.provenance)
-    params["template_sha256"] = tpl.sha256
     return Written(out, [out], len(tpl), aligned.filled_per_video, params)
 
 

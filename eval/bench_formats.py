@@ -1,0 +1,110 @@
+"""Writer and validator speed on a full-size EXPR template (1,022,655 rows, 228 videos).
+
+The template has the size of the edition 5/6 EXPR test template (protocol.SIZES): 228 videos with
+`_left/_right` pairs, every frame of every video in order. A prediction set covers 90% of the
+frames (the rest had no face and are filled by the writer).
+
+Measured in the same run, best of 3:
+- write: read the template + write the submission (fill, argmax, render, atomic write);
+- validate: abaw's validator on the written file against the template;
+- a straightforward pandas check: read_csv of template and submission, compare the key columns,
+  check the class column;
+- validate a corrupted copy (10 no-face rows dropped, one value 8): the slow, diagnostic path.
+Targets: write <= 1.5 s, validate <= 1.5 s and >= 3x faster than the pandas check.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from abaw import protocol
+from abaw.formats import PredictionSet, read_template, validate, write_submission
+
+TRACK, EDITION = "EXPR", 8
+ROWS, VIDEOS = protocol.SIZES["template_rows_ed5"]["EXPR"]
+TARGET_S, TARGET_RATIO = 1.5, 3.0
+
+
+def make_template(path: Path, rng) -> dict[str, int]:
+    """Aff-Wild2-like names and lengths summing exactly to ROWS."""
+    lengths = rng.multinomial(ROWS - VIDEOS * 500, np.ones(VIDEOS) / VIDEOS) + 500
+    names = []
+    for i in range(VIDEOS):
+        base = f"{i + 1}-{rng.choice([24, 25, 30, 60])}-{rng.choice(['1280x720', '1920x1080'])}"
+        names.append(base + ("_left" if i % 20 == 0 else "_right" if i % 20 == 1 else ""))
+        if i % 20 == 1:
+            names[-1] = names[-2].replace("_left", "_right")
+    header = protocol.rules(TRACK, EDITION).prediction_header
+    parts = [header]
+    for name, n in zip(names, lengths, strict=True):
+        parts.append("\n".join(f"{name}/{protocol.frame_name(f)}," for f in range(1, n + 1)))
+    path.write_text("\n".join(parts) + "\n")
+    return dict(zip(names, lengths.tolist(), strict=True))
+
+
+def make_predictions(lengths: dict, rng) -> PredictionSet:
+    per = {}
+    for name, n in lengths.items():
+        frames = np.flatnonzero(rng.random(n) < 0.9) + 1
+        per[name] = (frames, rng.random((len(frames), 8), dtype=np.float32))
+    return PredictionSet.from_videos(TRACK, EDITION, per)
+
+
+def pandas_check(sub: Path, template: Path) -> bool:
+    import pandas as pd
+    t = pd.read_csv(template)
+    s = pd.read_csv(sub)
+    header_ok = open(sub).readline() == open(template).readline()
+    keys_ok = len(s) == len(t) and bool((s.iloc[:, 0].values == t.iloc[:, 0].values).all())
+    values = s.iloc[:, 1]
+    values_ok = bool(values.notna().all() and (values % 1 == 0).all()
+                     and values.between(0, 7).all())
+    return header_ok and keys_ok and values_ok
+
+
+def best_of(fn, repeat=3):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main() -> int:
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        template = tmp / protocol.template_name(TRACK, EDITION)
+        lengths = make_template(template, rng)
+        preds = make_predictions(lengths, rng)
+        out = tmp / "EXPR.txt"
+        t_write, written = best_of(lambda: write_submission(preds, out, read_template(template)))
+        t_val, report = best_of(lambda: validate(out, TRACK, EDITION, template=template))
+        t_pd, pd_ok = best_of(lambda: pandas_check(out, template))
+        lines = out.read_bytes().split(b"\n")
+        lines[5000] = lines[5000].rsplit(b",", 1)[0] + b",8"
+        bad = tmp / "bad.txt"
+        bad.write_bytes(b"\n".join(lines[:100] + lines[110:]))
+        t_bad, bad_report = best_of(lambda: validate(bad, TRACK, EDITION, template=template), 1)
+    assert report.valid and pd_ok and not bad_report.valid
+    filled = sum(written.filled.values())
+    print(f"EXPR template: {ROWS:,} rows, {VIDEOS} videos; predictions cover {len(preds):,} "
+          f"frames, {filled:,} filled")
+    print(f"write     {t_write:6.3f} s   (target <= {TARGET_S} s)")
+    print(f"validate  {t_val:6.3f} s   (target <= {TARGET_S} s)")
+    print(f"pandas    {t_pd:6.3f} s   read_csv-and-compare reference")
+    print(f"ratio     {t_pd / t_val:6.2f}x  validator vs pandas (target >= {TARGET_RATIO}x)")
+    print(f"corrupted {t_bad:6.3f} s   diagnostic path: {sorted(bad_report.counts.items())}")
+    ok = t_write <= TARGET_S and t_val <= TARGET_S and t_pd / t_val >= TARGET_RATIO
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
