@@ -36,7 +36,8 @@ def _latent(rng, n):
 
 
 def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edition=8,
-                 store_name="feats") -> tuple[DatasetIndex, FeatureStore]:
+                 store_name="feats", n_test=0) -> tuple[DatasetIndex, FeatureStore]:
+    """Videos 0..n_videos-1 (the last n_val in "val"), then n_test unlabelled "test" videos."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     emb = np.random.default_rng(7)
@@ -45,10 +46,11 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
                                                     "revision": "0", "layer": "", "pooling": "",
                                                     "preprocessing": "", "dim": DIM})
     seqs = {t: {} for t in ("VA", "EXPR", "AU", "MTL", "CE")}
+    latents = {}
     lsd_rows = {"train": [], "val": []}
-    for v in range(n_videos):
+    for v in range(n_videos + n_test):
         vid = f"{v:03d}-video"
-        split = "val" if v >= n_videos - n_val else "train"
+        split = "test" if v >= n_videos else "val" if v >= n_videos - n_val else "train"
         cls, va, au = _latent(rng, n_frames)
         x = e_cls[cls] + va @ e_va + au @ e_au + noise * rng.normal(size=(n_frames, DIM))
         present = rng.random(n_frames) > 0.05
@@ -62,16 +64,19 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
         va_l[rng.random(n_frames) < 0.05] = -5.0
         ex_l[rng.random(n_frames) < 0.05] = -1.0
         au_l[rng.random(n_frames) < 0.05, 3] = -1.0
-        seqs["VA"][vid] = Sequence(vid, "VA", split, frames, va_l)
-        seqs["EXPR"][vid] = Sequence(vid, "EXPR", split, frames, ex_l)
-        seqs["AU"][vid] = Sequence(vid, "AU", split, frames, au_l)
+        test = split == "test"
+        seqs["VA"][vid] = Sequence(vid, "VA", split, frames, None if test else va_l)
+        seqs["EXPR"][vid] = Sequence(vid, "EXPR", split, frames, None if test else ex_l)
+        seqs["AU"][vid] = Sequence(vid, "AU", split, frames, None if test else au_l)
         ce = np.minimum(ex_l, 6)
-        seqs["CE"][vid] = Sequence(vid, "CE", split, frames, ce)
+        seqs["CE"][vid] = Sequence(vid, "CE", split, frames, None if test else ce)
         sparse = np.sort(rng.choice(n_frames, n_frames // 3, replace=False))
         mtl = np.concatenate([va_l, ex_l, au_l], 1)[sparse]
         mtl[rng.random(len(sparse)) < 0.2, 2] = -1.0          # some rows miss the expression
-        seqs["MTL"][vid] = Sequence(vid, "MTL", split, frames[sparse], mtl)
-        lsd_rows[split].append((x[present], np.minimum(cls[present], 5)))
+        seqs["MTL"][vid] = Sequence(vid, "MTL", split, frames[sparse], None if test else mtl)
+        if not test:
+            lsd_rows[split].append((x[present], np.minimum(cls[present], 5)))
+        latents[vid] = (cls, va, present)
     for split, parts in lsd_rows.items():    # LSD: one image-level sequence per split
         feats = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts]).astype(np.float32)[:, None]
@@ -80,7 +85,28 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
         seqs.setdefault("LSD", {})[split] = Sequence(split, "LSD", split, np.arange(1, n + 1), labels,
                                                      images=[f"{split}/{i}.jpg" for i in range(n)])
     index = DatasetIndex(root, edition, f"synthetic-{seed}", seqs, {})
+    index.latents = latents        # for tests that build a second, correlated stream
     return index, store
+
+
+def second_store(root, index, dim=8, name="audio", seed=1) -> FeatureStore:
+    """A second stream ("audio") carrying the valence and the class, silent (zeros) on a third
+    of the frames, for the fusion modules."""
+    rng = np.random.default_rng(seed)
+    e = np.random.default_rng(11).normal(size=(10, dim))
+    store = FeatureStore.create(Path(root) / name, {"backbone": "synthetic-audio", "source": "test",
+                                                   "revision": "0", "layer": "", "pooling": "",
+                                                   "preprocessing": "", "dim": dim})
+    for vid, (cls, va, _) in index.latents.items():
+        n = len(cls)
+        x = e[cls] + va[:, :1] * e[8] + va[:, 1:] * e[9] + 0.8 * rng.normal(size=(n, dim))
+        heard = rng.random(n) > 0.33
+        x[~heard] = 0.0
+        store.write(vid, np.arange(1, n + 1), x, heard)
+    for split in ("train", "val"):
+        n = len(index.sequence("LSD", split).frames)
+        store.write(split, np.arange(1, n + 1), rng.normal(size=(n, dim)), np.ones(n, bool))
+    return store
 
 
 def tiny_config(track, **overrides):

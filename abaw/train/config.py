@@ -60,7 +60,7 @@ class LossConfig:
     kd_weight: float = 1.0     # distillation weight when a teacher is given
     kd_temperature: float = 2.0
     prompts: str = ""          # .npy (C, E) class-prompt (or 9 VA-region) text embeddings
-    prompt_weight: float = 0.5
+    prompt_weight: float = 0.1  # auxiliary: small enough that the task loss leads
     prompt_temperature: float = 0.07
     grid_sigma: float = 0.35   # width of the Gaussian VA-grid soft labels
 

@@ -1,7 +1,7 @@
 """Batch reductions that give the same loss and gradients on 1 process or N DDP processes.
 
 Every loss reduces through `global_sum`: on several processes it is a differentiable all-reduce
-(`torch.distributed.nn.functional.all_reduce`), so each rank computes the loss of the *global*
+(`_AllReduceSum`), so each rank computes the loss of the *global*
 batch. Its backward all-reduces the gradient too, which gives every rank world/N times its local
 gradient; DDP's average over ranks then yields exactly the single-process gradient. This also
 makes pooled statistics (CCC) exact across ranks. Denominators are clamped to >= 1 frame, so an
@@ -18,12 +18,26 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """all_reduce(SUM) whose backward all-reduces the incoming gradient (each rank's output
+    depends on every rank's input)."""
+
+    @staticmethod
+    def forward(ctx, t):
+        t = t.clone()
+        dist.all_reduce(t)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 def global_sum(t: torch.Tensor) -> torch.Tensor:
     """Sum over all ranks, differentiable; identity on one process."""
-    if world_size() == 1:
-        return t
-    from torch.distributed.nn.functional import all_reduce
-    return all_reduce(t)
+    return t if world_size() == 1 else _AllReduceSum.apply(t)
 
 
 def global_count(mask: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,13 @@ is s = (p_gt, p_neg): the probability of the labelled class and the largest othe
 another for frames it gets wrong (centre (0.3, 0.15)); a wrong frame that the model is confident
 against (likely a noisy label) lands far from its centre and gets a small weight. The
 covariance of the "right" Gaussian grows its anti-correlation with training progress,
-eps = 1 - exp(-15 progress). Defaults are the reference implementation's; as there, the weight
-is part of the graph. loss = lam * CE + (1 - lam) * mean(w * ce).
+eps = 1 - exp(-15 progress). Gaussian parameters are the reference implementation's
+(github.com/jungyu0413/V-NAW). loss = lam * CE + (1 - lam) * mean(w * ce).
+
+One deliberate difference: the weights are constants here (detached). With gradients through
+them, as in the reference code, the cheapest way to lower mean(w * ce) is to make wrong frames
+confidently wrong (far from the "wrong" centre, weight -> 0); on small data that collapses the
+model to one class. Detached, they only re-weight frames, which is what the method describes.
 """
 
 from __future__ import annotations
@@ -53,5 +58,5 @@ class VNAWLoss:
     def __call__(self, pred, target, mask):
         ce_mean = cross_entropy(pred, target, mask, self.class_weight, self.label_smoothing)
         ce = F.cross_entropy(pred, _classes(target), reduction="none")
-        naw = masked_mean(ce * naw_weights(pred, target, self.progress), mask)
+        naw = masked_mean(ce * naw_weights(pred.detach(), target, self.progress), mask)
         return self.lam * ce_mean + (1 - self.lam) * naw
