@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from test_features_backbones import TinyModels
 from test_features_timeline import write_video
 
 from abaw.cli import main
@@ -56,10 +55,12 @@ def test_models_list_shows_every_backbone_without_torch():
 
 
 @pytest.mark.parametrize("name", ["vit-b16", "logmel"])
-def test_features_extract_fills_a_store(name, tree, tmp_path, capsys, tmp_path_factory):
-    tiny = TinyModels(tmp_path_factory.getbasetemp() / "tiny-models")
-    weights = ["--weights", str(tiny[name])] if tiny[name] else []
-    code, out, err = run(["features", "extract", str(tree), "--backbone", name, *weights,
+def test_features_extract_fills_a_store(name, tree, tmp_path, capsys, monkeypatch):
+    # `abaw models tiny` writes where `create_backbone` looks by default ($ABAW_MODELS/<name>)
+    code, out, _ = run(["models", "tiny", str(tmp_path / "models"), "--backbone", name], capsys)
+    assert code == 0 and name in out
+    monkeypatch.setenv("ABAW_MODELS", str(tmp_path / "models"))
+    code, out, err = run(["features", "extract", str(tree), "--backbone", name,
                           "--out", str(tmp_path / "s"), "--edition", "10", "--workers", "0",
                           "--split", "train", "--device", "cpu"], capsys)
     assert code == 0, err
@@ -89,3 +90,7 @@ def test_user_mistakes_are_one_line(tree, tmp_path, capsys, monkeypatch):
     code, _, err = run(["features", "extract", str(tree), "--backbone", "logmel",
                         "--edition", "10", "--device", "tpu"], capsys)
     assert code == 2 and "--device: found 'tpu'" in err
+    code, _, err = run(["features", "extract", str(tree), "--backbone", "logmel",
+                        "--edition", "10", "--track", "LSD", "--out", str(tmp_path / "x")],
+                       capsys)
+    assert code == 2 and err.count("\n") == 1 and "--track: found 'LSD'" in err

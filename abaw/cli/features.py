@@ -21,7 +21,8 @@ def features():
 @click.option("--precision", default="auto", show_default=True,
               type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
               help="auto: bf16 (or fp16) autocast on GPU, fp32 on CPU.")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1),
+              help="Frames per batch (audio: chunks of 10-30 s, at most 8).")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(0),
               help="Decoding worker processes.")
 @click.option("--layer", help="last, a layer index (e.g. -2) or mean:K (default: the registry's).")

@@ -31,3 +31,23 @@ def list_models(kind):
                   "`hf download <hub id> --local-dir <expected folder>`, or pass --weights DIR "
                   "(a save_pretrained folder, or a timm folder with config.json + "
                   "model.safetensors). HF_HUB_OFFLINE=1 is honoured.", soft_wrap=True)
+
+
+@models.command("tiny")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--backbone", "names", multiple=True, help="Only these (repeatable; default all).")
+def tiny(folder, names):
+    """Write tiny RANDOM weights of every backbone's real class into FOLDER/<name>.
+
+    For offline demos and CI only (the features mean nothing): then run
+    `ABAW_MODELS=FOLDER abaw features extract ...`.
+    """
+    from pathlib import Path
+
+    from abaw.features.registry import get_spec, sorted_specs
+    from abaw.features.tiny import write_tiny
+
+    for name in names or [s.name for s in sorted_specs()]:
+        get_spec(name)
+        out = write_tiny(name, Path(folder) / name)
+        click.echo(f"{name}: {out or 'no weights needed'}")

@@ -27,6 +27,8 @@ from abaw.errors import AbawError
 from abaw.features.store import FeatureStore
 from abaw.features.timeline import audio_rows, read_audio
 
+AUDIO_BATCH = 8  # most audio chunks per model call
+
 
 @dataclass
 class Job:
@@ -239,8 +241,8 @@ def extract_audio(backbone, jobs, store, device, batch_size, workers, precision,
             wave, start, probed, err = next(items)
             if err:
                 raise AbawError(err)
-            with cast:
-                centres, feats = backbone.features(wave, batch_size)
+            with cast:  # chunks are 10-30 s of audio: a few per batch is plenty
+                centres, feats = backbone.features(wave, min(batch_size, AUDIO_BATCH))
             for job in group:
                 times = job.timestamps if job.timestamps is not None else probed
                 if times is None:
@@ -268,6 +270,11 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
 
     Ids already in the store are skipped (resume); `on_done(id)` is called after each id is
     written (progress hooks, tests that interrupt a run)."""
+    known = index.tracks()
+    for t in tracks or ():
+        if t.upper() not in known:
+            raise AbawError(f"--track: found {t!r}, expected one of {', '.join(known)} "
+                            f"(the tracks indexed under {index.root})")
     env_rank, env_world = rank_and_world()
     rank = env_rank if rank is None else rank
     world = env_world if world is None else world
