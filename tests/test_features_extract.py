@@ -148,6 +148,9 @@ def test_shards_split_videos_and_add_up_to_the_whole(data, tmp_path):
 
     owner = {j.id: r for r in (0, 1) for j in shard(jobs, r, 2)}
     assert owner["vidB_left"] == owner["vidB_right"] and len(owner) == len(jobs)
+    # longest first to the least-loaded rank: vidB (12 + 14 rows) -> 0, vidA (16) -> 1,
+    # vidC (5) -> 1
+    assert [sum(len(j.frames) for j in shard(jobs, r, 2)) for r in (0, 1)] == [26, 21]
 
 
 def test_store_of_another_layer_is_refused(data, tmp_path):

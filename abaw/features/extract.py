@@ -75,9 +75,18 @@ def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
 
 
 def shard(jobs: list[Job], rank: int, world: int) -> list[Job]:
-    """This rank's jobs: raw videos (or ids) in sorted order, dealt round-robin."""
-    keys = sorted({j.video or j.id for j in jobs})
-    mine = set(keys[rank::world])
+    """This rank's jobs. Audio jobs are grouped by raw video (the two people of a video share
+    one decode), visual ones by id; groups go, longest first, to the least-loaded rank, so every
+    rank gets about the same number of frames. Deterministic: every rank computes the same."""
+    sizes: dict[str, int] = {}
+    for j in jobs:
+        sizes[j.video or j.id] = sizes.get(j.video or j.id, 0) + len(j.frames)
+    load, mine = [0] * world, set()
+    for key in sorted(sizes, key=lambda k: (-sizes[k], k)):
+        r = load.index(min(load))
+        load[r] += sizes[key]
+        if r == rank:
+            mine.add(key)
     return [j for j in jobs if (j.video or j.id) in mine]
 
 
@@ -127,7 +136,9 @@ class ImageFiles(torch.utils.data.Dataset):
     (a worker's exception would reach the user as a traceback)."""
 
     def __init__(self, paths):
-        self.paths = paths
+        # one NumPy array, not a list of str: forked workers would touch (and so copy) every
+        # Python object's refcount
+        self.paths = np.array(paths, dtype=str)
 
     def __len__(self):
         return len(self.paths)
@@ -136,7 +147,7 @@ class ImageFiles(torch.utils.data.Dataset):
         from PIL import Image
 
         try:
-            with Image.open(self.paths[i]) as im:
+            with Image.open(str(self.paths[i])) as im:
                 return im.convert("RGB"), ""
         except (OSError, ValueError) as e:
             return None, f"{self.paths[i]}: cannot decode the image ({e})"
