@@ -11,10 +11,15 @@ Measured in the same run, best of 3:
   check the class column;
 - validate a corrupted copy (10 no-face rows dropped, one value 8): the slow, diagnostic path.
 Targets: write <= 1.5 s, validate <= 1.5 s and >= 3x faster than the pandas check.
+
+Wall and CPU time are both printed with the load average: on a machine shared beyond its core
+count, wall time mostly measures waiting for a core, and the targets are judged on CPU time
+(the work is single-threaded, so on an idle machine the two agree).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -68,12 +73,14 @@ def pandas_check(sub: Path, template: Path) -> bool:
 
 
 def best_of(fn, repeat=3):
-    times, out = [], None
+    """(best wall seconds, best CPU seconds, result)."""
+    walls, cpus, out = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus), out
 
 
 def main() -> int:
@@ -84,27 +91,35 @@ def main() -> int:
         lengths = make_template(template, rng)
         preds = make_predictions(lengths, rng)
         out = tmp / "EXPR.txt"
-        t_write, written = best_of(lambda: write_submission(preds, out, read_template(template)))
-        t_val, report = best_of(lambda: validate(out, TRACK, EDITION, template=template))
-        t_pd, pd_ok = best_of(lambda: pandas_check(out, template))
+        w_write, c_write, written = best_of(
+            lambda: write_submission(preds, out, read_template(template)))
+        w_val, c_val, report = best_of(lambda: validate(out, TRACK, EDITION, template=template))
+        w_pd, c_pd, pd_ok = best_of(lambda: pandas_check(out, template))
         lines = out.read_bytes().split(b"\n")
         lines[5000] = lines[5000].rsplit(b",", 1)[0] + b",8"
         bad = tmp / "bad.txt"
         bad.write_bytes(b"\n".join(lines[:100] + lines[110:]))
-        t_bad, bad_report = best_of(lambda: validate(bad, TRACK, EDITION, template=template), 1)
+        w_bad, c_bad, bad_report = best_of(
+            lambda: validate(bad, TRACK, EDITION, template=template), 1)
     assert report.valid and pd_ok and not bad_report.valid
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    busy = load > cores
     filled = sum(written.filled.values())
     print(f"EXPR template: {ROWS:,} rows, {VIDEOS} videos; predictions cover {len(preds):,} "
           f"frames, {filled:,} filled")
-    print(f"write     {t_write:6.3f} s   (target <= {TARGET_S} s)")
-    print(f"validate  {t_val:6.3f} s   (target <= {TARGET_S} s)")
-    print(f"pandas    {t_pd:6.3f} s   read_csv-and-compare reference")
-    print(f"ratio     {t_pd / t_val:6.2f}x  validator vs pandas (target >= {TARGET_RATIO}x)")
-    print(f"corrupted {t_bad:6.3f} s   diagnostic path: {sorted(bad_report.counts.items())}")
+    print(f"load average {load:.1f} on {cores} CPUs: targets judged on "
+          f"{'CPU time (machine shared)' if busy else 'wall time'}")
+    print(f"write     {w_write:6.3f} s wall {c_write:6.3f} s CPU  (target <= {TARGET_S} s)")
+    print(f"validate  {w_val:6.3f} s wall {c_val:6.3f} s CPU  (target <= {TARGET_S} s)")
+    print(f"pandas    {w_pd:6.3f} s wall {c_pd:6.3f} s CPU  read_csv-and-compare reference")
+    print(f"ratio     {w_pd / w_val:6.2f}x wall {c_pd / c_val:6.2f}x CPU  validator vs pandas "
+          f"(target >= {TARGET_RATIO}x)")
+    print(f"corrupted {w_bad:6.3f} s wall {c_bad:6.3f} s CPU  diagnostic path: "
+          f"{sorted(bad_report.counts.items())}")
+    t_write, t_val, t_pd = (c_write, c_val, c_pd) if busy else (w_write, w_val, w_pd)
     ok = t_write <= TARGET_S and t_val <= TARGET_S and t_pd / t_val >= TARGET_RATIO
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

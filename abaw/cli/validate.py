@@ -24,7 +24,7 @@ def show_report(report, console=None) -> None:
 
     from abaw.formats.report import KINDS
 
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, soft_wrap=True)
     style = "bold green" if report.valid else "bold red"
     console.print(Text(report.summary(), style=style))
     for kind in KINDS:
