@@ -94,3 +94,26 @@ def test_user_mistakes_are_one_line(tree, tmp_path, capsys, monkeypatch):
                         "--edition", "10", "--track", "LSD", "--out", str(tmp_path / "x")],
                        capsys)
     assert code == 2 and err.count("\n") == 1 and "--track: found 'LSD'" in err
+
+
+def test_prompt_embeddings_follow_the_protocol_class_order(tmp_path, capsys, monkeypatch):
+    from abaw import protocol
+    from abaw.features.prompts import class_prompts
+    from abaw.features.registry import create_backbone
+
+    code, _, _ = run(["models", "tiny", str(tmp_path / "m"), "--backbone", "clip-vit-b16"],
+                     capsys)
+    monkeypatch.setenv("ABAW_MODELS", str(tmp_path / "m"))
+    code, out, err = run(["features", "prompts", "--track", "EXPR", "--edition", "10",
+                          "--out", str(tmp_path / "p.npy")], capsys)
+    assert code == 0, err
+    emb = np.load(tmp_path / "p.npy", allow_pickle=False)
+    texts = class_prompts("EXPR", 10)
+    assert len(texts) == len(protocol.expr_classes(10)) == emb.shape[0]
+    assert texts[1] == "a photo of a face showing anger." and "0\ta photo of a face" in out
+    np.testing.assert_allclose(emb, create_backbone("clip-vit-b16").encode_text(texts),
+                               rtol=1e-5, atol=1e-6)
+    va = class_prompts("VA")  # row-major, valence first: index 3 * i_valence + i_arousal
+    assert len(va) == 9 and "negative valence and excited" in va[2] and "positive" in va[6]
+    code, _, err = run(["features", "prompts", "--track", "AU", "--out", "x.npy"], capsys)
+    assert code == 2 and "expected a class track" in err

@@ -49,3 +49,24 @@ def extract(root, backbone, weights, splits, tracks, out, device, precision, bat
                           precision=precision, quiet=quiet or rank > 0)
     if not quiet:
         click.echo(json.dumps(summary))
+
+
+@features.command("prompts")
+@click.option("--backbone", default="clip-vit-b16", show_default=True, help="A CLIP backbone.")
+@click.option("--weights", help="Weights folder or hub id (default: the registry's).")
+@click.option("--track", required=True, help="EXPR, CE, LSD (one prompt per class) or VA (9).")
+@click.option("--edition", type=int, help="Edition whose class list to use (default: latest).")
+@click.option("--template", default="a photo of a face showing {}.", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output .npy.")
+def prompts(backbone, weights, track, edition, template, out):
+    """Class-prompt text embeddings (C, E) for the prompt-contrastive losses."""
+    from abaw import protocol
+    from abaw.features.prompts import class_prompts, write_prompt_embeddings
+    from abaw.features.registry import create_backbone, get_spec
+
+    get_spec(backbone)
+    texts = class_prompts(track, edition or protocol.LATEST_EDITION, template)
+    emb = write_prompt_embeddings(create_backbone(backbone, weights=weights), texts, out)
+    for i, text in enumerate(texts):
+        click.echo(f"{i}\t{text}")
+    click.echo(f"wrote {out}: {emb.shape[0]} x {emb.shape[1]}")
