@@ -201,3 +201,22 @@ def test_slow_helper_is_smooth():
     # The constructed truth changes slowly: neighbouring frames differ far less than the range.
     x = slow(np.random.default_rng(0), 2000, 2, 40)
     assert np.abs(np.diff(x, axis=0)).max() < 0.1 * np.ptp(x)
+
+
+@pytest.mark.parametrize("track", ["VA", "EXPR", "AU", "MTL"])
+@pytest.mark.parametrize("kind", ["mean", "median"])
+def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatch):
+    # The sweep decides block by block; scoring the whole smoothed columns must agree.
+    monkeypatch.setattr(sm, "BLOCK", 50)
+    ps, truth = case(track, np.random.default_rng(5), n_videos=3, mean_len=120)
+    ps = imp.impute(ps, "linear")
+    targets = truth.align(ps)
+    for group, cols in dec.groups(track, len(ps.columns)).items():
+        gkind, x = dec.group_kind(group, track), ps.outputs[:, cols]
+        blocks = tn.blocks_for(kind, x, ps.offsets, ps.imputed)
+        for w in (1, 6, 15):
+            fast = tn.decided_value(gkind, tn.decide(gkind, blocks, w, targets[group], len(ps),
+                                                     x.shape[1]),
+                                    targets[group], track, ps.edition, x.shape[1])
+            whole = sm.smooth_columns(x, ps.offsets, kind, w, ps.imputed)[:, targets[group].rows]
+            assert fast == tn.group_value(gkind, whole, targets[group], track, ps.edition)

@@ -86,13 +86,13 @@ def classes(probs, bias=None) -> np.ndarray:
 
 
 def active(probs, thresholds=None) -> np.ndarray:
-    """(N, A) probabilities -> (N, A) int64 0/1, active where p >= the AU's threshold."""
+    """(N, A) probabilities -> (N, A) bool (0/1), active where p >= the AU's threshold."""
     p = np.asarray(probs)
     t = np.full(p.shape[1], DEFAULT_THRESHOLD) if thresholds is None else \
         np.asarray(thresholds, np.float64)
     if t.shape != (p.shape[1],):
         raise AbawError(f"AU thresholds: found {t.size} values, expected {p.shape[1]}")
-    return (p >= t).astype(np.int64)
+    return p >= t
 
 
 def decode(track: str, outputs, params=None):

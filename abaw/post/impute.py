@@ -45,44 +45,40 @@ def impute(ps: PredictionSet, method: str = "linear") -> PredictionSet:
 
 def fill(outputs, frames, offsets, missing, method: str) -> np.ndarray:
     """Fill the `missing` rows of the flat arrays (see the module docstring); returns float32."""
-    x = np.asarray(outputs, np.float64)
+    x = np.asarray(outputs)
     frames = np.asarray(frames, np.int64)
     missing = np.asarray(missing, bool)
     n = len(x)
     rows = np.arange(n)
     lengths = np.diff(offsets)
     video = np.repeat(np.arange(len(lengths)), lengths)
-    start, end = np.asarray(offsets)[:-1][video], np.asarray(offsets)[1:][video]
+    # Only the missing rows are worked on: real rows are copied as they are.
+    todo = np.flatnonzero(missing)
+    start, end = np.asarray(offsets)[:-1][video[todo]], np.asarray(offsets)[1:][video[todo]]
     real = ~missing
     # Last real row at or before each row, first real row at or after it, within the video.
-    prev = np.maximum.accumulate(np.where(real, rows, -1))
-    has_prev = prev >= start
-    nxt = np.minimum.accumulate(np.where(real, rows, n)[::-1])[::-1]
-    has_next = nxt < end
-    prev_c, next_c = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
-    out = x.copy()
-    todo = missing & (has_prev | has_next)
+    prev = np.maximum.accumulate(np.where(real, rows, -1))[todo]
+    nxt = np.minimum.accumulate(np.where(real, rows, n)[::-1])[::-1][todo]
+    has_prev, has_next = prev >= start, nxt < end
+    prev, nxt = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
+    far = np.iinfo(np.int64).max
+    gap_before = np.where(has_prev, frames[todo] - frames[prev], far)
+    gap_after = np.where(has_next, frames[nxt] - frames[todo], far)
     if method == "ffill":
-        src = np.where(has_prev, prev_c, next_c)
-        out[todo] = x[src[todo]]
-    else:
-        gap_before = np.where(has_prev, frames - frames[prev_c], np.iinfo(np.int64).max)
-        gap_after = np.where(has_next, frames[next_c] - frames, np.iinfo(np.int64).max)
-        if method == "nearest":
-            src = np.where(gap_before <= gap_after, prev_c, next_c)
-            out[todo] = x[src[todo]]
-        else:
-            both = todo & has_prev & has_next
-            one = todo & ~both
-            src = np.where(has_prev, prev_c, next_c)
-            out[one] = x[src[one]]
-            span = (frames[next_c] - frames[prev_c])[both].astype(np.float64)
-            t = (gap_before[both] / np.maximum(span, 1))[:, None]
-            out[both] = (1 - t) * x[prev_c[both]] + t * x[next_c[both]]
-    orphans = missing & ~(has_prev | has_next)
+        src = np.where(has_prev, prev, nxt)
+    else:   # nearest, and linear past either end: the closer side, the earlier one on a tie
+        src = np.where(gap_before <= gap_after, prev, nxt)
+    filled = x[src].astype(np.float64)
+    if method == "linear":
+        both = has_prev & has_next
+        t = (gap_before[both] / (gap_after[both] + gap_before[both]))[:, None]
+        filled[both] = (1 - t) * x[prev[both]] + t * x[nxt[both]]
+    orphans = ~(has_prev | has_next)
     if orphans.any():
-        out[orphans] = x[real].mean(axis=0)
-    return out.astype(np.float32)
+        filled[orphans] = x[real].astype(np.float64).mean(axis=0)
+    out = x.astype(np.float32, copy=True)
+    out[todo] = filled
+    return out
 
 
 def complete(ps: PredictionSet, frames_per_video: dict, method: str | None = "linear"

@@ -22,7 +22,6 @@ Speed: everything works on the whole flat array at once. `mean` uses cumulative 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, signal
 
 from abaw.errors import AbawError
 
@@ -80,8 +79,9 @@ def smooth_columns(x, offsets, kind: str, window: int, ignore=None) -> np.ndarra
 class Smoother:
     """Moving means of one array for many windows: the cumulative sums are computed once.
 
-    `columns(window)` gives the (K, N) smoothed columns; a window sweep then costs two slices and
-    a division per window instead of a pass that rebuilds the sums.
+    `columns(window)` gives the (K, N) smoothed columns; `blocks(window)` yields them a block of
+    rows at a time in a reused buffer, so a window sweep that only needs a decision per row (an
+    argmax, a threshold level) stays in cache and allocates nothing per window.
     """
 
     def __init__(self, x, offsets, ignore=None):
@@ -105,41 +105,63 @@ class Smoother:
             self.sums[k] = np.arange(n + 1)
         else:
             np.cumsum(~ignore, out=self.sums[k, 1:])
+        self._buffer = np.empty((k, min(BLOCK, n)), np.float32)
 
     def columns(self, window: int) -> np.ndarray:
         """(K, N) float32 moving means for `window`."""
-        window = check("mean", window)
-        n, k = self.x.shape
-        if window == 1:
-            return self.x.T.astype(np.float32)
-        before, after = span(window)
-        out = np.empty((k, n), np.float32)
-        if n >= window:
-            # Rows whose window lies inside the flat array: two shifted slices of the sums.
-            inner = out[:, before:n - after]
-            np.subtract(self.sums[:k, window:], self.sums[:k, :n + 1 - window], out=inner)
-            if self.ignore is None:
-                inner *= np.float32(1.0 / window)
-            else:
-                count = self.sums[k, window:] - self.sums[k, :n + 1 - window]
-                inner /= np.maximum(count, 1.0).astype(np.float32)
-                self._keep_input(out, before + np.flatnonzero(count < 0.5))
-        # Rows whose window meets a video's edge (or the array's): clip the window to the video.
-        edge = np.flatnonzero((self.from_start < before) | (self.to_end < after))
-        lo = np.maximum(edge - before, self.start[edge])
-        hi = np.minimum(edge + after + 1, self.end[edge])
-        total = self.sums[:, hi] - self.sums[:, lo]            # (K + 1, E)
-        out[:, edge] = total[:k] / np.maximum(total[k], 1.0)
-        self._keep_input(out, edge[total[k] < 0.5])
+        out = np.empty(self.x.shape[::-1], np.float32)
+        for _ in self.blocks(window, out):
+            pass
         return out
-
-    def _keep_input(self, out, rows):
-        """A window with no kept row leaves the row's input value."""
-        if len(rows):
-            out[:, rows] = self.x[rows].T
 
     def __call__(self, window: int) -> np.ndarray:
         return self.columns(window).T
+
+    def blocks(self, window: int, out=None, scale: float = 1.0):
+        """Yield (start, stop, values (K, stop - start)) over the rows, BLOCK rows at a time.
+
+        The values (the moving means times `scale`) live in one reused buffer (or in
+        `out[:, start:stop]` when `out` is given): use them before asking for the next block.
+        """
+        window = check("mean", window)
+        n, k = self.x.shape
+        before, after = span(window)
+        # Rows whose window meets a video's edge: the window clipped to the video, all at once.
+        edge = np.flatnonzero((self.from_start < before) | (self.to_end < after))
+        lo = np.maximum(edge - before, self.start[edge])
+        hi = np.minimum(edge + after + 1, self.end[edge])
+        total = self.sums[:, hi] - self.sums[:, lo]                     # (K + 1, E)
+        at_edge = (total[:k] * (scale / np.maximum(total[k], 1.0))).astype(np.float32)
+        empty = total[k] < 0.5
+        at_edge[:, empty] = self.x[edge[empty]].T * np.float32(scale)
+        cuts = np.searchsorted(edge, np.arange(0, n + BLOCK, BLOCK))
+        for i, s in enumerate(range(0, n, BLOCK)):
+            e = min(s + BLOCK, n)
+            vals = out[:, s:e] if out is not None else self._buffer[:, :e - s]
+            if window == 1:
+                np.multiply(self.x[s:e].T, np.float32(scale), out=vals)
+                yield s, e, vals
+                continue
+            # Other rows: two shifted slices of the sums (their windows lie inside the array).
+            a, b = max(s, before), min(e, n - after)
+            if b > a:
+                inner = vals[:, a - s:b - s]
+                np.subtract(self.sums[:k, a + after + 1:b + after + 1],
+                            self.sums[:k, a - before:b - before], out=inner)
+                if self.ignore is None:
+                    inner *= np.float32(scale / window)
+                else:
+                    count = self.sums[k, a + after + 1:b + after + 1] - \
+                        self.sums[k, a - before:b - before]
+                    inner *= (scale / np.maximum(count, 1.0)).astype(np.float32)
+                    none = np.flatnonzero(count < 0.5)
+                    inner[:, none] = self.x[a + none].T * np.float32(scale)  # no kept row: input
+            j, m = cuts[i], cuts[i + 1]
+            vals[:, edge[j:m] - s] = at_edge[:, j:m]
+            yield s, e, vals
+
+
+BLOCK = 32768   # rows per block: a few MB of float32 columns, cache-sized
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -175,6 +197,8 @@ def _padded_positions(offsets, gap: int) -> tuple[np.ndarray, int]:
 
 def _convolved(x, offsets, weights, ignore) -> np.ndarray:
     """Normalised weighted average: conv(x * keep) / conv(keep), with zero gaps between videos."""
+    from scipy import signal  # here, not at the top: importing scipy.signal takes seconds
+
     window = len(weights)
     before, after = span(window)
     pos, length = _padded_positions(offsets, window)
@@ -237,6 +261,8 @@ def _median(x, offsets, window, ignore) -> np.ndarray:
     - otherwise every row is doubled: a kept row becomes (v, v), an ignored or gap row (-inf,
       +inf); in the doubled window of 2w entries, rank w - 1 is the lower median of the kept rows.
     """
+    from scipy import ndimage
+
     before, after = span(window)
     lengths = np.diff(offsets)
     out = np.empty(x.shape[::-1], np.float32)                 # (K, N)

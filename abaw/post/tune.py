@@ -13,7 +13,7 @@ the class bias from one histogram per class over all candidate values (`tune_bia
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +31,7 @@ DEFAULT_WINDOWS = (1, 3, 5, 9, 15, 25, 35, 51, 75, 101, 151, 201, 301)
 BINS = 128
 THRESHOLDS = np.arange(1, BINS) / BINS
 BIAS_GRID = np.round(np.arange(-30, 31) / 10, 1)   # log-probability offsets: x e^-3 .. x e^3
+_STRIDE = 2 * (BINS + 1)   # histogram bins per AU: levels 0..128 (128: p == 1) x truth 0/1
 
 
 @dataclass
@@ -39,6 +40,14 @@ class Target:
 
     rows: np.ndarray     # (M,) rows of the prediction set (valid ground truth only)
     labels: np.ndarray   # VA: (M,) float64; classes: (M,) int64; AUs: (M, A) bool
+
+    def au_code(self) -> np.ndarray:
+        """(A, M) int32 AU * 256 + truth: the fixed part of the AU histogram's bin index."""
+        if getattr(self, "_au_code", None) is None:
+            a = self.labels.shape[1]
+            self._au_code = ((np.arange(a, dtype=np.int32) * _STRIDE)[:, None] +
+                             self.labels.T).astype(np.int32)
+        return self._au_code
 
 
 class ValTruth:
@@ -102,7 +111,8 @@ class ValTruth:
             if lost.any():
                 raise AbawError(f"prediction set: found no row for {lost.sum()} annotated "
                                 f"{group} frames, expected one per frame (complete it first)")
-            targets[group] = Target(rows[valid], lab[valid])
+            order = np.argsort(rows[valid], kind="stable")     # row order: sweeps go by blocks
+            targets[group] = Target(rows[valid][order], lab[valid][order])
         return targets
 
     def _group_labels(self, y):
@@ -129,13 +139,22 @@ class ValTruth:
 
 def group_value(kind: str, values, target: Target, track: str, edition: int,
                 zero_division: float = 0.0, tune_thresholds: bool = True) -> float:
-    """The group's share of the official score (CCC, class score, mean AU term)."""
+    """The group's share of the official score (CCC, class score, mean AU term) given its
+    (k, M) values at the target's rows."""
+    decided = {"regression": lambda: values[0], "single_label": lambda: np.argmax(values, axis=0),
+               "multi_label": lambda: au_hist(levels(values), target.au_code())}[kind]()
+    return decided_value(kind, decided, target, track, edition, values.shape[0], zero_division,
+                         tune_thresholds)
+
+
+def decided_value(kind, decided, target, track, edition, n_cols, zero_division=0.0,
+                  tune_thresholds=True) -> float:
+    """The group's share of the score from its decisions: values, classes or AU levels."""
     if kind == "regression":
-        return metrics.ccc(dec.clip_va(values[0]), target.labels)
+        return metrics.ccc(dec.clip_va(decided), target.labels)
     if kind == "single_label":
-        return class_value(np.argmax(values, axis=0), target.labels, track, edition,
-                           values.shape[0], zero_division)
-    terms = au_terms(values, target.labels, edition, zero_division)
+        return class_value(decided, target.labels, track, edition, n_cols, zero_division)
+    terms = au_terms_from_hist(decided, edition, zero_division)
     return float(terms.max(axis=1).mean() if tune_thresholds else terms[:, BINS // 2 - 1].mean())
 
 
@@ -145,14 +164,30 @@ def class_value(pred, labels, track, edition, n_classes, zero_division=0.0) -> f
         track, edition, cm.reshape(n_classes, n_classes), zero_division))
 
 
+def levels(values) -> np.ndarray:
+    """(A, M) probabilities -> uint8 count of the thresholds in THRESHOLDS each one reaches
+    (floor(p * 128) is exact: 128 is a power of two)."""
+    return np.clip(values * np.float32(BINS), 0, BINS - 1).astype(np.uint8)
+
+
 def au_terms(values, labels, edition, zero_division=0.0) -> np.ndarray:
     """(A, 127) per-AU score terms at every candidate threshold in THRESHOLDS."""
-    a, m = values.shape
-    # Thresholds reached by each value: floor(p * 128) is exact for a power of two.
-    level = np.clip(values * BINS, 0, BINS - 1).astype(np.int32)           # (A, M)
-    code = (np.arange(a, dtype=np.int32)[:, None] * BINS + level) * 2 + labels.T
-    hist = np.bincount(code.reshape(-1), minlength=a * BINS * 2).reshape(a, BINS, 2)
-    reached = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]            # (A, 127, 2): level >= b
+    return au_terms_from_hist(au_hist(levels(values), Target(np.zeros(0), labels).au_code()),
+                              edition, zero_division)
+
+
+def au_hist(level, code) -> np.ndarray:
+    """(A * 258,) counts of (AU, threshold level, truth) from levels and `Target.au_code`."""
+    index = np.empty(level.size, np.int32).reshape(level.shape)
+    np.left_shift(level, 1, out=index)
+    index += code
+    return np.bincount(index.reshape(-1), minlength=level.shape[0] * _STRIDE)
+
+
+def au_terms_from_hist(hist, edition, zero_division=0.0) -> np.ndarray:
+    """(A, 127) per-AU score terms from the (AU, level, truth) histogram."""
+    hist = hist.reshape(-1, BINS + 1, 2)
+    reached = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:BINS]        # (A, 127, 2): level >= b
     tp, fp = reached[..., 1], reached[..., 0]
     pos = hist[..., 1].sum(axis=1, keepdims=True)
     neg = hist[..., 0].sum(axis=1, keepdims=True)
@@ -203,11 +238,80 @@ def tune_bias(probs, labels, track: str, edition: int, zero_division: float = 0.
 
 # --- the tuning run --------------------------------------------------------------------------------
 
-def columns_for(kind: str, x, offsets, ignore):
-    """window -> (k, N) smoothed columns; the moving mean reuses its cumulative sums."""
+def blocks_for(kind: str, x, offsets, ignore):
+    """(window, scale) -> iterator of (start, stop, (k, rows) values * scale) blocks of the
+    smoothed columns; the moving mean reuses its cumulative sums, the other kinds are computed
+    whole and sliced."""
     if kind == "mean":
-        return sm.Smoother(x, offsets, ignore).columns
-    return lambda w: sm.smooth_columns(x, offsets, kind, w, ignore)
+        smoother = sm.Smoother(x, offsets, ignore)
+        return lambda window, scale=1.0: smoother.blocks(window, scale=scale)
+
+    def blocks(window, scale=1.0):
+        full = sm.smooth_columns(x, offsets, kind, window, ignore)
+        if scale != 1.0:
+            full *= np.float32(scale)
+        for s in range(0, full.shape[1], sm.BLOCK):
+            yield s, min(s + sm.BLOCK, full.shape[1]), full[:, s:s + sm.BLOCK]
+    return blocks
+
+
+def decide(kind: str, blocks, window: int, target: Target, n_rows: int, n_cols: int
+           ) -> np.ndarray:
+    """The group's decisions at the target's rows for one window, gathered block by block from
+    `blocks_for(...)`: values (M,) for VA, classes (M,) for class groups, the (AU, threshold
+    level, truth) histogram for AUs."""
+    blocks = blocks(window, BINS if kind == "multi_label" else 1.0)
+    rows = target.rows
+    cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
+    if kind == "multi_label":
+        out = np.zeros(n_cols * _STRIDE, np.int64)
+        code = target.au_code()
+    else:
+        out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
+    work = _Work(n_cols)
+    for start, stop, vals in blocks:
+        j, m = cuts[start // sm.BLOCK], cuts[start // sm.BLOCK + 1]
+        if m == j:
+            continue
+        local = rows[j:m] - start
+        if kind == "regression":
+            out[j:m] = vals[0, local]
+        elif kind == "single_label":
+            out[j:m] = work.argmax(vals)[local]
+        else:   # the values come scaled by BINS: their integer part is the threshold level
+            dense = m - j == stop - start
+            out += au_hist(work.level(vals if dense else vals[:, local]), code[:, j:m])
+    return out
+
+
+class _Work:
+    """Buffers reused from block to block: a fresh array per block would page-fault each time."""
+
+    def __init__(self, n_cols):
+        self.best = np.empty(sm.BLOCK, np.float32)
+        self.idx = np.empty(sm.BLOCK, np.int64)
+        self.better = np.empty(sm.BLOCK, bool)
+        self.levels_buf = np.empty((n_cols, sm.BLOCK), np.int32)
+
+    def argmax(self, vals) -> np.ndarray:
+        """argmax over axis 0 of a (C, B) block (the first maximum wins, as np.argmax) by C - 1
+        compare-and-select passes: faster than np.argmax's strided reduction on this layout."""
+        b = vals.shape[1]
+        best, idx, better = self.best[:b], self.idx[:b], self.better[:b]
+        best[:] = vals[0]
+        idx[:] = 0
+        for c in range(1, vals.shape[0]):
+            np.greater(vals[c], best, out=better)
+            np.maximum(best, vals[c], out=best)
+            idx[better] = c
+        return idx
+
+    def level(self, scaled) -> np.ndarray:
+        """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor)."""
+        level = self.levels_buf[:, :scaled.shape[1]]
+        np.clip(scaled, 0, BINS, out=scaled)    # probabilities: only rounding goes past [0, 1]
+        np.copyto(level, scaled, casting="unsafe")
+        return level
 
 
 def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_WINDOWS,
@@ -235,17 +339,18 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
         x = ps.outputs[:, cols]
         best, choice = -np.inf, (kinds[0], 1)
         for kind in kinds:
-            columns = columns_for(kind, x, ps.offsets, ignore)
+            blocks = blocks_for(kind, x, ps.offsets, ignore)
             for w in windows:
                 if w == 1 and kind != kinds[0]:
                     continue                # window 1 is the input whatever the kind
-                v = group_value(gkind, np.take(columns(w), target.rows, axis=1), target,
-                                ps.track, ps.edition, zd, thresholds)
+                decided = decide(gkind, blocks, w, target, len(ps), x.shape[1])
+                v = decided_value(gkind, decided, target, ps.track, ps.edition, x.shape[1], zd,
+                                  thresholds)
                 if v > best + 1e-12:
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
-        chosen = np.take(columns_for(choice[0], x, ps.offsets, ignore)(choice[1]), target.rows,
-                         axis=1)
+        chosen = np.take(sm.smooth_columns(x, ps.offsets, choice[0], choice[1], ignore),
+                         target.rows, axis=1)
         if gkind == "multi_label" and thresholds:
             params.thresholds = best_thresholds(
                 au_terms(chosen, target.labels, ps.edition, zd)).tolist()
@@ -255,7 +360,8 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
         if progress:
             progress(f"{group}: {choice[0]} window {choice[1]} -> {best:.4f}")
     raw = evaluate(ps, truth, targets=targets, **choices)
-    tuned = evaluate(params.apply(ps), truth, **choices)
+    # `ps` is imputed already: apply the rest only (the recorded parameters keep `impute`).
+    tuned = evaluate(replace(params, impute=None).apply(ps), truth, targets=targets, **choices)
     params.scores = {"raw": raw.value, "tuned": tuned.value, "raw_parts": raw.parts,
                      "tuned_parts": tuned.parts, "frames": tuned.frames}
     return params
@@ -273,7 +379,7 @@ def evaluate(ps: PredictionSet, truth: ValTruth, decision=None, targets=None, **
         if kind == "regression":
             true = np.column_stack([targets[n].labels for n in protocol.VA_NAMES])
         else:
-            true = t.labels.astype(np.int64)
+            true = t.labels if kind == "multi_label" else t.labels.astype(np.int64)
         return metrics.score(ps.track, ps.edition, pred, true, **choices)
     cols = dec.groups(ps.track, len(ps.columns))
     va = targets[protocol.VA_NAMES[0]]
@@ -284,5 +390,5 @@ def evaluate(ps: PredictionSet, truth: ValTruth, decision=None, targets=None, **
     pred = {"VA": dec.clip_va(pred["VA"]), "EXPR": dec.classes(pred["EXPR"], bias),
             "AU": dec.active(pred["AU"], thresholds)}
     true = {"VA": np.column_stack([targets[n].labels for n in protocol.VA_NAMES]),
-            "EXPR": targets["EXPR"].labels, "AU": targets["AU"].labels.astype(np.int64)}
+            "EXPR": targets["EXPR"].labels, "AU": targets["AU"].labels}
     return metrics.score("MTL", ps.edition, pred, true, **choices)
