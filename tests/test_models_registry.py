@@ -132,3 +132,14 @@ def test_affect_model_normalises_present_rows_only_and_embeds():
     assert torch.allclose(seen["x"][0, 0], torch.ones(4)) and torch.all(seen["x"][0, 1] == 0)
     late = AffectModel([4, 3], 5, fusion="late")
     assert late(xs, mask)["outputs"].shape == (1, 2, 5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_mixed_precision(name):
+    """bfloat16 autocast (what training uses on a GPU), checked on the CPU's autocast."""
+    model = build(name).train()
+    xs, mask = inputs()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = run(model, name, xs, mask)
+    assert torch.isfinite(out.float()).all()
+    out.float()[mask].sum().backward()

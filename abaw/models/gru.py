@@ -7,6 +7,7 @@ A one-directional GRU is causal by construction.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -32,9 +33,12 @@ class GRUHead(TemporalHead):
     def features(self, x, mask):
         t = x.shape[1]
         h = zero_masked(self.inp(zero_masked(x, mask)), mask)              # (B, T, hidden)
-        packed = pack_padded_sequence(h, last_real_length(mask), batch_first=True,
+        packed = pack_padded_sequence(h.float(), last_real_length(mask), batch_first=True,
                                       enforce_sorted=False)
-        out, _ = self.rnn(packed)
+        # the recurrence runs in float32 under mixed precision too: low-precision RNN kernels
+        # are not available everywhere, and the recurrence accumulates rounding over frames
+        with torch.autocast(x.device.type, enabled=False):
+            out, _ = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=t)  # (B, T, dirs*hidden)
         return self.drop(out)
 

@@ -69,7 +69,9 @@ class MambaBlock(nn.Module):
         u = F.silu(self.conv(F.pad(u, (self.conv.kernel_size[0] - 1, 0)))[..., :t]).transpose(1, 2)
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.state, self.state], dim=-1)
         dt = F.softplus(self.dt_proj(dt)) * mask.unsqueeze(-1)            # 0 on masked frames
-        y = selective_scan(u, dt, -torch.exp(self.A_log.float()), B, C, self.D)
+        # the scan accumulates over frames: float32 even under mixed precision
+        y = selective_scan(u.float(), dt.float(), -torch.exp(self.A_log.float()), B.float(),
+                           C.float(), self.D.float())
         return self.out_proj(y * F.silu(z))
 
 

@@ -33,7 +33,7 @@ from abaw.train import checkpoint, distributed
 from abaw.train.config import Config, config_hash, diff, load_config, to_toml
 from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_ids
 from abaw.train.track import LabelStats
-from abaw.train.windows import WindowSet, average_to_frames
+from abaw.train.windows import WindowSet, average_to_frames, prefetched
 
 CODE_VERSION = "abaw-train-1"
 
@@ -112,9 +112,9 @@ def predict_frames(model, videos, track, edition, cfg: Config, device, window: i
     bs = max(1, cfg.optim.batch_size)
 
     def batches():
-        for i in range(0, len(ws), bs):
-            which = np.arange(i, min(i + bs, len(ws)))
-            b = to_device(ws.batch(which), device)
+        chunks = [np.arange(i, min(i + bs, len(ws))) for i in range(0, len(ws), bs)]
+        for which, host in zip(chunks, prefetched(ws.batch, chunks), strict=True):
+            b = to_device(host, device)
             with autocast(cfg, device):
                 out = model(b["x"], b["mask"])["outputs"]
             yield which, track.activate(out.float(), edition).cpu().numpy()
@@ -252,9 +252,9 @@ def train_one(cfg: Config, index, stores, run_dir, resume=False, quiet=False, on
         order = np.random.default_rng([cfg.run.seed, fold, epoch]).permutation(len(windows))
         model.train()
         sums: dict = {}
-        for micro, i in enumerate(starts, start=1):
-            glob = order[i:i + bs]
-            batch = to_device(windows.batch(glob[d.rank::d.world]), dev)
+        local = (order[i:i + bs][d.rank::d.world] for i in starts)   # this rank's share
+        for micro, host in enumerate(prefetched(windows.batch, local), start=1):
+            batch = to_device(host, dev)
             sync = micro % cfg.optim.accumulate == 0 or micro == len(starts)
             ctx = net.no_sync() if (d.world > 1 and not sync) else contextlib.nullcontext()
             with ctx:

@@ -152,3 +152,19 @@ def average_to_frames(windows: WindowSet, outputs_per_batch, k: int) -> list[np.
             sums[v][s:s + n] += out[i, :n]
             counts[v][s:s + n] += 1
     return [(sm / np.maximum(c, 1)[:, None]).astype(np.float32) for sm, c in zip(sums, counts, strict=True)]
+
+
+def prefetched(fn, items):
+    """fn(item) for each item, the next one computed on a helper thread while the caller works on
+    the current one: NumPy copies release the GIL, so batch assembly overlaps the model step."""
+    from concurrent.futures import ThreadPoolExecutor
+    items = list(items)
+    if not items:
+        return
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(fn, items[0])
+        for nxt in items[1:]:
+            current = future.result()
+            future = pool.submit(fn, nxt)
+            yield current
+        yield future.result()
