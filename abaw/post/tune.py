@@ -41,13 +41,11 @@ class Target:
     rows: np.ndarray     # (M,) rows of the prediction set (valid ground truth only)
     labels: np.ndarray   # VA: (M,) float64; classes: (M,) int64; AUs: (M, A) bool
 
-    def au_code(self) -> np.ndarray:
-        """(A, M) int32 AU * 256 + truth: the fixed part of the AU histogram's bin index."""
-        if getattr(self, "_au_code", None) is None:
-            a = self.labels.shape[1]
-            self._au_code = ((np.arange(a, dtype=np.int32) * _STRIDE)[:, None] +
-                             self.labels.T).astype(np.int32)
-        return self._au_code
+    def au_truth(self) -> np.ndarray:
+        """(A, M) uint8 AU truth, AU-major: the histogram reads it block by block."""
+        if getattr(self, "_au_truth", None) is None:
+            self._au_truth = np.ascontiguousarray(self.labels.T, dtype=np.uint8)
+        return self._au_truth
 
 
 class ValTruth:
@@ -142,7 +140,7 @@ def group_value(kind: str, values, target: Target, track: str, edition: int,
     """The group's share of the official score (CCC, class score, mean AU term) given its
     (k, M) values at the target's rows."""
     decided = {"regression": lambda: values[0], "single_label": lambda: np.argmax(values, axis=0),
-               "multi_label": lambda: au_hist(levels(values), target.au_code())}[kind]()
+               "multi_label": lambda: au_hist(levels(values), target.au_truth())}[kind]()
     return decided_value(kind, decided, target, track, edition, values.shape[0], zero_division,
                          tune_thresholds)
 
@@ -172,15 +170,18 @@ def levels(values) -> np.ndarray:
 
 def au_terms(values, labels, edition, zero_division=0.0) -> np.ndarray:
     """(A, 127) per-AU score terms at every candidate threshold in THRESHOLDS."""
-    return au_terms_from_hist(au_hist(levels(values), Target(np.zeros(0), labels).au_code()),
-                              edition, zero_division)
+    return au_terms_from_hist(au_hist(levels(values), np.asarray(labels).T), edition,
+                              zero_division)
 
 
-def au_hist(level, code) -> np.ndarray:
-    """(A * 258,) counts of (AU, threshold level, truth) from levels and `Target.au_code`."""
-    index = np.empty(level.size, np.int32).reshape(level.shape)
+def au_hist(level, truth, in_place: bool = False) -> np.ndarray:
+    """(A * 258,) counts of (AU, threshold level, truth): bin (AU * 129 + level) * 2 + truth.
+    `truth`: (A, M) 0/1 (`Target.au_truth`); `in_place`: `level` (int32, contiguous) may be
+    overwritten by the bin index."""
+    index = level if in_place else np.empty(level.shape, np.int32)
     np.left_shift(level, 1, out=index)
-    index += code
+    index += truth
+    index += (np.arange(level.shape[0], dtype=np.int32) * _STRIDE)[:, None]
     return np.bincount(index.reshape(-1), minlength=level.shape[0] * _STRIDE)
 
 
@@ -265,7 +266,7 @@ def decide(kind: str, blocks, window: int, target: Target, n_rows: int, n_cols: 
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
     if kind == "multi_label":
         out = np.zeros(n_cols * _STRIDE, np.int64)
-        code = target.au_code()
+        truth = target.au_truth()
     else:
         out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
     work = _Work(n_cols)
@@ -280,7 +281,7 @@ def decide(kind: str, blocks, window: int, target: Target, n_rows: int, n_cols: 
             out[j:m] = work.argmax(vals)[local]
         else:   # the values come scaled by BINS: their integer part is the threshold level
             dense = m - j == stop - start
-            out += au_hist(work.level(vals if dense else vals[:, local]), code[:, j:m])
+            out += au_hist(work.level(vals if dense else vals[:, local]), truth[:, j:m], True)
     return out
 
 
@@ -291,7 +292,7 @@ class _Work:
         self.best = np.empty(sm.BLOCK, np.float32)
         self.idx = np.empty(sm.BLOCK, np.int64)
         self.better = np.empty(sm.BLOCK, bool)
-        self.levels_buf = np.empty((n_cols, sm.BLOCK), np.int32)
+        self.levels_buf = np.empty(n_cols * sm.BLOCK, np.int32)
 
     def argmax(self, vals) -> np.ndarray:
         """argmax over axis 0 of a (C, B) block (the first maximum wins, as np.argmax) by C - 1
@@ -308,7 +309,7 @@ class _Work:
 
     def level(self, scaled) -> np.ndarray:
         """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor)."""
-        level = self.levels_buf[:, :scaled.shape[1]]
+        level = self.levels_buf[:scaled.size].reshape(scaled.shape)     # contiguous
         np.clip(scaled, 0, BINS, out=scaled)    # probabilities: only rounding goes past [0, 1]
         np.copyto(level, scaled, casting="unsafe")
         return level
