@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from abaw import protocol
 from abaw.errors import AbawError
+from abaw.features.loaders import AudioTracks, ImageFiles, Preprocess, unbatched
 from abaw.features.store import FeatureStore
-from abaw.features.timeline import audio_rows, read_audio
+from abaw.features.timeline import audio_rows
 
 AUDIO_BATCH = 8  # most audio chunks per model call
 
@@ -64,12 +66,16 @@ def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
         else:
             present = index.has_crop(id, rows)
         job = Job(id, rows, present)
-        if kind == "visual":
-            track = image_track.get(id, tracks[0])
-            job.paths = [str(index.image_path(track, id, f)) for f in rows[present]]
-        elif media is not None and media.raw_video:
-            job.video = str(Path(index.root) / media.raw_video)
-            job.timestamps = media.timestamps
+        if kind == "audio":
+            if media is not None and media.raw_video:
+                job.video = str(Path(index.root) / media.raw_video)
+                job.timestamps = media.timestamps
+        elif id in image_track:
+            job.paths = [str(index.image_path(image_track[id], id, f)) for f in rows[present]]
+        elif present.any():
+            # one Path per id, names from the protocol: 2.8M Path joins would take a minute
+            folder = str(index.image_path(tracks[0], id, rows[present][0]).parent)
+            job.paths = [os.path.join(folder, protocol.frame_name(int(f))) for f in rows[present]]
         jobs.append(job)
     return jobs
 
@@ -131,41 +137,6 @@ def progress(total: int, desc: str, quiet: bool):
 
 # --- visual ---------------------------------------------------------------------------------------
 
-class ImageFiles(torch.utils.data.Dataset):
-    """Decodes one image per item in a worker; an unreadable file is reported, not raised there
-    (a worker's exception would reach the user as a traceback)."""
-
-    def __init__(self, paths):
-        # one NumPy array, not a list of str: forked workers would touch (and so copy) every
-        # Python object's refcount
-        self.paths = np.array(paths, dtype=str)
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, i):
-        from PIL import Image
-
-        try:
-            with Image.open(str(self.paths[i])) as im:
-                return im.convert("RGB"), ""
-        except (OSError, ValueError) as e:
-            return None, f"{self.paths[i]}: cannot decode the image ({e})"
-
-
-class Preprocess:
-    """collate_fn: the backbone's own transform on a batch of images, in the worker."""
-
-    def __init__(self, transform):
-        self.transform = transform
-
-    def __call__(self, items):
-        errors = [err for _, err in items if err]
-        if errors:
-            return None, errors[0]
-        return self.transform([im for im, _ in items]), ""
-
-
 def extract_visual(backbone, jobs, store, device, batch_size, workers, precision, quiet,
                    on_done=None) -> int:
     paths, batches, per_job = [], [], []
@@ -207,33 +178,6 @@ def extract_visual(backbone, jobs, store, device, batch_size, workers, precision
 
 # --- audio ----------------------------------------------------------------------------------------
 
-class AudioTracks(torch.utils.data.Dataset):
-    """Decodes one video's audio (and its frame times when the index has none) per item."""
-
-    def __init__(self, videos, sample_rate, need_times):
-        self.videos, self.sample_rate, self.need_times = videos, sample_rate, need_times
-
-    def __len__(self):
-        return len(self.videos)
-
-    def __getitem__(self, i):
-        video = self.videos[i]
-        if video is None:
-            return np.zeros(0, np.float32), 0.0, None, ""
-        from abaw.data.media import video_timestamps
-
-        try:
-            wave, start = read_audio(video, self.sample_rate)
-            times = video_timestamps(video) if self.need_times[i] else None
-        except AbawError as e:
-            return None, 0.0, None, str(e)
-        return wave, start, times, ""
-
-
-def _unbatched(item):
-    return item
-
-
 def extract_audio(backbone, jobs, store, device, batch_size, workers, precision, quiet,
                   on_done=None) -> int:
     groups: dict = {}
@@ -243,7 +187,7 @@ def extract_audio(backbone, jobs, store, device, batch_size, workers, precision,
     need = [any(j.timestamps is None for j in g) for g in groups.values()]
     loader = torch.utils.data.DataLoader(
         AudioTracks(videos, backbone.sample_rate, need), batch_size=None, num_workers=workers,
-        collate_fn=_unbatched, prefetch_factor=2 if workers else None)
+        collate_fn=unbatched, prefetch_factor=2 if workers else None)
     cast, _ = autocast(device, precision)
     bar = progress(sum(len(j.frames) for j in jobs), backbone.name, quiet)
     items = iter(loader)
