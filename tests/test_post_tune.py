@@ -12,6 +12,7 @@ from abaw.errors import AbawError
 from abaw.formats.prediction_set import PredictionSet
 from abaw.post import decode as dec
 from abaw.post import impute as imp
+from abaw.post import objectives as ob
 from abaw.post import smooth as sm
 from abaw.post import tune as tn
 from abaw.post.params import PostParams
@@ -40,9 +41,9 @@ def test_au_terms_at_every_threshold_equal_official_score(edition, seed):
     true = rng.random((800, a)) < np.linspace(0.05, 0.6, a)
     probs = np.clip(0.35 * true + rng.random((800, a)) * 0.7, 0, 1).astype(np.float32)
     probs[:5] = np.array([0, 1, 0.5, 63 / 128, 65 / 128], np.float32)[:, None]   # on the grid
-    terms = tn.au_terms(probs.T, true, edition)
+    terms = ob.au_terms(probs.T, true, edition)
     for j in (0, 40, 63, 90, 126):
-        t = tn.THRESHOLDS[j]
+        t = ob.THRESHOLDS[j]
         official = metrics.score("AU", edition, dec.active(probs, np.full(a, t)),
                                  true.astype(int)).value
         assert terms[:, j].mean() == pytest.approx(official, abs=1e-12)
@@ -99,7 +100,7 @@ def test_bias_sweep_matches_official_decisions():
     rng = np.random.default_rng(3)
     probs = rng.dirichlet(np.ones(7) * 0.7, 3000)
     labels = rng.integers(0, 7, 3000)
-    bias, value = tn.tune_bias(probs.T, labels, "EXPR", 2)
+    bias, value = ob.tune_bias(probs.T, labels, "EXPR", 2)
     official = metrics.score("EXPR", 2, dec.classes(probs, bias), labels).value
     assert value == pytest.approx(official, abs=1e-9)
     assert value >= metrics.score("EXPR", 2, dec.classes(probs), labels).value
@@ -213,10 +214,10 @@ def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatc
     targets = truth.align(ps)
     for group, cols in dec.groups(track, len(ps.columns)).items():
         gkind, x = dec.group_kind(group, track), ps.outputs[:, cols]
-        blocks = tn.blocks_for(kind, x, ps.offsets, ps.imputed)
+        blocks = ob.blocks_for(kind, x, ps.offsets, ps.imputed)
         for w in (1, 6, 15):
-            fast = tn.decided_value(gkind, tn.decide(gkind, blocks, w, targets[group], len(ps),
+            fast = ob.decided_value(gkind, ob.decide(gkind, blocks, w, targets[group], len(ps),
                                                      x.shape[1]),
                                     targets[group], track, ps.edition, x.shape[1])
             whole = sm.smooth_columns(x, ps.offsets, kind, w, ps.imputed)[:, targets[group].rows]
-            assert fast == tn.group_value(gkind, whole, targets[group], track, ps.edition)
+            assert fast == ob.group_value(gkind, whole, targets[group], track, ps.edition)

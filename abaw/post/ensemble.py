@@ -13,7 +13,8 @@ import numpy as np
 from abaw.errors import AbawError
 from abaw.formats.prediction_set import PredictionSet
 from abaw.post import decode as dec
-from abaw.post import tune as tn
+from abaw.post import objectives as ob
+from abaw.post.truth import ValTruth
 
 METHODS = ("mean", "weighted", "vote")
 
@@ -96,7 +97,7 @@ def vote(sets, names=None) -> PredictionSet:
     return _result(sets, out, names, "vote", None)
 
 
-def tune_weights(val_sets, truth: tn.ValTruth, names=None, step: float = 0.05, rounds: int = 4,
+def tune_weights(val_sets, truth: ValTruth, names=None, step: float = 0.05, rounds: int = 4,
                  **choices) -> tuple[dict, dict]:
     """Weights per group maximising the validation score of the weighted mean.
 
@@ -118,7 +119,7 @@ def tune_weights(val_sets, truth: tn.ValTruth, names=None, step: float = 0.05, r
 
         def value(w, cols=cols, kind=kind, target=target):
             mixed = sum(wi * x for wi, x in zip(w, cols, strict=True) if wi)
-            return tn.group_value(kind, mixed.astype(np.float32), target, ps0.track,
+            return ob.group_value(kind, mixed.astype(np.float32), target, ps0.track,
                                   ps0.edition, zd)
 
         member = [value(np.eye(len(sets))[i]) for i in range(len(sets))]

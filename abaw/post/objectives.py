@@ -1,0 +1,204 @@
+"""Each output group's share of the official score, fast enough to try many choices.
+
+- `group_value` / `decided_value`: CCC of a VA column, the class score of argmax decisions, the
+  mean AU term at the best (or the 0.5) threshold, all through `abaw.metrics`.
+- AU thresholds: one histogram of (AU, threshold level, truth) gives TP/FP/FN/TN at all 127
+  candidate thresholds at once; thresholds are multiples of 1/128, exact in binary, so the
+  histogram's decision and `p >= t` in `decode.active` agree bit for bit.
+- Class bias: coordinate ascent where one histogram per class covers every candidate offset.
+- Window sweeps: `blocks_for` + `decide` walk the smoothed columns block by block in reused
+  buffers and keep only the decisions at the annotated rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abaw import metrics
+from abaw.post import decode as dec
+from abaw.post import smooth as sm
+from abaw.post.truth import Target
+
+BINS = 128
+THRESHOLDS = np.arange(1, BINS) / BINS
+BIAS_GRID = np.round(np.arange(-30, 31) / 10, 1)   # log-probability offsets: x e^-3 .. x e^3
+_STRIDE = 2 * (BINS + 1)   # histogram bins per AU: levels 0..128 (128: p == 1) x truth 0/1
+
+
+def group_value(kind: str, values, target: Target, track: str, edition: int,
+                zero_division: float = 0.0, tune_thresholds: bool = True) -> float:
+    """The group's share of the official score (CCC, class score, mean AU term) given its
+    (k, M) values at the target's rows."""
+    decided = {"regression": lambda: values[0], "single_label": lambda: np.argmax(values, axis=0),
+               "multi_label": lambda: au_hist(levels(values), target.au_truth())}[kind]()
+    return decided_value(kind, decided, target, track, edition, values.shape[0], zero_division,
+                         tune_thresholds)
+
+
+def decided_value(kind, decided, target, track, edition, n_cols, zero_division=0.0,
+                  tune_thresholds=True) -> float:
+    """The group's share of the score from its decisions: VA values, classes, or the AU
+    histogram of `au_hist`."""
+    if kind == "regression":
+        return metrics.ccc(dec.clip_va(decided), target.labels)
+    if kind == "single_label":
+        return class_value(decided, target.labels, track, edition, n_cols, zero_division)
+    terms = au_terms_from_hist(decided, edition, zero_division)
+    return float(terms.max(axis=1).mean() if tune_thresholds else terms[:, BINS // 2 - 1].mean())
+
+
+def class_value(pred, labels, track, edition, n_classes, zero_division=0.0) -> float:
+    cm = np.bincount(labels * n_classes + pred, minlength=n_classes * n_classes)
+    return float(metrics.class_values_from_confusion(
+        track, edition, cm.reshape(n_classes, n_classes), zero_division))
+
+
+def levels(values) -> np.ndarray:
+    """(A, M) probabilities -> uint8 count of the thresholds in THRESHOLDS each one reaches
+    (floor(p * 128) is exact: 128 is a power of two)."""
+    return np.clip(values * np.float32(BINS), 0, BINS - 1).astype(np.uint8)
+
+
+def au_terms(values, labels, edition, zero_division=0.0) -> np.ndarray:
+    """(A, 127) per-AU score terms at every candidate threshold in THRESHOLDS."""
+    return au_terms_from_hist(au_hist(levels(values), np.asarray(labels).T), edition,
+                              zero_division)
+
+
+def au_hist(level, truth, in_place: bool = False) -> np.ndarray:
+    """(A * 258,) counts of (AU, threshold level, truth): bin (AU * 129 + level) * 2 + truth.
+    `truth`: (A, M) 0/1 (`Target.au_truth`); `in_place`: `level` (int32, contiguous) may be
+    overwritten by the bin index."""
+    index = level if in_place else np.empty(level.shape, np.int32)
+    np.left_shift(level, 1, out=index)
+    index += truth
+    index += (np.arange(level.shape[0], dtype=np.int32) * _STRIDE)[:, None]
+    return np.bincount(index.reshape(-1), minlength=level.shape[0] * _STRIDE)
+
+
+def au_terms_from_hist(hist, edition, zero_division=0.0) -> np.ndarray:
+    """(A, 127) per-AU score terms from the (AU, level, truth) histogram."""
+    hist = hist.reshape(-1, BINS + 1, 2)
+    reached = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:BINS]        # (A, 127, 2): level >= b
+    tp, fp = reached[..., 1], reached[..., 0]
+    pos = hist[..., 1].sum(axis=1, keepdims=True)
+    neg = hist[..., 0].sum(axis=1, keepdims=True)
+    return metrics.au_terms_from_counts(edition, tp, fp, pos - tp, neg - fp, zero_division)
+
+
+def best_thresholds(terms) -> np.ndarray:
+    """Per AU the best threshold; among equally good ones the closest to 0.5."""
+    best = terms.max(axis=1, keepdims=True)
+    dist = np.where(terms >= best - 1e-12, np.abs(THRESHOLDS - 0.5)[None, :], np.inf)
+    return THRESHOLDS[np.argmin(dist, axis=1)]
+
+
+def tune_bias(probs, labels, track: str, edition: int, zero_division: float = 0.0,
+              grid=BIAS_GRID, rounds: int = 3) -> tuple[np.ndarray, float]:
+    """Coordinate ascent on per-class log-probability offsets; `probs` (C, M). -> (bias, value).
+
+    For class c with the others fixed, a row predicts c iff b_c > d = max_other - log p_c, so one
+    histogram of d per (truth, runner-up) gives the confusion matrix for every candidate b_c.
+    """
+    c_n, m = probs.shape
+    logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12))         # (C, M)
+    grid = np.asarray(grid, np.float64)
+    bias = np.zeros(c_n)
+    value = class_value(np.argmax(logp, axis=0), labels, track, edition, c_n, zero_division)
+    for _ in range(rounds):
+        moved = False
+        for c in range(c_n):
+            other = logp + bias[:, None]
+            other[c] = -np.inf
+            runner = np.argmax(other, axis=0)                                 # (M,)
+            d = other[runner, np.arange(m)] - logp[c]
+            k = np.searchsorted(grid, d, side="right")                        # grid[j] > d iff j >= k
+            hist = np.bincount((k * c_n + labels) * c_n + runner,
+                               minlength=(len(grid) + 1) * c_n * c_n)
+            switched = np.cumsum(hist.reshape(len(grid) + 1, c_n, c_n), axis=0)[:-1]  # (G, C, C)
+            cm = np.bincount(labels * c_n + runner, minlength=c_n * c_n).reshape(c_n, c_n)
+            cms = cm[None] - switched
+            cms[:, :, c] += switched.sum(axis=2)
+            values = metrics.class_values_from_confusion(track, edition, cms, zero_division)
+            j = int(np.argmax(values))
+            if values[j] > value + 1e-12:
+                bias[c], value, moved = grid[j], float(values[j]), True
+        if not moved:
+            break
+    return bias, value
+
+
+def blocks_for(kind: str, x, offsets, ignore):
+    """(window, scale) -> iterator of (start, stop, (k, rows) values * scale) blocks of the
+    smoothed columns; the moving mean reuses its cumulative sums, the other kinds are computed
+    whole and sliced."""
+    if kind == "mean":
+        smoother = sm.Smoother(x, offsets, ignore)
+        return lambda window, scale=1.0: smoother.blocks(window, scale=scale)
+
+    def blocks(window, scale=1.0):
+        full = sm.smooth_columns(x, offsets, kind, window, ignore)
+        if scale != 1.0:
+            full *= np.float32(scale)
+        for s in range(0, full.shape[1], sm.BLOCK):
+            yield s, min(s + sm.BLOCK, full.shape[1]), full[:, s:s + sm.BLOCK]
+    return blocks
+
+
+def decide(kind: str, blocks, window: int, target: Target, n_rows: int, n_cols: int
+           ) -> np.ndarray:
+    """The group's decisions at the target's rows for one window, gathered block by block from
+    `blocks_for(...)`: values (M,) for VA, classes (M,) for class groups, the (AU, threshold
+    level, truth) histogram for AUs."""
+    blocks = blocks(window, BINS if kind == "multi_label" else 1.0)
+    rows = target.rows
+    cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
+    if kind == "multi_label":
+        out = np.zeros(n_cols * _STRIDE, np.int64)
+        truth = target.au_truth()
+    else:
+        out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
+    work = _Work(n_cols)
+    for start, stop, vals in blocks:
+        j, m = cuts[start // sm.BLOCK], cuts[start // sm.BLOCK + 1]
+        if m == j:
+            continue
+        local = rows[j:m] - start
+        if kind == "regression":
+            out[j:m] = vals[0, local]
+        elif kind == "single_label":
+            out[j:m] = work.argmax(vals)[local]
+        else:   # the values come scaled by BINS: their integer part is the threshold level
+            dense = m - j == stop - start
+            out += au_hist(work.level(vals if dense else vals[:, local]), truth[:, j:m], True)
+    return out
+
+
+class _Work:
+    """Buffers reused from block to block: a fresh array per block would page-fault each time."""
+
+    def __init__(self, n_cols):
+        self.best = np.empty(sm.BLOCK, np.float32)
+        self.idx = np.empty(sm.BLOCK, np.int64)
+        self.better = np.empty(sm.BLOCK, bool)
+        self.levels_buf = np.empty(n_cols * sm.BLOCK, np.int32)
+
+    def argmax(self, vals) -> np.ndarray:
+        """argmax over axis 0 of a (C, B) block (the first maximum wins, as np.argmax) by C - 1
+        compare-and-select passes: faster than np.argmax's strided reduction on this layout."""
+        b = vals.shape[1]
+        best, idx, better = self.best[:b], self.idx[:b], self.better[:b]
+        best[:] = vals[0]
+        idx[:] = 0
+        for c in range(1, vals.shape[0]):
+            np.greater(vals[c], best, out=better)
+            np.maximum(best, vals[c], out=best)
+            idx[better] = c
+        return idx
+
+    def level(self, scaled) -> np.ndarray:
+        """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor)."""
+        level = self.levels_buf[:scaled.size].reshape(scaled.shape)     # contiguous
+        np.clip(scaled, 0, BINS, out=scaled)    # probabilities: only rounding goes past [0, 1]
+        np.copyto(level, scaled, casting="unsafe")
+        return level
