@@ -103,3 +103,14 @@ def test_ensemble_weighted_writes_test_and_val_sets(dataset, capsys):
     code, _, err = run(["ensemble", paths["test"], paths["val"], "--out", tmp / "x.npz",
                         "--method", "vote"], capsys)
     assert code == 2 and "ensemble " in err and err.count("\n") == 1
+
+
+def test_a_validation_set_missing_a_video_is_refused(dataset, capsys):
+    tmp, paths, _ = dataset
+    val = PredictionSet.load(paths["val"])
+    keep = {v: val.video(v)[:2] for v in val.videos[1:]}
+    PredictionSet.from_videos("EXPR", 8, keep, val.columns).save(tmp / "part.npz")
+    code, _, err = run(["smooth", paths["test"], "--tune-on", tmp / "part.npz", "--root",
+                        tmp / "data"], capsys)
+    assert code == 2
+    assert f"part.npz: found no predictions for 1 validation videos (e.g. {val.videos[0]})" in err

@@ -44,8 +44,6 @@ def ensemble(preds, val_preds, root, edition, out, method, val_out, step, impute
     """Combine the prediction sets PRED... into one."""
     from abaw.formats.prediction_set import PredictionSet
     from abaw.post import ensemble as ens
-    from abaw.post.impute import complete
-    from abaw.post.tune import ValTruth
 
     method = method or ("weighted" if val_preds else "mean")
     if val_preds and len(val_preds) != len(preds):
@@ -59,9 +57,8 @@ def ensemble(preds, val_preds, root, edition, out, method, val_out, step, impute
     sets = [common.completed(PredictionSet.load(p), index, impute_method) for p in preds]
     vals, weights, scores = None, None, None
     if val_preds:
-        first = PredictionSet.load(val_preds[0])
-        truth = ValTruth.from_index(index, first.track, "val")
-        vals = [complete(PredictionSet.load(p), truth.frames(), impute_method) for p in val_preds]
+        pairs = [common.validation_set(p, index, impute_method) for p in val_preds]
+        vals, truth = [v for v, _ in pairs], pairs[0][1]
         if method == "weighted":
             weights, scores = ens.tune_weights(vals, truth, [str(p) for p in val_preds], step)
 

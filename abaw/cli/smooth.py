@@ -38,6 +38,21 @@ def completed(ps, index, method: str):
     return imp.complete(ps, {v: seqs[v].frames for v in ps.videos if v in seqs}, method)
 
 
+def validation_set(path, index, method: str):
+    """(the validation set at `path` completed to every annotated frame, its ValTruth)."""
+    from abaw.formats.prediction_set import PredictionSet
+    from abaw.post.impute import complete
+    from abaw.post.tune import ValTruth
+
+    val = PredictionSet.load(path)
+    truth = ValTruth.from_index(index, val.track, "val")
+    lacking = sorted(set(truth.per_video) - set(val.videos))
+    if lacking:
+        raise AbawError(f"{path}: found no predictions for {len(lacking)} validation videos "
+                        f"(e.g. {', '.join(lacking[:3])}), expected every {val.track} val video")
+    return complete(val, truth.frames(), method), truth
+
+
 def parse_list(text: str, what: str, cast=str) -> tuple:
     try:
         return tuple(cast(t.strip()) for t in text.split(",") if t.strip())
@@ -72,7 +87,7 @@ def smooth(pred, val_pred, root, edition, out, params_path, kinds, windows, impu
     """Impute and smooth PRED, with parameters tuned on --tune-on (or loaded from --params)."""
     from abaw.formats.prediction_set import PredictionSet
     from abaw.post.params import PostParams
-    from abaw.post.tune import ValTruth, tune
+    from abaw.post.tune import tune
 
     ps = PredictionSet.load(pred)
     index = load_index(root, edition) if root is not None else None
@@ -82,11 +97,7 @@ def smooth(pred, val_pred, root, edition, out, params_path, kinds, windows, impu
         if val_pred is None or index is None:
             raise AbawError("smooth: found no --tune-on/--root, expected a validation set and the "
                             "dataset root to tune on (or --params FILE to apply saved parameters)")
-        val = PredictionSet.load(val_pred)
-        truth = ValTruth.from_index(index, val.track, "val")
-        from abaw.post.impute import complete
-
-        val = complete(val, truth.frames(), impute_method)
+        val, truth = validation_set(val_pred, index, impute_method)
         say = None if quiet else click.echo
         params = tune(val, truth, kinds=parse_list(kinds, "kinds"),
                       windows=parse_list(windows, "windows", int), impute=impute_method,
