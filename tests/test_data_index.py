@@ -275,3 +275,14 @@ def test_crop_names_parsed_in_bulk_and_odd_files_reported(tmp_path):
     assert idx.media["a"].crop_frames.tolist() == [2, 10, 11]
     assert any(p.startswith("cropped_aligned/a/") and "found 2 files not named <NNNNN>.jpg" in p
                for p in idx.problems)
+
+
+def test_crops_past_the_last_row(tmp_path):
+    D.affwild(tmp_path, 10, {"train": [("a", 5), ("b", 5)], "val": [("c", 3)]})
+    D.crops(tmp_path, "a", [6, 7])   # within the -1..+2 slack of real releases: fine
+    D.crops(tmp_path, "b", [9])      # 4 past the last row: another video's annotation?
+    idx = load_index(tmp_path, 10, cache=False)
+    past = [p for p in idx.problems if "found crops up to frame" in p]
+    assert len(past) == 3 and all(p.endswith("b.txt: found crops up to frame 9, expected at most 7 "
+                                             "(5 rows + 2); is this the annotation of that video?")
+                                  for p in past)
