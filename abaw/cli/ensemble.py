@@ -56,7 +56,7 @@ def ensemble(preds, val_preds, root, edition, out, method, val_out, step, impute
     names = [str(p) for p in preds]
     sets = [common.completed(PredictionSet.load(p), index, impute_method) for p in preds]
     vals, weights, scores = None, None, None
-    if val_preds:
+    if method == "weighted" or val_out is not None:      # both need the validation sets
         pairs = [common.validation_set(p, index, impute_method) for p in val_preds]
         vals, truth = [v for v, _ in pairs], pairs[0][1]
         if method == "weighted":
