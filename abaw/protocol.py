@@ -216,6 +216,13 @@ LSD_FOLDERS = {"train": "training_set_synthetic_images", "val": "validation_set_
 LSD_TEST_LIST = "LSD_Challenge_test_set_release.txt"
 CE_TEMPLATE_NAME = "CER.txt"
 CE_VIDEO_NAME = "{:02d}.mp4"  # 01.mp4 .. 56.mp4
+# The folder holding the 56 CE test videos is not named in the reference; the synthetic twin
+# writes this one (a loader should also find `NN.mp4` files by pattern).
+CE_VIDEO_FOLDER = "CE_test_videos"
+# Names the annotation root had in some releases (reference section 2). Every release names it
+# differently: loaders locate the root by its track folders, never by one of these names.
+ANNOTATION_ROOT_EXAMPLES = ("annotations", "Third ABAW Annotations", "6th ABAW Annotations",
+                            "ABAW Annotations")
 
 
 # --- per (track, edition) rules -------------------------------------------------------------------
