@@ -201,27 +201,34 @@ def _convolved(x, offsets, weights, ignore) -> np.ndarray:
 
     window = len(weights)
     before, after = span(window)
-    pos, length = _padded_positions(offsets, window)
     keep = np.ones(len(x), bool) if ignore is None else ~ignore
-    k = x.shape[1]
-    # Values in float32 (half the FFT time; errors ~1e-7 of the values), weights sum in float64.
+    k, gap = x.shape[1], window
+    # Copy each video into a zero-padded (K, L) array, one slice per video (no fancy indexing).
+    starts = offsets[:-1] + gap * np.arange(1, len(offsets))   # each video's first position
+    length = int(offsets[-1] + gap * len(offsets))
     values = np.zeros((k, length), np.float32)                # (K, L)
-    values[:, pos] = np.where(keep[:, None], x, 0.0).T
     mask = np.zeros((1, length), np.float64)
-    mask[0, pos] = keep
+    kept = x.T if ignore is None else np.where(keep[:, None], x, 0.0).T
+    for a, b, p in zip(offsets[:-1], offsets[1:], starts, strict=True):
+        values[:, p:p + b - a] = kept[:, a:b]
+        mask[0, p:p + b - a] = keep[a:b]
     flipped = weights[::-1].copy()
     # full[i + after] is the correlation of row i with the window's weights (first row first).
+    # Values in float32 (half the FFT time; errors ~1e-7 of the values), weights sum in float64.
     num = signal.oaconvolve(values, flipped[None, :].astype(np.float32), mode="full", axes=1)
     den = signal.oaconvolve(mask, flipped[None, :], mode="full", axes=1)[0]
-    num = num[:, pos + after]
-    den = den[pos + after]
-    out = num / np.maximum(den, 1e-300)                       # (K, N)
+    out = np.empty((k, len(x)), np.float32)                    # (K, N)
+    dens = np.empty(len(x), np.float64)
+    for a, b, p in zip(offsets[:-1], offsets[1:], starts, strict=True):
+        out[:, a:b] = num[:, p + after:p + after + b - a]
+        dens[a:b] = den[p + after:p + after + b - a]
+    out /= np.maximum(dens, 1e-30).astype(np.float32)   # near-0 rows are redone below
     # Where few weights are left (a window mostly over ignored rows), the float32 FFT error is no
     # longer small next to the denominator: recompute those rows directly in float64.
-    few = np.flatnonzero(den < _FEW * weights.sum())
+    few = np.flatnonzero(dens < _FEW * weights.sum())
     if len(few):
         out[:, few] = _direct(x, offsets, weights, keep, few).T
-    return out.astype(np.float32)
+    return out
 
 
 _FEW = 0.25  # share of the kernel's weight below which a row is recomputed directly
