@@ -26,6 +26,7 @@ from abaw.train.windows import WindowSet, load_video
 from tracks import get_track
 
 D, T, B = 768, 256, 32
+IMAGE_BATCH = 256
 
 
 def build_store(root: Path, videos: int, frames: int):
@@ -42,28 +43,28 @@ def build_store(root: Path, videos: int, frames: int):
     return DatasetIndex(root, 8, "bench", {"EXPR": seqs}), store
 
 
-def loader_rate(index, store, batches: int) -> float:
+def loader_rate(index, store, batches: int, t: int = T, b: int = B) -> float:
     track = get_track("EXPR")
     videos = [load_video(index, track, i, [store], 8) for i in index.ids("EXPR", "train")]
-    ws = WindowSet(videos, T, T // 2, labelled_only=True)
+    ws = WindowSet(videos, t, max(1, t // 2), labelled_only=True)
     order = np.random.default_rng(0).permutation(len(ws))
-    for i in range(0, min(len(order), 4 * B), B):      # touch the pages once (warm cache)
-        ws.batch(order[i:i + B])
+    for i in range(0, min(len(order), 4 * b), b):      # touch the pages once (warm cache)
+        ws.batch(order[i:i + b])
     t0, n = time.perf_counter(), 0
     for k in range(batches):
-        i = (k * B) % max(1, len(order) - B)
-        b = to_device(ws.batch(order[i:i + B]), "cpu")
-        n += b["x"][0].shape[0] * b["x"][0].shape[1]
+        i = (k * b) % max(1, len(order) - b)
+        batch = to_device(ws.batch(order[i:i + b]), "cpu")
+        n += batch["x"][0].shape[0] * batch["x"][0].shape[1]
     return n / (time.perf_counter() - t0)
 
 
-def step_rate(head: str, device, steps: int) -> float:
+def step_rate(head: str, device, steps: int, t: int = T, b: int = B) -> float:
     torch.manual_seed(0)
     model = AffectModel([D], 8, head=head, head_options={"hidden": 256, "layers": 2}).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x = torch.randn(B, T, D, device=device).half()
-    mask = torch.ones(B, T, dtype=torch.bool, device=device)
-    y = torch.randint(0, 8, (B * T,), device=device)
+    x = torch.randn(b, t, D, device=device).half()
+    mask = torch.ones(b, t, dtype=torch.bool, device=device)
+    y = torch.randint(0, 8, (b * t,), device=device)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast(
         "cpu", enabled=False)
 
@@ -83,7 +84,7 @@ def step_rate(head: str, device, steps: int) -> float:
         one()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return steps * B * T / (time.perf_counter() - t0)
+    return steps * b * t / (time.perf_counter() - t0)
 
 
 def main():
@@ -95,6 +96,10 @@ def main():
     args = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     steps = args.steps or (10 if device.type == "cuda" else 1)
+    # the first optimiser step imports torch's compiler stack (seconds): not part of any step
+    w = torch.zeros(1, requires_grad=True)
+    w.sum().backward()
+    torch.optim.AdamW([w]).step()
     with tempfile.TemporaryDirectory() as tmp:
         index, store = build_store(Path(tmp), args.videos, args.frames)
         size = args.videos * args.frames * D * 2 / 2**20
@@ -108,6 +113,12 @@ def main():
             worst = ratio if worst is None else min(worst, ratio)
             print(f"step {head:<12} {rate:>12,.0f} frames/s on {device.type}   "
                   f"loader / step = {ratio:6.1f}x")
+        # image-level tracks (LSD, MTL): single frames, shuffled across the whole store
+        load1 = loader_rate(index, store, args.batches, t=1, b=IMAGE_BATCH)
+        rate1 = step_rate("mlp", device, steps * 20, t=1, b=IMAGE_BATCH)
+        print(f"image level (T=1, B={IMAGE_BATCH}): loader {load1:,.0f} frames/s, step mlp "
+              f"{rate1:,.0f} frames/s   loader / step = {load1 / rate1:6.1f}x")
+        worst = min(worst, load1 / rate1)
         verdict = "meets" if worst >= 10 else "MISSES"
         print(f"slowest ratio {worst:.1f}x: {verdict} the 10x target")
 

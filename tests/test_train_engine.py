@@ -55,11 +55,16 @@ def test_short_training_drops_the_loss_and_beats_chance(data, tmp_path, track, h
 
 
 def test_image_level_and_multi_task_tracks(data, tmp_path):
-    index, store, _ = data
+    index, store, audio = data
     lsd = train(tiny_config("LSD", **{"model.head": "mlp", "data.window": 0, "optim.batch_size": 64}),
                 index, [store], tmp_path / "lsd", quiet=True)
     assert json.loads((tmp_path / "lsd" / "run.json").read_text())["window"] == 1
     assert lsd.best_score > chance(index, "LSD", 4) + 0.2
+    with pytest.raises(AbawError, match="independent images"):
+        train(tiny_config("LSD", **{"data.window": 8}), index, [store], tmp_path / "lsd8", quiet=True)
+    causal = tiny_config("VA", **{"model.causal": True, "model.head": "tcn", "model.fusion": "concat",
+                                  "optim.epochs": 1})
+    train(causal, index, [store, audio], tmp_path / "causal", quiet=True)
     mtl = train(tiny_config("MTL", **{"model.head": "mlp", "data.window": 0, "optim.epochs": 8}),
                 index, [store], tmp_path / "mtl", quiet=True)
     terms = mtl.history[-1]["train"]

@@ -48,10 +48,15 @@ def test_batches_match_a_per_frame_reference(tmp_path):
     track = get_track("EXPR")
     vd = load_video(index, track, "v", [s1, s2], 8)
     assert vd.first_row[0] == 0 and vd.first_row[1] is None
-    ws = WindowSet([vd], 6, 4)
-    b = ws.batch(np.arange(len(ws)))
-    for i, (_, s, m) in enumerate(ws.spans(np.arange(len(ws)))):
-        for j in range(6):
+    for length, stride in ((6, 4), (1, 1)):          # windows, and image-level single frames
+        ws = WindowSet([vd, vd], length, stride)
+        which = np.random.default_rng(length).permutation(len(ws))[: len(ws) - 3]
+        _check(ws.batch(which), ws, which, length, x1, p1, x2, labels)
+
+
+def _check(b, ws, which, length, x1, p1, x2, labels):
+    for i, (_, s, m) in enumerate(ws.spans(which)):
+        for j in range(length):
             t = s + j
             if j >= m:                                             # padding
                 assert not b["mask"][i, j] and not b["label_mask"][i, j].any()

@@ -16,9 +16,8 @@ from pathlib import Path
 from abaw.errors import AbawError
 from abaw.features.store import IDENTITY_KEYS
 from abaw.formats.prediction_set import PredictionSet
-from abaw.train import checkpoint
+from abaw.train import checkpoint, inputs
 from abaw.train.config import config_hash, read_run_config
-from abaw.train.inputs import load_index, load_videos, open_stores
 
 SPLITS = ("train", "val", "test")
 
@@ -63,8 +62,8 @@ def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=Non
     cfg = read_run_config(run_dir)
     track = get_track(cfg.track)
     if index is None:
-        index = load_index(root or info["index_root"])
-    stores = open_stores(stores if stores is not None else info["features"])
+        index = inputs.load_index(root or info["index_root"])
+    stores = inputs.open_stores(stores if stores is not None else info["features"])
     _check_stores(run_dir, info, stores)
     edition = track.edition_for(index.edition)
     tensors, meta = checkpoint.load(run_dir / "best.safetensors")
@@ -76,7 +75,7 @@ def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=Non
     ids = index.ids(track.index_name, split)
     if not ids:
         raise AbawError(f"index of {index.root}: no {track.index_name} sequences in split {split}")
-    videos = load_videos(index, track, ids, stores, edition, with_labels=(split != "test"))
+    videos = inputs.load_videos(index, track, ids, stores, edition, with_labels=(split != "test"))
     with torch.no_grad():
         outs = predict_frames(model, videos, track, edition, cfg, dev, info["window"],
                               info["predict_stride"])

@@ -44,7 +44,8 @@ class LabelStats:
 class Track:
     name: str                                        # protocol track, e.g. "EXPR"
     blocks: Callable[[int], tuple[Block, ...]]       # edition -> output blocks
-    window: int = 64                                 # default window length (1: image level)
+    window: int = 64                                 # default window length
+    image_level: bool = False                        # rows are independent images: window 1
     index_track: str = ""                            # table in the DatasetIndex; "" = name
     build_loss: Callable | None = None               # (track, loss_cfg, stats, edition, **aux)
     notes: str = ""                                  # why the defaults are what they are

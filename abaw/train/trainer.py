@@ -28,7 +28,7 @@ import torch
 
 from abaw import metrics
 from abaw.errors import AbawError
-from abaw.models import AffectModel
+from abaw.models import AffectModel, model_options
 from abaw.train import checkpoint, distributed
 from abaw.train.config import Config, config_hash, diff, load_config, to_toml
 from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_ids
@@ -53,8 +53,8 @@ def build_model(cfg: Config, in_dims, out_dim) -> AffectModel:
     if m.causal:
         head_opts["causal"] = True
     fusion_opts = dict(m.fusion_options)
-    if m.causal and m.fusion:
-        fusion_opts.setdefault("causal", True)
+    if m.causal and m.fusion and "causal" in model_options(m.fusion):
+        fusion_opts.setdefault("causal", True)   # concat mixes frames one by one: always causal
     return AffectModel(in_dims, out_dim, head=m.head, head_options=head_opts, fusion=m.fusion,
                        fusion_dim=m.fusion_dim, fusion_options=fusion_opts, embed_dim=m.embed_dim)
 
@@ -167,6 +167,9 @@ def train_one(cfg: Config, index, stores, run_dir, resume=False, quiet=False, on
     track = get_track(cfg.track)
     edition = track.edition_for(index.edition)
     window = cfg.data.window or track.window
+    if track.image_level and window != 1:
+        raise AbawError(f"data.window: found {window}, expected 1 for {track.name}: its rows are "
+                        "independent images, not frames of a video")
     stride = cfg.data.stride or max(1, window // 2)
     pstride = cfg.data.predict_stride or max(1, window // 2)
 

@@ -111,6 +111,36 @@ class WindowSet:
         label_mask = np.zeros((b, length, v0.label_mask.shape[1]), bool)
         teacher = None if v0.teacher is None else np.full((b, length, v0.teacher.shape[1]), np.nan,
                                                            np.float32)
+        arrays = (xs, mask, labels, label_mask, teacher)
+        if length == 1:
+            self._single_frames(sel, *arrays)
+        else:
+            self._windows(sel, *arrays)
+        out = {"x": xs, "mask": mask, "labels": labels, "label_mask": label_mask & mask[..., None]}
+        if teacher is not None:
+            out["teacher"] = teacher
+            out["teacher_mask"] = mask & np.isfinite(teacher).all(-1)
+        return out
+
+    def _single_frames(self, sel, xs, mask, labels, label_mask, teacher):
+        """Image-level batches: one gather per video and store instead of one copy per window."""
+        for v in np.unique(sel[:, 0]):
+            pick = np.flatnonzero(sel[:, 0] == v)
+            t = sel[pick, 1]
+            vd = self.videos[v]
+            for k, x in enumerate(xs):
+                r = vd.rows[k][t]
+                ok = np.flatnonzero(r >= 0)
+                x[pick[ok], 0] = vd.feats[k][r[ok]]
+            mask[pick, 0] = vd.present[t]
+            label_mask[pick, 0] = vd.label_mask[t]
+            if vd.labels is not None and labels.shape[-1]:
+                labels[pick, 0] = vd.labels[t]
+            if teacher is not None:
+                teacher[pick, 0] = vd.teacher[t]
+
+    def _windows(self, sel, xs, mask, labels, label_mask, teacher):
+        length, n_lab = self.length, labels.shape[-1]
         for i, (v, s) in enumerate(sel):
             vd = self.videos[v]
             e = min(s + length, vd.n)
@@ -129,11 +159,6 @@ class WindowSet:
                 labels[i, :n] = vd.labels[s:e]
             if teacher is not None:
                 teacher[i, :n] = vd.teacher[s:e]
-        out = {"x": xs, "mask": mask, "labels": labels, "label_mask": label_mask & mask[..., None]}
-        if teacher is not None:
-            out["teacher"] = teacher
-            out["teacher_mask"] = mask & np.isfinite(teacher).all(-1)
-        return out
 
     def spans(self, which):
         """(video, start, n_real) of windows `which`, for averaging outputs back to frames."""

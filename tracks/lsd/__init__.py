@@ -11,4 +11,4 @@ def blocks(edition: int):
     return (Block("LSD", "classes", len(protocol.LSD_CLASSES), (0, 1)),)
 
 
-TRACK = Track("LSD", blocks, window=1)
+TRACK = Track("LSD", blocks, window=1, image_level=True)
