@@ -214,10 +214,9 @@ def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatc
     targets = truth.align(ps)
     for group, cols in dec.groups(track, len(ps.columns)).items():
         gkind, x = dec.group_kind(group, track), ps.outputs[:, cols]
-        blocks = ob.blocks_for(kind, x, ps.offsets, ps.imputed)
+        sweep = ob.Sweep(kind, x, ps.offsets, ps.imputed)
         for w in (1, 6, 15):
-            fast = ob.decided_value(gkind, ob.decide(gkind, blocks, w, targets[group], len(ps),
-                                                     x.shape[1]),
+            fast = ob.decided_value(gkind, ob.decide(gkind, sweep, w, targets[group]),
                                     targets[group], track, ps.edition, x.shape[1])
             whole = sm.smooth_columns(x, ps.offsets, kind, w, ps.imputed)[:, targets[group].rows]
             assert fast == ob.group_value(gkind, whole, targets[group], track, ps.edition)

@@ -6,7 +6,7 @@
   candidate thresholds at once; thresholds are multiples of 1/128, exact in binary, so the
   histogram's decision and `p >= t` in `decode.active` agree bit for bit.
 - Class bias: coordinate ascent where one histogram per class covers every candidate offset.
-- Window sweeps: `blocks_for` + `decide` walk the smoothed columns block by block in reused
+- Window sweeps: `Sweep` + `decide` walk the smoothed columns block by block in reused
   buffers and keep only the decisions at the annotated rows.
 """
 
@@ -128,29 +128,37 @@ def tune_bias(probs, labels, track: str, edition: int, zero_division: float = 0.
     return bias, value
 
 
-def blocks_for(kind: str, x, offsets, ignore):
-    """(window, scale) -> iterator of (start, stop, (k, rows) values * scale) blocks of the
-    smoothed columns; the moving mean reuses its cumulative sums, the other kinds are computed
-    whole and sliced."""
-    if kind == "mean":
-        smoother = sm.Smoother(x, offsets, ignore)
-        return lambda window, scale=1.0: smoother.blocks(window, scale=scale)
+class Sweep:
+    """One group's smoothed columns for any window of one kind: `blocks(window, scale)` yields
+    (start, stop, (k, rows) values * scale) blocks, `columns(window)` the whole (k, N) array.
+    The moving mean keeps its cumulative sums; the other kinds are computed whole per window."""
 
-    def blocks(window, scale=1.0):
-        full = sm.smooth_columns(x, offsets, kind, window, ignore)
+    def __init__(self, kind: str, x, offsets, ignore):
+        self.kind, self.x, self.offsets, self.ignore = kind, x, offsets, ignore
+        self.smoother = sm.Smoother(x, offsets, ignore) if kind == "mean" else None
+
+    def columns(self, window: int) -> np.ndarray:
+        if self.smoother is not None:
+            return self.smoother.columns(window)
+        return sm.smooth_columns(self.x, self.offsets, self.kind, window, self.ignore)
+
+    def blocks(self, window: int, scale: float = 1.0):
+        if self.smoother is not None:
+            yield from self.smoother.blocks(window, scale=scale)
+            return
+        full = self.columns(window)
         if scale != 1.0:
             full *= np.float32(scale)
         for s in range(0, full.shape[1], sm.BLOCK):
             yield s, min(s + sm.BLOCK, full.shape[1]), full[:, s:s + sm.BLOCK]
-    return blocks
 
 
-def decide(kind: str, blocks, window: int, target: Target, n_rows: int, n_cols: int
-           ) -> np.ndarray:
-    """The group's decisions at the target's rows for one window, gathered block by block from
-    `blocks_for(...)`: values (M,) for VA, classes (M,) for class groups, the (AU, threshold
-    level, truth) histogram for AUs."""
-    blocks = blocks(window, BINS if kind == "multi_label" else 1.0)
+def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
+    """The group's decisions at the target's rows for one window, gathered block by block:
+    values (M,) for VA, classes (M,) for class groups, the (AU, threshold level, truth)
+    histogram for AUs."""
+    n_rows, n_cols = sweep.x.shape
+    blocks = sweep.blocks(window, BINS if kind == "multi_label" else 1.0)
     rows = target.rows
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
     if kind == "multi_label":

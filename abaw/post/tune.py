@@ -55,19 +55,19 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
         gkind, target = dec.group_kind(group, ps.track), targets[group]
         x = ps.outputs[:, cols]
         best, choice = -np.inf, (kinds[0], 1)
+        sweeps = {}
         for kind in kinds:
-            blocks = ob.blocks_for(kind, x, ps.offsets, ignore)
+            sweeps[kind] = ob.Sweep(kind, x, ps.offsets, ignore)
             for w in windows:
                 if w == 1 and kind != kinds[0]:
                     continue                # window 1 is the input whatever the kind
-                decided = ob.decide(gkind, blocks, w, target, len(ps), x.shape[1])
+                decided = ob.decide(gkind, sweeps[kind], w, target)
                 v = ob.decided_value(gkind, decided, target, ps.track, ps.edition, x.shape[1],
                                      zd, thresholds)
                 if v > best + 1e-12:
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
-        chosen = np.take(sm.smooth_columns(x, ps.offsets, choice[0], choice[1], ignore),
-                         target.rows, axis=1)
+        chosen = np.take(sweeps[choice[0]].columns(choice[1]), target.rows, axis=1)
         if gkind == "multi_label" and thresholds:
             params.thresholds = ob.best_thresholds(
                 ob.au_terms(chosen, target.labels, ps.edition, zd)).tolist()
