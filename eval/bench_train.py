@@ -21,7 +21,7 @@ import torch
 from abaw.data.index import DatasetIndex, Sequence
 from abaw.features.store import FeatureStore
 from abaw.models import AffectModel
-from abaw.train.trainer import to_device
+from abaw.train.modeling import to_device
 from abaw.train.windows import WindowSet, load_video
 from tracks import get_track
 

@@ -46,7 +46,7 @@ def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=Non
     import torch
 
     from abaw.train import distributed
-    from abaw.train.trainer import build_model, predict_frames
+    from abaw.train.modeling import build_model, predict_frames
     from tracks import get_track
 
     run_dir = Path(run_dir)

@@ -1,0 +1,101 @@
+"""The pieces the trainer and the predictor share: building the model and the optimiser, the
+learning-rate schedule, moving batches to the device, mixed precision, and predicting windows back
+to frames (with the official validation score on top)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+
+import numpy as np
+import torch
+
+from abaw import metrics
+from abaw.models import AffectModel, model_options
+from abaw.train.config import Config
+from abaw.train.windows import WindowSet, average_to_frames, prefetched
+
+
+def build_model(cfg: Config, in_dims, out_dim) -> AffectModel:
+    m = cfg.model
+    head_opts = {"hidden": m.hidden, "layers": m.layers, "dropout": m.dropout, **m.head_options}
+    if m.causal:
+        head_opts["causal"] = True
+    fusion_opts = dict(m.fusion_options)
+    if m.causal and m.fusion and "causal" in model_options(m.fusion):
+        fusion_opts.setdefault("causal", True)   # concat mixes frames one by one: always causal
+    return AffectModel(in_dims, out_dim, head=m.head, head_options=head_opts, fusion=m.fusion,
+                       fusion_dim=m.fusion_dim, fusion_options=fusion_opts, embed_dim=m.embed_dim)
+
+
+def make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.dim() >= 2]        # weights, not biases / norms
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.optim.weight_decay},
+              {"params": rest, "weight_decay": 0.0}]
+    o = cfg.optim
+    if o.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=o.lr, momentum=0.9)
+    cls = torch.optim.AdamW if o.optimizer == "adamw" else torch.optim.Adam
+    return cls(groups, lr=o.lr)
+
+
+def lr_at(cfg: Config, step: int, total: int) -> float:
+    o = cfg.optim
+    warm = int(o.warmup * total)
+    if step < warm:
+        return o.lr * (step + 1) / warm
+    p = (step - warm) / max(1, total - warm)
+    factor = {"cosine": 0.5 * (1 + math.cos(math.pi * p)), "linear": 1 - p, "constant": 1.0}
+    return o.lr * factor[o.schedule]
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def to_device(batch: dict, device) -> dict:
+    out = {}
+    for k, v in batch.items():
+        if k == "x":
+            out[k] = [torch.from_numpy(x).to(device, non_blocking=True) for x in v]
+        else:
+            out[k] = torch.from_numpy(v).to(device, non_blocking=True)
+    return out
+
+
+def autocast(cfg: Config, device: torch.device):
+    if device.type == "cuda" and cfg.optim.amp:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def predict_frames(model, videos, track, edition, cfg: Config, device, window: int,
+                   stride: int) -> list[np.ndarray]:
+    """Activated outputs (N, K) per video: windows every `stride` frames, overlaps averaged."""
+    model.eval()
+    ws = WindowSet(videos, window, stride)
+    bs = max(1, cfg.optim.batch_size)
+
+    def batches():
+        chunks = [np.arange(i, min(i + bs, len(ws))) for i in range(0, len(ws), bs)]
+        for which, host in zip(chunks, prefetched(ws.batch, chunks), strict=True):
+            b = to_device(host, device)
+            with autocast(cfg, device):
+                out = model(b["x"], b["mask"])["outputs"]
+            yield which, track.activate(out.float(), edition).cpu().numpy()
+
+    return average_to_frames(ws, batches(), track.out_dim(edition))
+
+
+def evaluate(model, videos, track, edition, cfg, device, window, stride) -> metrics.Score:
+    outs = predict_frames(model, videos, track, edition, cfg, device, window, stride)
+    col = metrics.MetricCollector(track.name, edition)
+    for vd, out in zip(videos, outs, strict=True):
+        if vd.label_mask.any():
+            col.add(vd.id, track.decode(out, edition), track.truth(vd.labels, edition))
+    return col.compute()
