@@ -55,6 +55,8 @@ def test_vote_majority_and_ties():
     # 2 of 4 vote active: tie broken by the mean probability 0.45 < 0.5 -> inactive
     assert ens.vote(au).outputs[0, 0] < 0.5
     assert ens.vote(au[:3]).outputs[0, 0] >= 0.5            # 2 of 3 vote active
+    va = [PredictionSet.from_videos("VA", 8, {"x": ([1], [[v, -v]])}) for v in (0.1, 0.9, 0.3)]
+    np.testing.assert_allclose(ens.vote(va).outputs, [[0.3, -0.3]])   # values: the median
 
 
 @pytest.mark.parametrize("track", ["VA", "EXPR", "AU"])

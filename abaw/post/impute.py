@@ -34,7 +34,7 @@ def impute(ps: PredictionSet, method: str = "linear") -> PredictionSet:
         raise AbawError(f"imputation method: found {method!r}, expected one of {', '.join(METHODS)}")
     check_sorted(ps)
     missing = missing_rows(ps)
-    if not missing.any():
+    if not missing.any():   # (an empty set too)
         return ps.replace(imputed=missing, impute=method)
     if missing.all():
         raise AbawError("prediction set: every row is missing, expected at least one real output "
