@@ -122,8 +122,9 @@ def test_window_one_is_identity_and_bad_input_is_refused():
         np.testing.assert_array_equal(sm.smooth(x, [0, 4, 10], kind, 1), x)
     with pytest.raises(AbawError, match="smoothing kind: found 'box'"):
         sm.smooth(x, [0, 10], "box", 3)
-    with pytest.raises(AbawError, match="smoothing window: found 0"):
-        sm.smooth(x, [0, 10], "mean", 0)
+    for bad_window in (0, 2.5, "abc", None, True):
+        with pytest.raises(AbawError, match="smoothing window: found"):
+            sm.smooth(x, [0, 10], "mean", bad_window)
     bad = x.copy()
     bad[3, 1] = np.nan
     with pytest.raises(AbawError, match="NaN or infinite outputs"):

@@ -49,7 +49,11 @@ def kernel(kind: str, window: int) -> np.ndarray:
 def check(kind: str, window) -> int:
     if kind not in KINDS:
         raise AbawError(f"smoothing kind: found {kind!r}, expected one of {', '.join(KINDS)}")
-    if isinstance(window, bool) or int(window) != window or int(window) < 1:
+    try:
+        ok = not isinstance(window, bool) and int(window) == window and int(window) >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
         raise AbawError(f"smoothing window: found {window!r}, expected a whole number of frames >= 1")
     return int(window)
 
