@@ -53,6 +53,11 @@ class PostParams:
                             f"of {sorted(names - {'track', 'edition'})}")
         p = cls(**d)
         p.track = str(p.track).upper()
+        if isinstance(p.edition, bool) or not isinstance(p.edition, int):
+            raise AbawError(f"{source}: field edition: found {p.edition!r}, expected a number 1-10")
+        if not isinstance(p.ignore_imputed, bool):
+            raise AbawError(f"{source}: field ignore_imputed: found {p.ignore_imputed!r}, "
+                            "expected true or false")
         if p.impute is not None and p.impute not in imp.METHODS:
             raise AbawError(f"{source}: field impute: found {p.impute!r}, expected one of "
                             f"{', '.join(imp.METHODS)} or null")
