@@ -172,9 +172,9 @@ def test_timm_last_layer_is_the_models_pre_logits(tiny, faces):
 
 def test_ssl_audio_time_grid_from_the_conv_config(tiny):
     b = create_backbone("wav2vec2-base", weights=tiny["wav2vec2-base"])
-    # kernels (10, 3, 3), strides (5, 2, 2): step 5*2*2 = 20 samples, receptive field
-    # 10 + 2*5 + 2*10 = 40 samples (computed by hand)
-    assert b.hop_s == 20 / 16000 and b.offset_s == 20 / 16000
+    # kernels (10, 3, 3, 3, 3, 2, 2), strides (5, 2, 2, 2, 2, 2, 2): the 20 ms step (320
+    # samples) and 25 ms receptive field (400 samples) published for wav2vec 2.0
+    assert b.hop_s == 320 / 16000 and b.offset_s == 200 / 16000
     b.chunk_samples = 8000
     wave = np.random.default_rng(2).standard_normal(20000).astype(np.float32)
     centres, feats = b.features(wave, batch_size=4)
@@ -182,9 +182,10 @@ def test_ssl_audio_time_grid_from_the_conv_config(tiny):
     with torch.no_grad():
         ref = b.model(**inputs).last_hidden_state[0].numpy()  # first chunk alone
     np.testing.assert_allclose(feats[:len(ref)], ref, rtol=1e-4, atol=1e-5)
-    # chunks of 8000, 8000, 4000 samples: (8000-10)//5+1=1599 -> 799 -> 399 steps; 4000 -> 199
-    assert len(feats) == 399 + 399 + 199
-    np.testing.assert_allclose(centres[399], 0.5 + 20 / 16000)
+    # chunks of 8000, 8000, 4000 samples; conv lengths by hand: 8000 -> 1599 -> 799 -> 399
+    # -> 199 -> 99 -> 49 -> 24 steps; 4000 -> 799 -> 399 -> 199 -> 99 -> 49 -> 24 -> 12
+    assert len(feats) == 24 + 24 + 12
+    np.testing.assert_allclose(centres[24], 0.5 + 200 / 16000)
 
 
 def test_ast_steps_are_patch_tokens_averaged_over_frequency(tiny):

@@ -15,8 +15,10 @@ from pathlib import Path
 from abaw.features.registry import get_spec
 
 _VIT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-_SSL = dict(_VIT, conv_dim=(32, 32, 32), conv_stride=(5, 2, 2), conv_kernel=(10, 3, 3),
-            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, vocab_size=32)
+# the released conv feature encoder's kernels and strides (20 ms steps), 32 channels wide
+_SSL = dict(_VIT, conv_dim=(32,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2),
+            conv_kernel=(10, 3, 3, 3, 3, 2, 2), num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2, vocab_size=32)
 
 
 def _clip_tokenizer(folder: Path) -> None:
