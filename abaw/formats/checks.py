@@ -2,8 +2,9 @@
 
 The common case (a valid file) is decided without splitting the file into Python strings: the
 keys of all rows are compared with the template's keys in one masked comparison. Only when that
-fails are keys parsed row by row to say which rows are missing, extra, duplicated, misspelt or
-out of order, each reported once (a missing video is one problem, not one per frame).
+fails are keys parsed into (video, frame) and matched to template rows, to say which rows are
+missing, extra, duplicated, misspelt or out of order, each reported once (a missing video is one
+problem, not one per frame; a run of missing frames is one problem).
 """
 
 from __future__ import annotations
