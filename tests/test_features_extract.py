@@ -136,12 +136,15 @@ def test_audio_rows_follow_the_video_timestamps(data, tmp_path):
     assert len(frames) == 5 and not present.any() and not rows.any()
 
 
-def test_shards_split_videos_and_add_up_to_the_whole(data, tmp_path):
+def test_shards_split_videos_and_add_up_to_the_whole(data, tmp_path, monkeypatch):
     index, tiny = data
     b = create_backbone("logmel")
     extract(index, b, tmp_path / "one", quiet=True, workers=0)
-    for rank in (0, 1):
-        extract(index, b, tmp_path / "two", quiet=True, workers=0, rank=rank, world=2)
+    extract(index, b, tmp_path / "two", quiet=True, workers=0, rank=0, world=2)
+    monkeypatch.setenv("RANK", "1")  # as torchrun sets it
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    summary = extract(index, b, tmp_path / "two", quiet=True, workers=0)
+    assert (summary["rank"], summary["world"]) == (1, 2)
     assert files(tmp_path / "two") == files(tmp_path / "one")
     jobs = plan(index, "audio")
     from abaw.features.extract import shard

@@ -17,8 +17,9 @@ def list_models(kind):
 
     from abaw.features.registry import expected_folder, sorted_specs, weights_found, weights_home
 
-    table = Table("name", "kind", "dim", "layer", "pooling", "hub id", "expected folder", "found",
-                  "note")
+    table = Table("name", "kind", "dim", "layer", "pooling")
+    for header in ("hub id", "expected folder", "found", "note"):
+        table.add_column(header, overflow="fold")
     for spec in sorted_specs():
         if kind and spec.kind != kind:
             continue
