@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from abaw.cli import main
+from abaw.data import load_index
 from abaw.data.check import check_dataset
 
 
@@ -151,3 +152,68 @@ def test_synth_command_calls_the_twin(tmp_path, capsys, monkeypatch):
                            "--size", "small", "--seed", "3")
     assert code == 0
     assert calls == [(str(tmp_path / "t"), {"edition": 7, "size": "small", "seed": 3})]
+
+
+# --- the synthetic twin, through the loader and the check ---------------------------------------
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    from abaw.data.synth import synthesize
+
+    made = {}
+
+    def make(edition, images=True):
+        if (edition, images) not in made:
+            out = tmp_path_factory.mktemp("twin") / f"ed{edition}"
+            made[(edition, images)] = synthesize(out, edition=edition, size="tiny", seed=0,
+                                                 images=images)
+        return made[(edition, images)]
+    return make
+
+
+def _reference_rows(path):
+    with open(path) as f:
+        return [line.rstrip("\n").split(",") for line in f][1:]
+
+
+@pytest.mark.parametrize("edition", [3, 4, 10])
+def test_twin_is_clean_and_read_as_written(twins, edition):
+    from abaw.data.synth import read_truth
+
+    root = twins(edition)
+    report = check_dataset(root)  # edition detected from the layout
+    assert report.edition == edition and report.ok and report.problems == [], \
+        [str(p) for p in report.problems]
+    idx = load_index(root, probe_media=True)
+    for track in idx.tracks():
+        if track == "LSD":
+            truth = read_truth(root, "LSD")
+            test = idx.sequence("LSD", "test")
+            assert sorted(i.rsplit("/", 1)[1] for i in test.images) == sorted(truth)
+            continue
+        truth = read_truth(root, track)
+        if track == "MTL":
+            rows = {f"{i}/{f:05d}.jpg" for i in idx.ids("MTL", "test")
+                    for f in idx.sequence("MTL", i).frames}
+            assert rows == set(truth)
+            continue
+        assert idx.ids(track, "test") == sorted(truth)
+        for id_, lab in truth.items():  # test rows: as many as the hidden annotation has
+            assert len(idx.sequence(track, id_).frames) == len(lab)
+        for split in ("train", "val"):
+            for id_ in idx.ids(track, split)[:2]:
+                s = idx.sequence(track, id_)
+                ref = np.array(_reference_rows(root / s.source), np.float32)
+                np.testing.assert_allclose(s.labels, ref, atol=1e-6)
+                m = idx.media[id_]
+                assert m.raw_video is not None and m.timestamps is not None
+                assert -1 <= len(s.frames) - len(m.timestamps) <= 2  # the organisers' +1 (-1..+2)
+                assert len(m.crop_frames) and m.crop_frames[-1] <= len(m.timestamps)
+
+
+@pytest.mark.parametrize("edition", [6, 7, 9])
+def test_twin_without_images_has_no_errors(twins, edition):
+    report = check_dataset(twins(edition, images=False))
+    assert report.edition == edition and report.ok, [str(p) for p in report.problems]
+    assert {p.found for p in report.problems} <= {"no cropped_aligned*/ folder"} | {
+        f"no video for CE id '{i:02d}'" for i in range(1, 57)}
