@@ -195,7 +195,7 @@ def _assign_classes(persons: list, spec: SizeSpec, seed: int) -> None:
         group = [p for p in persons if p.split == split]
         total = sum(len(p.lengths) for p in group)
         classes = labels.stratified_classes(np.random.default_rng([seed, SEGMENTS, 10**9 + k]),
-                                            total, 2)
+                                            total, 3)
         at = 0
         for p in group:
             p.classes = classes[at: at + len(p.lengths)]
