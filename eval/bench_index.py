@@ -12,6 +12,8 @@ Measured in the same run:
 - cached: `load_index(...)` again (fingerprint + one .npz read);
 - reference: `pandas.read_csv` on every annotation file and template, one call per file (the
   loop most team loaders use), with no checks at all.
+Each figure is the best of --repeat runs (CPU time beside wall time): on a shared machine other
+processes only ever add time. Only the first cold run pays for importing pandas (~0.5 s).
 Targets: cold <= 5 s, cached <= 0.5 s.
 """
 
@@ -115,16 +117,15 @@ def generate(root: Path, edition: int, n_videos: int, n_frames: int, seed: int =
                                                                    + b"".join(rows))
 
 
-def pandas_loop(root: Path) -> tuple[float, int]:
+def pandas_loop(root: Path) -> int:
     import pandas as pd
 
-    t0 = time.perf_counter()
     rows = 0
     for path in sorted(root.rglob("*.txt")):
-        if ".abaw-index" in path.parts:
-            continue
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # the cache, and the twin's hidden test truth: not inputs of the index
         rows += len(pd.read_csv(path))
-    return time.perf_counter() - t0, rows
+    return rows
 
 
 def main() -> None:
@@ -134,6 +135,7 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=600)
     ap.add_argument("--frames", type=int, default=2_800_000)
     ap.add_argument("--plain", action="store_true", help="Generate the tree here, not the twin.")
+    ap.add_argument("--repeat", type=int, default=3, help="Runs per measurement (best is kept).")
     args = ap.parse_args()
     tmp = None
     root = args.root
@@ -154,32 +156,39 @@ def main() -> None:
             except ImportError:
                 generate(root, args.edition, args.videos, args.frames)
             print(f"tree: {how}, written in {time.perf_counter() - t0:.1f} s")
-        run(root, args.edition)
+        run(root, args.edition, args.repeat)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(root: Path, edition: int) -> None:
+def _best(fn, repeat: int):
+    """(result, best wall s, CPU s of that run): the minimum over runs, the usual way to time on
+    a shared machine (other processes only ever add time)."""
+    best = None
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if best is None or wall < best[1]:
+            best = (out, wall, cpu)
+    return best
+
+
+def run(root: Path, edition: int, repeat: int) -> None:
     from abaw.data.build import build_index, load_index
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    index, problems = build_index(root, edition, rebuild=True)
-    cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
+    (index, problems), cold, cold_cpu = _best(lambda: build_index(root, edition, rebuild=True),
+                                              repeat)
     errors = [p for p in problems if p.severity == "error"]
-    t0, c0 = time.perf_counter(), time.process_time()
-    again = load_index(root, edition)
-    cached, cached_cpu = time.perf_counter() - t0, time.process_time() - c0
+    again, cached, cached_cpu = _best(lambda: load_index(root, edition), repeat)
     rows = sum(len(s.frames) for seqs in index.sequences.values() for s in seqs.values())
     assert sum(len(s.frames) for seqs in again.sequences.values() for s in seqs.values()) == rows
-    c0 = time.process_time()
-    ref, ref_rows = pandas_loop(root)
-    ref_cpu = time.process_time() - c0
+    (ref_rows, _), ref, ref_cpu = _best(lambda: (pandas_loop(root), None), repeat)
     n_seq = {t: len(s) for t, s in index.sequences.items()}
     print(f"index: {n_seq} sequences, {rows:,} rows, {len(errors)} errors, "
           f"{len(problems) - len(errors)} warnings")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU time is shown "
-          "beside wall time: on a busy machine it is the steadier figure)")
+    print(f"best of {repeat} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"cold index      {cold:7.2f} s wall {cold_cpu:6.2f} s CPU  (target <= 5 s)")
     print(f"cached index    {cached:7.3f} s wall {cached_cpu:6.3f} s CPU  (target <= 0.5 s)")
     print(f"pandas per file {ref:7.2f} s wall {ref_cpu:6.2f} s CPU  ({ref_rows:,} rows, no checks)")

@@ -95,9 +95,9 @@ def _header_hint(track: str, edition: int):
     return hint
 
 
-def _small_ints(a: np.ndarray, ends: np.ndarray, width: int):
-    """Fast pass over lines of single-digit integers with an optional minus, each line already
-    known to have `width` fields: (values (n_lines, width) float32 or None, line ok)."""
+def _small_ints(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int):
+    """Fast pass over lines of `width` single-digit integers with an optional minus:
+    (values (n_lines, width) float32, or None when a line failed; line ok)."""
     isdig = (a - 48) < 10  # uint8 arithmetic wraps below '0'
     issep = (a == T.COMMA) | (a == T.NL)
     isneg = a == T.MINUS
@@ -109,6 +109,10 @@ def _small_ints(a: np.ndarray, ends: np.ndarray, width: int):
     bad[0] |= issep[0]
     line_ok = np.ones(len(ends), bool)
     line_ok[np.searchsorted(ends, np.flatnonzero(bad))] = False
+    # A well-formed line of k tokens is 2k - 1 bytes plus one per minus sign (few): k per line
+    # without listing every comma.
+    minus_per_line = np.bincount(np.searchsorted(ends, np.flatnonzero(isneg)), minlength=len(ends))
+    line_ok &= (ends - starts + 1 - minus_per_line) == 2 * width
     if not line_ok.all():
         return None, line_ok
     prev_neg = np.zeros_like(isneg)
@@ -155,14 +159,15 @@ def _read_values(texts, track, edition, want, width, header, problems) -> dict[s
     body = b"".join(t.body for t in texts)
     a, starts, ends = T.lines(body)
     offsets = np.concatenate([[0], np.cumsum([t.n_rows for t in texts])]).astype(np.int64)
-    nfields = T.fields_per_line(a, ends)
     columns = _columns(track, edition)
-    broken = _bad_files(nfields == want, offsets)
-    if broken:  # files with a wrong field count: every line of them is checked one by one
+    # VA: pandas needs every line to have the same field count, so files that don't are read
+    # line by line. EXPR/AU: `_small_ints` checks the field count of each line itself.
+    broken = _bad_files(T.fields_per_line(a, ends) == want, offsets) if track == "VA" else set()
+    if broken:
         for f in sorted(broken):
             lo, hi = offsets[f], offsets[f + 1]
             _recheck(body, starts[lo:hi], ends[lo:hi], np.zeros(hi - lo, bool),
-                     np.full((hi - lo, width), np.nan, np.float32), nfields[lo:hi], want, columns,
+                     np.full((hi - lo, width), np.nan, np.float32), want, columns,
                      edition, [texts[f]], np.array([0, hi - lo]), problems, header)
         return _read_values([t for f, t in enumerate(texts) if f not in broken], track, edition,
                             want, width, header, problems)
@@ -176,16 +181,16 @@ def _read_values(texts, track, edition, want, width, header, problems) -> dict[s
             values = np.full((len(starts), width), np.nan, np.float32)
             line_ok = _floats_per_file(texts, offsets, values, width)
     else:
-        values, line_ok = _small_ints(a, ends, want)
+        values, line_ok = _small_ints(a, starts, ends, want)
         if values is None:  # read the lines that passed; the others are rechecked below
             values = np.full((len(starts), width), np.nan, np.float32)
         if not line_ok.all() and line_ok.any():
             keep = np.repeat(line_ok, ends - starts + 1)  # bytes of the lines that passed
             sub = a[keep]
-            values[line_ok] = _small_ints(sub, np.flatnonzero(sub == T.NL), want)[0]
+            values[line_ok] = _small_ints(sub, *T.lines(sub.tobytes())[1:], want)[0]
         top = 1 if track == "AU" else len(class_names(track, edition)) - 1
         line_ok &= np.all((values <= top) & (values >= -1), axis=1)
-    _recheck(body, starts, ends, line_ok, values, nfields, want, columns, edition, texts, offsets,
+    _recheck(body, starts, ends, line_ok, values, want, columns, edition, texts, offsets,
              problems, header)
     bad = _bad_files(line_ok, offsets)
     return {Path(t.rel).stem: values[offsets[f]:offsets[f + 1]]
@@ -204,7 +209,7 @@ def _floats_per_file(texts, offsets, values, width) -> np.ndarray:
     return line_ok
 
 
-def _recheck(body, starts, ends, line_ok, values, nfields, want, columns, edition, texts, offsets,
+def _recheck(body, starts, ends, line_ok, values, want, columns, edition, texts, offsets,
              problems, header, allow_empty=False, first_col=0):
     """Re-read flagged lines in Python; report the first bad line of each file (and how many)."""
     flagged = np.flatnonzero(~line_ok)
@@ -212,8 +217,8 @@ def _recheck(body, starts, ends, line_ok, values, nfields, want, columns, editio
     for i in flagged:
         text = T.line_text(body, starts, ends, i)
         f, row = T.global_to_file(offsets, int(i))
-        if nfields[i] != want:
-            n = int(nfields[i])
+        n = text.count(",") + 1
+        if n != want:
             issue = (None, f"{n} field{'s' if n != 1 else ''} ({P.quote(text)})",
                      f"{want} ({header if want > 1 else 'one value'})")
         else:
@@ -253,8 +258,8 @@ def read_mtl_file(path: Path, rel: str, problems: list, labelled: bool = True, e
     if t is None:
         return None
     a, starts, ends = T.lines(t.body)
-    nfields = T.fields_per_line(a, ends)
     col = T.image_column(a, starts, ends)
+    nfields = col.nfields
     offsets = np.array([0, len(starts)])
     ok_fields = nfields == protocol.MTL_FIELDS if labelled else nfields <= protocol.MTL_FIELDS
     failed = T.report_rows(col.bad, t, starts, ends, problems, "image",
@@ -280,7 +285,7 @@ def read_mtl_file(path: Path, rel: str, problems: list, labelled: bool = True, e
                           axis=1)
     line_ok &= ok_fields
     before = len(P.errors(problems))
-    _recheck(t.body, starts, ends, line_ok, labels, nfields, protocol.MTL_FIELDS, MTL_COLUMNS,
+    _recheck(t.body, starts, ends, line_ok, labels, protocol.MTL_FIELDS, MTL_COLUMNS,
              edition, [t], offsets, problems, protocol.MTL_HEADER, allow_empty=True, first_col=1)
     groups = None if failed or len(P.errors(problems)) > before else T.rows_by_video(col, t, problems)
     return None if groups is None else (col, labels, groups)

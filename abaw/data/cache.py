@@ -24,7 +24,8 @@ import numpy as np
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import CACHE_DIR, Layout
 
-VERSION = 1
+VERSION = 2
+SMALL_INT_TRACKS = ("EXPR", "AU", "LSD", "CE")  # labels stored as int8 (read back as float32)
 
 
 def fingerprint(lay: Layout, **options) -> str:
@@ -109,8 +110,9 @@ def _pack(idx: DatasetIndex) -> dict:
         width = labels[0].shape[1] if labels else 1
         meta["tracks"][track] = {"rows": rows, "width": width}
         arrays[f"{track}.frames"] = np.concatenate(frames) if frames else np.zeros(0, np.int64)
-        arrays[f"{track}.labels"] = (np.concatenate(labels) if labels
-                                     else np.zeros((0, width), np.float32))
+        lab = np.concatenate(labels) if labels else np.zeros((0, width), np.float32)
+        # class indices and 0/1/-1 AUs were checked to be small integers: a quarter of the bytes
+        arrays[f"{track}.labels"] = lab.astype(np.int8) if track in SMALL_INT_TRACKS else lab
         arrays[f"{track}.images"] = np.frombuffer("\n".join(images).encode(), np.uint8)
     crops, stamps = [], []
     for m in idx.media.values():
@@ -133,7 +135,7 @@ def _load(path: Path, root: Path) -> DatasetIndex:
         raise ValueError("old cache format")
     idx = DatasetIndex(Path(root), meta["edition"], meta["fingerprint"], problems=meta["problems"])
     for track, info in meta["tracks"].items():
-        frames, labels = data[f"{track}.frames"], data[f"{track}.labels"]
+        frames, labels = data[f"{track}.frames"], data[f"{track}.labels"].astype(np.float32)
         blob = data[f"{track}.images"].tobytes().decode()
         images = blob.split("\n") if blob else []
         seqs, fo, lo, io = {}, 0, 0, 0

@@ -65,7 +65,7 @@ def read_template(path: Path, rel: str, track: str, edition: int, problems: list
         return None
     a, starts, ends = T.lines(t.body)
     col = T.image_column(a, starts, ends)
-    nfields = T.fields_per_line(a, ends)
+    nfields = col.nfields
     max_fields = header.count(",") + 1
     failed = T.report_rows(col.bad, t, starts, ends, problems, "image_location",
                           f"'<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg'")

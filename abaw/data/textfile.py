@@ -101,15 +101,17 @@ class ImageColumn:
     code: np.ndarray      # (n_rows,) index into videos
     frames: np.ndarray    # (n_rows,) int64, 1-based
     bad: np.ndarray       # (n_rows,) True where the first field isn't `<video>/<NNNNN>.jpg`
+    nfields: np.ndarray   # (n_rows,) comma-separated fields on the line
 
 
 def image_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> ImageColumn:
     """Parse the first field `<video>/<NNNNN>.jpg` of every line in bulk."""
     n = len(starts)
     commas = np.flatnonzero(a == COMMA)
-    k = np.searchsorted(commas, starts)
+    k = np.searchsorted(commas, starts)  # (n,) commas before each line
+    nfields = np.searchsorted(commas, ends) - k + 1
     first = commas[np.minimum(k, max(len(commas) - 1, 0))] if len(commas) else ends
-    stop = np.where((k < len(commas)) & (first < ends), first, ends)  # end of the first field
+    stop = np.where(nfields > 1, first, ends)  # end of the first field
     digits = protocol.FRAME_DIGITS
     suffix = np.frombuffer(b".jpg", np.uint8)
     tail_len = 1 + digits + len(suffix)  # "/NNNNN.jpg" after the video name
@@ -119,10 +121,11 @@ def image_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> ImageCo
     a_pad = np.concatenate([a, np.zeros(max(width, tail_len) + 1, np.uint8)])
     windows = np.lib.stride_tricks.sliding_window_view(a_pad, max(width, tail_len))
     tail = windows[np.where(bad, 0, stop - tail_len), :tail_len]  # (n, 10)
-    d = tail[:, 1:1 + digits].astype(np.int64) - 48  # (n, 5)
+    d = tail[:, 1:1 + digits] - np.uint8(48)  # (n, 5); wraps above 9 below '0'
     bad |= (tail[:, 0] != SLASH) | np.any(tail[:, 1 + digits:] != suffix, axis=1)
-    bad |= np.any((d < 0) | (d > 9), axis=1)
-    frames = d @ (10 ** np.arange(digits - 1, -1, -1))
+    bad |= np.any(d > 9, axis=1)
+    frames = (d.astype(np.int32) @ (10 ** np.arange(digits - 1, -1, -1, dtype=np.int32))
+              ).astype(np.int64)
     bad |= frames < protocol.FIRST_FRAME
     name_len = np.where(bad, 0, name_len)
     # (n, width) bytes of each video name, zero-padded, gathered through the strided view.
@@ -142,7 +145,7 @@ def image_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> ImageCo
             videos.append(name)
         block_code[b] = code_of[name]
     code = block_code[block] if n else np.zeros(0, np.int64)
-    return ImageColumn(videos, code, frames, bad)
+    return ImageColumn(videos, code, frames, bad, nfields)
 
 
 def first_fields(body: bytes) -> list[str]:
