@@ -71,7 +71,8 @@ def _check_token(track: str, edition: int, tok: str, allow_empty=False):
 
 
 def check_line(text: str, columns, edition: int, allow_empty=False):
-    """Values of one line, or (field name, found) of its first bad field. columns: track per field."""
+    """(values, None) for a good line, else (None, (field name, track, token)) of its first bad
+    field. columns: (field names, track of each field)."""
     toks = text.split(",")
     values = []
     for name, track, tok in zip(columns[0], columns[1], toks, strict=False):
@@ -124,8 +125,9 @@ def _small_ints(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int)
     return values.reshape(-1, width), line_ok  # (n_lines, width)
 
 
-def _floats(body: bytes, width: int, usecols=None, allow_empty=False):
-    """pandas C engine over the whole buffer: (values (n, width) float32, or None if it failed)."""
+def _floats(body: bytes, width: int, usecols=None):
+    """pandas C engine over the whole buffer: (values (n, width) float32, or None if it failed).
+    An empty field becomes NaN (a missing MTL task; an error anywhere else, found by the checks)."""
     import pandas as pd
 
     try:
@@ -263,15 +265,15 @@ def read_mtl_file(path: Path, rel: str, problems: list, labelled: bool = True, e
     offsets = np.array([0, len(starts)])
     ok_fields = nfields == protocol.MTL_FIELDS if labelled else nfields <= protocol.MTL_FIELDS
     failed = T.report_rows(col.bad, t, starts, ends, problems, "image",
-                        f"'<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg'")
+                           f"'<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg'")
     if not labelled:
         failed |= T.report_rows(~ok_fields, t, starts, ends, problems, None,
-                             f"at most {protocol.MTL_FIELDS} fields")
+                                f"at most {protocol.MTL_FIELDS} fields")
         groups = None if failed else T.rows_by_video(col, t, problems)
         return None if groups is None else (col, None, groups)
     labels = None
     if ok_fields.all():
-        labels = _floats(t.body, 15, usecols=list(range(1, 16)), allow_empty=True)
+        labels = _floats(t.body, 15, usecols=list(range(1, 16)))
     if labels is None:
         labels = np.full((len(starts), 15), np.nan, np.float32)
         line_ok = np.zeros(len(starts), bool)

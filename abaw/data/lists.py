@@ -68,9 +68,9 @@ def read_template(path: Path, rel: str, track: str, edition: int, problems: list
     nfields = col.nfields
     max_fields = header.count(",") + 1
     failed = T.report_rows(col.bad, t, starts, ends, problems, "image_location",
-                          f"'<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg'")
+                           f"'<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg'")
     failed |= T.report_rows(nfields > max_fields, t, starts, ends, problems, None,
-                           f"at most {max_fields} fields ({header})")
+                            f"at most {max_fields} fields ({header})")
     groups = None if failed else T.rows_by_video(col, t, problems)
     return None if groups is None else {v: col.frames[rows] for v, rows in groups.items()}
 
