@@ -56,8 +56,9 @@ def cli():
 def main(argv=None):
     """Entry point: a user mistake prints one line and exits non-zero, never a traceback."""
     try:
-        cli.main(args=argv, standalone_mode=False)
-        return 0
+        # Without standalone mode click returns a command's `ctx.exit(n)` code instead of exiting.
+        code = cli.main(args=argv, standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except AbawError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)

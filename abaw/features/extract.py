@@ -131,8 +131,10 @@ def progress(total: int, desc: str, quiet: bool):
     from tqdm import tqdm
 
     off = quiet or bool(os.environ.get("CI")) or total == 0
+    # A log file gets a line every 30 s, not a carriage-return update per batch.
+    interval = 0.1 if sys.stderr.isatty() else 30.0
     return tqdm(total=total, desc=desc, unit="frame", unit_scale=True, disable=off,
-                dynamic_ncols=True, file=sys.stderr)
+                dynamic_ncols=True, file=sys.stderr, mininterval=interval)
 
 
 # --- visual ---------------------------------------------------------------------------------------

@@ -91,6 +91,36 @@ class RunConfig:
 
 
 @dataclass
+class FeaturesConfig:
+    """What `abaw run` extracts before training (the trainer itself reads the stores it is given)."""
+
+    backbones: list = field(default_factory=lambda: ["efficientnet-b0"])  # registered names, in
+    #                            the order the model's input streams take them
+    weights: dict = field(default_factory=dict)  # backbone -> weights folder or hub id; "random":
+    #                            abaw writes a seeded random initialisation (offline demo only)
+    batch_size: int = 64       # images (or audio chunks) per forward pass
+    workers: int = 2           # decoding processes
+
+
+@dataclass
+class PostConfig:
+    """Validation-tuned post-processing of `abaw run` (see `abaw smooth`)."""
+
+    kinds: list = field(default_factory=lambda: ["mean", "gaussian", "median"])  # smoothers tried
+    windows: list = field(default_factory=lambda: [1, 5, 9, 15, 25, 41, 61, 101])  # frames;
+    #                            ±50 frames (101) was worth points on real Aff-Wild2
+    impute: str = "linear"     # frames without a face: nearest | linear | ffill
+    thresholds: bool = True    # tune one threshold per AU
+    bias: bool = True          # tune a per-class bias (EXPR / CE)
+
+
+@dataclass
+class PipelineConfig:
+    derive_from: str = ""      # CE: "EXPR" = compound scores from a basic-expression model (no
+    #                            compound training data exists); "" = train this track directly
+
+
+@dataclass
 class Config:
     track: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -98,6 +128,9 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    post: PostConfig = field(default_factory=PostConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
 
 CHOICES = {
@@ -105,6 +138,8 @@ CHOICES = {
     "optim.schedule": ("cosine", "linear", "constant"),
     "loss.class_weights": ("none", "inverse", "sqrt"),
     "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
+    "post.impute": ("nearest", "linear", "ffill"),
+    "pipeline.derive_from": ("", "EXPR"),
 }
 POSITIVE = ("optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
             "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
@@ -113,7 +148,7 @@ POSITIVE = ("optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", 
 
 def _describe(typ) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
-            dict: "a table, e.g. {key = 1}"}.get(typ, str(typ))
+            dict: "a table, e.g. {key = 1}", list: "a list, e.g. [1, 2]"}.get(typ, str(typ))
 
 
 def _coerce(value, typ, where: str):

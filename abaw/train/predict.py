@@ -10,6 +10,7 @@ A k-fold run predicts with each fold's model into `<run>/fold<i>/predictions/`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -40,9 +41,10 @@ def _check_stores(run_dir: Path, info: dict, stores) -> None:
 
 
 def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=None,
-                quiet: bool = False, device: str | None = None):
+                quiet: bool = False, device: str | None = None, on: str | None = None):
     """Predict `split` with the best checkpoint of a run; returns the PredictionSet (or a list,
-    one per fold). `root` / `stores` default to those the run was trained on."""
+    one per fold). `root` / `stores` default to those the run was trained on. `on` names another
+    index table whose sequences to predict (e.g. an EXPR model over the CE videos)."""
     import torch
 
     from abaw.train import distributed
@@ -54,13 +56,15 @@ def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=Non
         raise AbawError(f"--split: found {split!r}, expected one of {', '.join(SPLITS)}")
     folds = fold_dirs(run_dir)
     if folds and not (run_dir / "run.json").is_file():
-        return [predict_run(f, split, index, stores, root, None, quiet, device) for f in folds]
+        return [predict_run(f, split, index, stores, root, None, quiet, device, on) for f in folds]
     info_path = run_dir / "run.json"
     if not info_path.is_file():
         raise AbawError(f"{info_path}: not found, expected a run folder written by `abaw train`")
     info = json.loads(info_path.read_text())
     cfg = read_run_config(run_dir)
     track = get_track(cfg.track)
+    if on:
+        track = dataclasses.replace(track, index_track=on.upper(), _cache={})
     if index is None:
         index = inputs.load_index(root or info["index_root"])
     stores = inputs.open_stores(stores if stores is not None else info["features"])

@@ -1,0 +1,49 @@
+"""`abaw run`: the whole path for one track (what `make track=X submit` calls)."""
+
+from pathlib import Path
+
+import click
+
+
+@click.command("run")
+@click.option("--track", required=True, help="va, expr, au, mtl, lsd or ce.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+              help="Dataset root [default: the demo's synthetic twin for the track].")
+@click.option("--edition", type=int, help="Edition of the dataset layout (detected when omitted).")
+@click.option("--recipe", help="A recipe name in tracks/<track>/recipes/ or a TOML file "
+              "[default: default].")
+@click.option("--template", type=click.Path(dir_okay=False, path_type=Path),
+              help="The organisers' test-set template (editions 5+) [default: found in --root].")
+@click.option("--test-list", type=click.Path(dir_okay=False, path_type=Path),
+              help="The organisers' test-id list (editions 1-3) [default: found in --root].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. --set optim.epochs=5 (repeatable).")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True, help="Where features, models and runs are kept.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("submissions"), show_default=True, help="Where the zip is written.")
+@click.option("--until", type=click.Choice(["index", "features", "train", "submit"]),
+              default="submit", show_default=True, help="Stop after this step.")
+@click.option("--last", is_flag=True, help="Only print the scores of the last run of the track.")
+@click.option("--quiet", is_flag=True, help="Print only the result.")
+def run(track, root, edition, recipe, template, test_list, overrides, work, out, until, last,
+        quiet):
+    """Index, features, train, predict, tune post-processing, ensemble, write, validate, zip."""
+    from abaw import pipeline
+
+    if last:
+        o = pipeline.last_outcome(track, work)
+    else:
+        if root is None:
+            from abaw.cli.demo import twin_for
+
+            root = twin_for(track, Path("demo"), quiet)
+            recipe = recipe or "demo"
+        o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
+                               template=template, test_list=test_list, work=work, out=out,
+                               until=until, quiet=quiet)
+        if until != "submit":
+            return
+    click.echo(f"{o.track} (edition {o.edition}) {o.scored_on}: {pipeline.fmt(o.val_raw)} -> "
+               f"{pipeline.fmt(o.val_post)} after post-processing; constant baseline "
+               f"{pipeline.fmt(o.baseline)}; submission {o.zip_path}")
