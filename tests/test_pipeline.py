@@ -1,0 +1,97 @@
+"""The whole path per track on the tiny twin: index -> features -> train -> post -> validated zip.
+
+A tiny random EfficientNet (the real timm class) stands in for the face encoder so the test runs
+in seconds; the learning bars on the small twin with the real demo recipes are in
+`test_learning_bars.py` (slow).
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from abaw import pipeline, protocol
+from abaw.formats.validator import validate
+from tracks.ce.compound import PAIRS, compound_probabilities
+
+FAST = ["optim.epochs=1", "post.kinds=[\"mean\"]", "post.windows=[1, 5]",
+        "features.backbones=[\"efficientnet-b0\"]", "features.workers=0"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    import torch
+
+    from abaw.data.synth import synthesize
+    from abaw.features.tiny import write_tiny
+
+    torch.set_num_threads(1)
+    base = tmp_path_factory.mktemp("pipeline")
+    weights = write_tiny("efficientnet-b0", base / "tiny-effnet")
+    roots = {8: synthesize(base / "ed8", edition=8, size="tiny", seed=1),
+             4: synthesize(base / "ed4", edition=4, size="tiny", seed=1)}
+    return base, roots, [*FAST, f'features.weights={{"efficientnet-b0" = "{weights}"}}']
+
+
+@pytest.mark.parametrize("track,edition", [("va", 8), ("expr", 8), ("au", 8), ("ce", 8),
+                                           ("mtl", 4), ("lsd", 4)])
+def test_run_track_writes_a_validated_zip(env, track, edition):
+    base, roots, overrides = env
+    out = pipeline.run_track(track, roots[edition], recipe="demo", overrides=overrides,
+                             work=base / "runs", out=base / "subs", quiet=True)
+    report = validate(out.zip_path, track.upper(), out.edition, root=roots[edition])
+    assert report.valid, report.problems()[:3]
+    assert out.val_raw is not None and out.val_post is not None and out.baseline is not None
+    summary = json.loads((base / "runs" / track / "demo" / "summary.json").read_text())
+    assert summary["zip_path"] == out.zip_path
+    if track == "ce":  # no CE training data: scored on the twin's hidden test labels
+        assert out.scored_on.startswith("test")
+        assert (base / "runs" / "ce" / "demo" / "post.json").is_file()
+
+
+def test_last_prints_the_last_run(env):
+    base, roots, overrides = env
+    pipeline.run_track("expr", roots[8], recipe="demo", overrides=overrides,
+                       work=base / "runs-last", out=base / "subs-last", quiet=True)
+    res = subprocess.run([sys.executable, "-m", "abaw", "run", "--track", "expr", "--last",
+                          "--work", str(base / "runs-last")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "EXPR (edition 8) val:" in res.stdout and "expr_ed8.zip" in res.stdout
+
+
+def test_last_without_a_run_is_a_one_line_error(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "abaw", "run", "--track", "va", "--last",
+                          "--work", str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "found no finished run" in res.stderr
+
+
+def test_unknown_recipe_is_a_one_line_error(env):
+    base, roots, _ = env
+    res = subprocess.run([sys.executable, "-m", "abaw", "run", "--track", "va", "--root",
+                          str(roots[8]), "--recipe", "nope"], capture_output=True, text=True)
+    assert res.returncode == 2 and "recipe" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_compound_probabilities_pair_basic_expressions():
+    names = protocol.EXPR_CLASSES_8
+    basic = np.full((2, 8), 0.01)
+    basic[0, names.index("Fear")] = basic[0, names.index("Surprise")] = 0.45
+    basic[1, names.index("Sadness")] = basic[1, names.index("Anger")] = 0.45
+    p = compound_probabilities(basic, names)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    assert protocol.CE_CLASSES[p[0].argmax()] == "Fearfully_Surprised"
+    assert protocol.CE_CLASSES[p[1].argmax()] == "Sadly_Angry"
+    # geometric mean of the two parts, renormalised over the 7 compounds (hand-computed)
+    row = np.zeros((1, 8))
+    row[0, names.index("Happiness")], row[0, names.index("Surprise")] = 0.5, 0.3
+    row[0, names.index("Fear")] = 0.2
+    raw = {c: np.sqrt(row[0, names.index(a)] * row[0, names.index(b)]) for c, (a, b) in PAIRS.items()}
+    total = sum(raw.values())  # sqrt(.15) + sqrt(.06): only two compounds are non-zero
+    got = compound_probabilities(row, names)[0]
+    for k, c in enumerate(protocol.CE_CLASSES):
+        assert got[k] == pytest.approx(raw[c] / total, abs=1e-6)
+    assert got[protocol.CE_CLASSES.index("Happily_Surprised")] == pytest.approx(
+        np.sqrt(0.15) / (np.sqrt(0.15) + np.sqrt(0.06)), abs=1e-6)
