@@ -6,6 +6,7 @@ edition ?=
 recipe  ?=
 template ?=
 # optional arguments, passed only when given: make track=va submit root=DATA edition=8
+# (without root=, the track runs on the synthetic twin with its demo recipe)
 RUN_ARGS = --track $(track) $(if $(root),--root $(root)) $(if $(edition),--edition $(edition)) \
            $(if $(recipe),--recipe $(recipe)) $(if $(template),--template $(template))
 
@@ -40,7 +41,7 @@ train: install
 	abaw run $(RUN_ARGS) --until train
 
 eval: install
-	abaw run $(RUN_ARGS) --until eval
+	abaw run --track $(track) --last
 
 clean:
 	rm -rf .make build *.egg-info .pytest_cache
