@@ -201,13 +201,14 @@ def _face_shapes(s: Subject, g: dict, v: float, ar: float, col: dict, occluder) 
     # eyes: upper lid opens with arousal, lower lid rises with AU7 (tense) and AU6
     for side in (-1, 1):
         cx, cy, w = side * 0.4, -0.12, 0.24 * s.eye_size
-        up = (0.03 + 0.16 * (ar + 1) / 2 + 0.05 * g["AU20"]) * s.eye_size   # fear widens eyes
+        up = (0.02 + 0.2 * (ar + 1) / 2 + 0.05 * g["AU20"]) * s.eye_size   # fear widens eyes
         low = 0.1 * s.eye_size * (1 - 0.8 * g["AU7"] - 0.3 * g["AU6"])
         top = np.stack([cx + w * _ARC, cy - up * (1 - _ARC ** 2)], 1)
         bot = np.stack([cx - w * _ARC, cy + low * (1 - _ARC ** 2)], 1)
         add("polygon", np.concatenate([top, bot]), (235, 235, 230))
-        r = min(0.075, (up + low) / 2)   # the gaze turns aside with ASYM ("Other")
-        add("polygon", _CIRCLE * [0.075, r] + [cx + 0.1 * g["ASYM"], cy - (up - low) / 2],
+        pupil = 0.06 + 0.035 * (ar + 1) / 2                # pupils dilate with arousal
+        r = min(pupil, (up + low) / 2)   # the gaze turns aside with ASYM ("Other")
+        add("polygon", _CIRCLE * [pupil, r] + [cx + 0.1 * g["ASYM"], cy - (up - low) / 2],
             (40, 30, 25))
         add("line", top, col[0.4], 2)
         add("line", bot, _shade(col[0.4], g["AU7"]), 3)
@@ -231,10 +232,10 @@ def _face_shapes(s: Subject, g: dict, v: float, ar: float, col: dict, occluder) 
     for side in (-1, 1):
         add("line", [[side * 0.16, 0.24], [side * 0.4, 0.52]], fold, 3)
     _mouth(add, s, g, v, col)
-    if v > 0.05:     # blush with positive valence
-        for side in (-1, 1):
-            add("polygon", _CIRCLE * [0.18, 0.11] + [side * 0.52, 0.34],
-                (230, 50, 60, int(150 * v)))
+    for side in (-1, 1):   # blush with positive valence, shadowed cheeks with negative
+        cheek = _CIRCLE * [0.18, 0.11] + [side * 0.52, 0.34]
+        add("polygon", cheek, (230, 50, 60, int(150 * v)) if v > 0.05 else
+            _shade(col[0.7], -0.7 * v))
     if occluder is not None:   # a hand over part of the face
         ox, oy, orad = occluder
         add("polygon", _CIRCLE * [orad, orad * 1.3] + [ox, oy], col[0.85])
@@ -250,7 +251,7 @@ def _mouth(add, s: Subject, g: dict, v: float, col: dict) -> None:
     thin = s.lip_t * (1 - 0.7 * g["AU24"]) * (1 - 0.6 * g["AU23"])
     bulge = 1 - _ARC ** 2
     x = width * _ARC
-    line = corner_y + (ym + 0.12 * v - corner_y) * bulge   # positive valence: centre sags
+    line = corner_y + (ym + 0.15 * v - corner_y) * bulge   # positive valence: centre sags
     line[-1] -= 0.16 * g["ASYM"]                            # smirk: one corner up
     line[-2] -= 0.08 * g["ASYM"]
     raise_ = 0.12 * g["AU10"]

@@ -11,7 +11,8 @@
   .truth/LSD.txt                                   hidden `image,<class>` rows
 
 Class shares follow the square root of Aff-Wild2's counts for these classes (imbalanced, but
-less than the video data).
+less than the video data). Images show an expression at a random intensity with other AUs firing
+at random, and 5% of the labels are wrong, so a single image is sometimes ambiguous.
 """
 
 from __future__ import annotations
@@ -43,15 +44,17 @@ def _folder(cls: str) -> str:
 
 
 def _render(rng, renderer: faces.FaceRenderer, cls: str) -> np.ndarray:
-    """One apex image of a basic expression, with a little of everything else."""
+    """One image of a basic expression at a random intensity, with other AUs firing at random
+    (talking, idiosyncrasies), so single images are ambiguous now and then."""
     proto, targets = labels.prototype_matrix((cls,))
-    units = (rng.random(len(labels.UNITS)) < proto[0]) * rng.uniform(0.7, 1.0, len(labels.UNITS))
-    units = np.maximum(units, (rng.random(len(labels.UNITS)) < 0.05) * rng.uniform(0.5, 1.0))
-    v, a = targets[0] + rng.normal(0, 0.15, 2)
+    n = len(labels.UNITS)
+    units = (rng.random(n) < proto[0]) * rng.uniform(0.35, 0.95, n)
+    units = np.maximum(units, (rng.random(n) < 0.12) * rng.uniform(0.4, 1.0, n))
+    v, a = targets[0] * rng.uniform(0.3, 1.0) + rng.normal(0, 0.2, 2)
     occluder = None
-    if renderer.s.style == "real" and rng.random() < 0.1:
-        occluder = (rng.uniform(-0.5, 0.5), rng.uniform(-0.2, 0.7), rng.uniform(0.2, 0.3))
-    motion = rng.normal(0, 1.0, 3) * [1, 1, 0.02]
+    if renderer.s.style == "real" and rng.random() < 0.25:
+        occluder = (rng.uniform(-0.5, 0.5), rng.uniform(-0.2, 0.7), rng.uniform(0.2, 0.35))
+    motion = rng.normal(0, 1.5 if renderer.s.style == "real" else 0.5, 3) * [1, 1, 0.03]
     return renderer.render(units, float(v), float(a), motion=motion, occluder=occluder)
 
 
@@ -64,6 +67,9 @@ def write_lsd(root: Path, plan: Plan, images: bool) -> None:
         classes = rng.choice(len(shares), n, p=shares)
         classes[: len(shares)] = np.arange(len(shares))     # every class at least once
         classes = rng.permutation(classes)
+        shown = classes.copy()   # what the face shows; 5% of labels are wrong (label noise)
+        wrong = rng.random(n) < 0.05
+        shown[wrong] = rng.integers(0, len(shares), int(wrong.sum()))
         if split == "test":
             names = [f"{i}.jpg" for i in range(n)]
             textio.write_lines(root / protocol.LSD_TEST_LIST, protocol.LSD_HEADER, names)
@@ -76,9 +82,10 @@ def write_lsd(root: Path, plan: Plan, images: bool) -> None:
         pool = [np.random.default_rng([plan.seed, LSD, 1 + k, s]) for s in range(SUBJECTS[split])]
         renderers = [faces.FaceRenderer(faces.make_subject(r, style), r) for r in pool]
         base = root / protocol.LSD_FOLDERS[split]
-        for i, c in enumerate(classes.tolist()):
+        for i, (c, face) in enumerate(zip(classes.tolist(), shown.tolist(), strict=True)):
             ren = renderers[int(rng.integers(len(renderers)))]
             cls = protocol.LSD_CLASSES[c]
             path = base / f"{i}.jpg" if split == "test" else base / _folder(cls) / f"{i:06d}.jpg"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(faces.jpeg_bytes(_render(rng, ren, cls), ren.s.quality))
+            image = _render(rng, ren, protocol.LSD_CLASSES[face])
+            path.write_bytes(faces.jpeg_bytes(image, ren.s.quality))
