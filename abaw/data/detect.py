@@ -102,7 +102,8 @@ def detect_edition(s: Scan) -> int:
         lambda e: ("CE" in protocol.EDITIONS[e].tracks) == ce if not present else True,
         lambda e: "batch3" in protocol.EDITIONS[e].raw_video_folders
         if any(d.name == "batch3" for d in s.batch_dirs) else True,
-        lambda e: e != 9 or not ({"EXPR_Recognition_Challenge", "AU_Detection_Challenge"} & present),
+        lambda e: e != 9 or not ({protocol.EDITIONS[9].task_folders[t] for t in ("EXPR", "AU")}
+                                  & present),
     ]
     for keep in narrowing:
         narrowed = [e for e in fits if keep(e)]

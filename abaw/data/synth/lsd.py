@@ -2,7 +2,7 @@
 
   training_set_synthetic_images/<CLASS>/<n>.jpg   "synthetic" style: flat background, even light,
                                                    no sensor noise, clean JPEG (the anger folder is
-                                                   the release's misspelt ANGRER)
+                                                   the release's misspelt spelling)
   validation_set_real_images/<CLASS>/<n>.jpg      "real" style, other people: textured scenes,
                                                    uneven light, noise, occluding hands, strong
                                                    JPEG (the domain shift the track is about)
@@ -28,7 +28,7 @@ from abaw.data.synth.plan import LSD, Plan
 
 TRUTH_FILE = "LSD.txt"
 SUBJECTS = {"train": 60, "val": 25, "test": 25}
-ANGER_FOLDER = "ANGRER"   # as released
+ANGER_FOLDER = protocol.LSD_FOLDER_NAMES["Anger"][1]   # the misspelling as released
 
 
 def class_shares() -> np.ndarray:

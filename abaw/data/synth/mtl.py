@@ -1,6 +1,6 @@
 """s-Aff-Wild2 (MTL track, editions 3, 4, 7): static frames sampled from the Aff-Wild2 people.
 
-One file per split, header `image,valence,arousal,expression,aus`, 16 fields per row
+One file per split, header `protocol.MTL_HEADER`, 16 fields per row
 (`<video>/<NNNNN>.jpg,v,a,expr,AU1..AU26`) with each task's own sentinel where that task was not
 annotated; frames within a video are not contiguous. Edition 3 keeps the files in
 `MTL_Challenge/` under the annotation root; editions 4 and 7 at the annotation root. The test
