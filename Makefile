@@ -20,7 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 test-slow: install
 	$(PY) -m pytest -m slow
