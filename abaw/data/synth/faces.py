@@ -147,10 +147,6 @@ class FaceRenderer:
             a += self.noise[int(self.rng.integers(len(self.noise)))]
         return np.clip(a, 0, 255).astype(np.uint8)
 
-    def empty(self) -> np.ndarray:
-        """The scene with nobody in it (frames where no face was found)."""
-        return self._finish(self.background.copy())
-
 
 def _shade(colour: tuple, strength: float):
     """An RGBA colour whose opacity follows a unit's intensity; None when invisible."""
