@@ -8,7 +8,7 @@ Every step is a library call of its own module; this file only chains them and k
 artifacts where the next run finds them:
     <work>/features/<dataset>/<backbone>/     feature stores (reused across runs and tracks)
     <work>/models/<dataset>/<backbone>/       encoders abaw trains itself (`weights = "pretrain"`)
-    <work>/<track>/<recipe>/                  the run: checkpoints, predictions, post.json,
+    <work>/<track>/<recipe>-<time>/           the run: checkpoints, predictions, post.json,
                                               summary.json (what `--last` prints)
     <out>/<track>_ed<N>.zip (+ manifest)      the validated submission
 """
@@ -70,9 +70,16 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
         weights = cfg.features.weights.get(name)
         if weights == "pretrain":
             weights = ensure_pretrained(index, name, work / "models" / key / name, cfg, quiet)
-        backbone = create_backbone(name, weights=weights,
+        elif weights == "random":
+            weights = ensure_random(name, work / "models" / f"{name}-random-seed{cfg.run.seed}",
+                                    cfg.run.seed)
+        backbone = create_backbone(name, weights=weights, layer=cfg.features.layers.get(name),
+                                   pooling=cfg.features.pooling.get(name),
                                    device=str(resolve_device(cfg.run.device)))
-        out = work / "features" / key / name
+        tags = [cfg.features.layers.get(name), cfg.features.pooling.get(name),
+                cfg.features.weights.get(name) if cfg.features.weights.get(name) in (
+                    "random", "pretrain") else None]
+        out = work / "features" / key / "-".join([name] + [str(t) for t in tags if t])
         summary = extract(index, backbone, out, tracks=tracks, batch_size=cfg.features.batch_size,
                           workers=cfg.features.workers, quiet=quiet)
         say(quiet, f"features {name}: {summary['written']} sequences extracted, "
@@ -88,6 +95,15 @@ def ensure_pretrained(index, name: str, folder: Path, cfg, quiet: bool) -> Path:
     if not (folder / "pretrain.json").is_file():
         say(quiet, f"training the {name} face encoder on the training crops of {index.root}")
         pretrain(index, folder, seed=cfg.run.seed, quiet=quiet)
+    return folder
+
+
+def ensure_random(name: str, folder: Path, seed: int) -> Path:
+    """A seeded random initialisation of `name`'s real architecture (once; then reused)."""
+    from abaw.features.tiny import write_random
+
+    if not (folder / "config.json").is_file():
+        write_random(name, folder, seed)
     return folder
 
 
@@ -168,7 +184,8 @@ def run_track(track: str, root, *, edition: int | None = None, recipe=None, over
     spec = get_track(cfg.track)
     ed = spec.edition_for(index.edition)
     work = Path(work)
-    run_dir = work / name / recipe_file.stem
+    # a new folder per run: earlier runs stay as they were (`--last` reads the newest)
+    run_dir = work / name / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     outcome = Outcome(cfg.track, ed, str(run_dir))
     say(quiet, f"[{cfg.track}] edition {ed}, recipe {recipe_file}, data {index.root}")
     if until == "index":

@@ -8,6 +8,7 @@ in seconds; the learning bars on the small twin with the real demo recipes are i
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,11 +45,11 @@ def test_run_track_writes_a_validated_zip(env, track, edition):
     report = validate(out.zip_path, track.upper(), out.edition, root=roots[edition])
     assert report.valid, report.problems()[:3]
     assert out.val_raw is not None and out.val_post is not None and out.baseline is not None
-    summary = json.loads((base / "runs" / track / "demo" / "summary.json").read_text())
+    summary = json.loads((Path(out.run_dir) / "summary.json").read_text())
     assert summary["zip_path"] == out.zip_path
     if track == "ce":  # no CE training data: scored on the twin's hidden test labels
         assert out.scored_on.startswith("test")
-        assert (base / "runs" / "ce" / "demo" / "post.json").is_file()
+        assert (Path(out.run_dir) / "post.json").is_file()
 
 
 def test_last_prints_the_last_run(env):

@@ -130,3 +130,30 @@ def write_tiny(name: str, folder, seed: int = 0) -> Path | None:
     else:
         raise ValueError(f"no tiny config for the {spec.family} family")
     return folder
+
+
+def write_random(name: str, folder, seed: int = 0, image_size: int = 64) -> Path:
+    """A seeded random initialisation of a timm entry's full architecture, as a weights folder.
+
+    For the offline demo: the real class and layers, no download; `image_size` sets the input
+    the model's data config asks for (the twin's crops carry their signal at 64 px)."""
+    import timm
+    import torch
+    from timm.models import save_for_hf
+
+    spec = get_spec(name)
+    if spec.family != "timm_cnn":
+        raise ValueError(f"random weights are written for timm entries only, not {name}")
+    torch.manual_seed(seed)
+    arch = spec.hub_id.split("/", 1)[1]                  # timm/resnet18.a1_in1k -> resnet18.a1_in1k
+    model = timm.create_model(arch, pretrained=False)
+    cfg = model.pretrained_cfg
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_for_hf(model, tmp, safe_serialization=True,
+                data_config={"input_size": (3, image_size, image_size), "crop_pct": 1.0,
+                             "mean": cfg.get("mean"), "std": cfg.get("std"),
+                             "interpolation": cfg.get("interpolation", "bilinear")})
+    tmp.rename(folder)
+    return folder

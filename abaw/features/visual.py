@@ -22,6 +22,8 @@ from abaw.features.backbone import (
 )
 
 
+GRID = 4  # pooling "grid": the feature map averaged over a GRID x GRID layout of the face
+
 class HFImageTransform:
     """Picklable wrapper around a transformers image processor (workers call it on a batch)."""
 
@@ -147,7 +149,7 @@ class TimmBackbone(Backbone):
         import timm
         from timm.data import create_transform, resolve_data_config
 
-        check_pooling(self.name, pooling, ("mean",))
+        check_pooling(self.name, pooling, ("mean", "grid"))
         how, _ = parse_layer(self.layer)
         if how == "mean":
             raise AbawError(f"--layer: found {layer!r} for {self.name}, expected last or a stage "
@@ -177,12 +179,22 @@ class TimmBackbone(Backbone):
     @torch.inference_mode()
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         how, k = parse_layer(self.layer)
-        if how == "last":
+        if how == "last" and self.pooling != "grid":
             return self.model.forward_head(self.model.forward_features(pixels), pre_logits=True)
+        if how == "last":
+            fmap = self.model.forward_features(pixels)
+        else:
+            fmap = self._stage(pixels, k)
+        if self.pooling == "grid":
+            # where on the face a feature fires matters (brows vs mouth): keep a coarse layout
+            return torch.nn.functional.adaptive_avg_pool2d(fmap, GRID).flatten(1)  # (B, C*G*G)
+        return fmap.mean((2, 3))  # (B, C, H, W) -> (B, C)
+
+    def _stage(self, pixels: torch.Tensor, k: int) -> torch.Tensor:
         try:
             (fmap,) = self.model.forward_intermediates(pixels, indices=[k],
                                                        intermediates_only=True)
         except (IndexError, AssertionError, ValueError):
             raise AbawError(f"--layer: found {k} for {self.name}, expected a stage index in "
                             f"[0, {len(self.model.feature_info) - 1}]") from None
-        return fmap.mean((2, 3))  # (B, C, H, W) -> (B, C)
+        return fmap

@@ -97,7 +97,10 @@ class FeaturesConfig:
     backbones: list = field(default_factory=lambda: ["efficientnet-b0"])  # registered names, in
     #                            the order the model's input streams take them
     weights: dict = field(default_factory=dict)  # backbone -> weights folder or hub id; "random":
-    #                            abaw writes a seeded random initialisation (offline demo only)
+    #                            a seeded random initialisation of the real architecture, written
+    #                            by abaw (offline demo); "pretrain": trained on the training crops
+    layers: dict = field(default_factory=dict)   # backbone -> layer to read (default: the entry's)
+    pooling: dict = field(default_factory=dict)  # backbone -> pooling (default: the entry's)
     batch_size: int = 64       # images (or audio chunks) per forward pass
     workers: int = 2           # decoding processes
 
