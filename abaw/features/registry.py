@@ -7,8 +7,10 @@ Where the weights come from, in order:
 1. `weights=` a folder (a `save_pretrained` folder, or a timm folder with `config.json` +
    `model.safetensors`) or a hub id;
 2. the folder `$ABAW_MODELS/<name>` (default `~/.cache/abaw/models/<name>`) if it exists;
-3. the entry's hub id through the Hugging Face cache (`HF_HUB_OFFLINE=1` honoured).
-A model found nowhere fails at once with one line saying where to put it and how to fetch it.
+3. the entry's hub id through the Hugging Face cache (`HF_HUB_OFFLINE=1` honoured); entries the
+   toolkit trains itself (`face-resnet18`, hub id TRAINED_HERE) have only 1 and 2.
+A model found nowhere fails at once with one line saying where to put it and how to fetch (or
+train) it.
 
 This module imports no torch: `abaw models list` reads only the specs.
 """
@@ -28,7 +30,8 @@ class BackboneSpec:
     name: str
     kind: str                      # "visual" | "audio"
     family: str                    # which loader builds it (the decorated function)
-    hub_id: str | None             # default weights; None: nothing to download (log-mel)
+    hub_id: str | None             # default weights; None: nothing to download (log-mel);
+    #                                TRAINED_HERE: made by `abaw models pretrain`, from a folder only
     classes: tuple[str, ...]       # model classes a weights folder may hold for this entry
     dim: int                       # output dim with the default weights, layer and pooling
     layer: str = "last"            # "last", a hidden-state index ("-2", "6"), or "mean:K"
@@ -37,6 +40,10 @@ class BackboneSpec:
 
 
 BACKBONES: dict[str, BackboneSpec] = {}
+# The hub id of an entry whose weights no hub holds: the toolkit trains them on a dataset's
+# training crops (`abaw.features.pretrain`) into a folder. Not an `owner/name`, never fetched.
+TRAINED_HERE = "(abaw models pretrain)"
+PRETRAIN_COMMAND = "abaw models pretrain ROOT --out"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; anything else is a path
 _BUILDERS: dict[str, object] = {}
 
@@ -79,6 +86,8 @@ def expected_folder(name: str) -> Path:
 
 
 def fetch_command(spec: BackboneSpec) -> str:
+    if spec.hub_id == TRAINED_HERE:
+        return f"{PRETRAIN_COMMAND} {expected_folder(spec.name)}"
     return f"hf download {spec.hub_id} --local-dir {expected_folder(spec.name)}"
 
 
@@ -88,6 +97,8 @@ def weights_found(spec: BackboneSpec) -> str:
         return "built in"
     if (expected_folder(spec.name) / "config.json").is_file():
         return "folder"
+    if spec.hub_id == TRAINED_HERE:
+        return "missing"
     from huggingface_hub import try_to_load_from_cache
 
     cached = try_to_load_from_cache(spec.hub_id, "config.json")
@@ -96,8 +107,9 @@ def weights_found(spec: BackboneSpec) -> str:
 
 def _missing(spec: BackboneSpec, tried: str, why: str = "") -> AbawError:
     reason = f" ({why})" if why else ""
+    how = "train them with" if spec.hub_id == TRAINED_HERE else "fetch with"
     return AbawError(f"backbone {spec.name}: weights not found in {tried}{reason}; expected a "
-                     f"folder at {expected_folder(spec.name)} or --weights DIR: fetch with "
+                     f"folder at {expected_folder(spec.name)} or --weights DIR: {how} "
                      f"`{fetch_command(spec)}`")
 
 
@@ -120,6 +132,8 @@ def resolve_weights(spec: BackboneSpec, weights=None) -> tuple[str, bool]:
         hub_id = spec.hub_id
     if hub_id is None:
         return "", True
+    if hub_id == TRAINED_HERE:
+        raise _missing(spec, str(expected_folder(spec.name)), "no hub holds them")
     from huggingface_hub import constants, try_to_load_from_cache
 
     cached = try_to_load_from_cache(hub_id, "config.json")
@@ -167,11 +181,15 @@ def hf_vision(spec, source, **kw):
     return HFVisionBackbone(spec, source, **kw)
 
 
+@register("resnet18", "visual", "timm/resnet18.a1_in1k", ["ResNet"], 512, pooling="mean",
+          note="pooling grid + layer 0: early features with their layout (the offline demo)")
 @register("convnext-base", "visual", "timm/convnext_base.fb_in22k_ft_in1k", ["ConvNeXt"], 1024,
           pooling="mean")
 @register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean")
 @register("efficientnet-b0", "visual", "timm/efficientnet_b0.ra_in1k", ["EfficientNet"], 1280,
           pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR")
+@register("face-resnet18", "visual", TRAINED_HERE, ["ResNet"], 512, pooling="mean",
+          note="ResNet-18 trained by `abaw models pretrain` on a dataset's training crops")
 def timm_cnn(spec, source, **kw):
     from abaw.features.visual import TimmBackbone
     return TimmBackbone(spec, source, **kw)
