@@ -192,7 +192,8 @@ class TimmBackbone(Backbone):
 
     def _stage(self, pixels: torch.Tensor, k: int) -> torch.Tensor:
         try:
-            (fmap,) = self.model.forward_intermediates(pixels, indices=[k],
+            # stop_early: the stages after k would be computed and thrown away
+            (fmap,) = self.model.forward_intermediates(pixels, indices=[k], stop_early=True,
                                                        intermediates_only=True)
         except (IndexError, AssertionError, ValueError):
             raise AbawError(f"--layer: found {k} for {self.name}, expected a stage index in "
