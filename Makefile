@@ -29,7 +29,8 @@ demo: install
 	abaw demo
 
 bench: install
-	@for b in eval/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@failed=""; for b in eval/bench_*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "missed a target:$$failed"; exit 1; fi
 
 lint: install
 	$(PY) -m ruff check abaw tracks tests eval

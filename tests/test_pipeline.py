@@ -52,6 +52,15 @@ def test_run_track_writes_a_validated_zip(env, track, edition):
         assert (Path(out.run_dir) / "post.json").is_file()
 
 
+@pytest.mark.parametrize("head", ["mlp", "tcn", "gru", "transformer"])
+def test_every_head_runs_the_whole_path(env, head):
+    base, roots, overrides = env
+    out = pipeline.run_track("expr", roots[8], recipe="demo",
+                             overrides=[*overrides, f'model.head="{head}"'],
+                             work=base / f"runs-{head}", out=base / f"subs-{head}", quiet=True)
+    assert validate(out.zip_path, "EXPR", out.edition, root=roots[8]).valid
+
+
 def test_last_prints_the_last_run(env):
     base, roots, overrides = env
     pipeline.run_track("expr", roots[8], recipe="demo", overrides=overrides,
