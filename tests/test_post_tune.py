@@ -220,3 +220,39 @@ def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatc
                                     targets[group], track, ps.edition, x.shape[1])
             whole = sm.smooth_columns(x, ps.offsets, kind, w, ps.imputed)[:, targets[group].rows]
             assert fast == ob.group_value(gkind, whole, targets[group], track, ps.edition)
+
+
+# --- windows are scored on parallel threads ------------------------------------------------------
+
+def test_parallel_window_sweep_equals_the_serial_one(monkeypatch):
+    val, truth = case("MTL", np.random.default_rng(10), noise=1.6)
+    kw = dict(kinds=("mean", "gaussian", "median"), windows=(1, 5, 15, 35, 75))
+    monkeypatch.setattr(tn, "MAX_THREADS", 1)
+    serial = tn.tune(val, truth, **kw).to_dict()
+    monkeypatch.setattr(tn, "MAX_THREADS", 4)
+    for _ in range(5):
+        assert tn.tune(val, truth, **kw).to_dict() == serial
+
+
+def test_moving_mean_blocks_walked_concurrently_are_unchanged():
+    import threading
+
+    ps, _ = case("AU", np.random.default_rng(2), n_videos=3, mean_len=40000)
+    smoother = sm.Smoother(ps.outputs, ps.offsets, imp.missing_rows(ps) | ps.imputed)
+    windows = (1, 5, 31)
+    expected = {w: [v.copy() for _, _, v in smoother.blocks(w, scale=128.0)] for w in windows}
+    wrong = []
+
+    def walk(w):
+        for _ in range(20):
+            for got, want in zip((v for _, _, v in smoother.blocks(w, scale=128.0)),
+                                 expected[w], strict=True):
+                if not np.array_equal(got, want, equal_nan=True):
+                    wrong.append(w)
+                    return
+    threads = [threading.Thread(target=walk, args=(w,)) for w in windows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -67,12 +67,13 @@ def au_terms(values, labels, edition, zero_division=0.0) -> np.ndarray:
 
 def au_hist(level, truth, in_place: bool = False) -> np.ndarray:
     """(A * 258,) counts of (AU, threshold level, truth): bin (AU * 129 + level) * 2 + truth.
-    `truth`: (A, M) 0/1 (`Target.au_truth`); `in_place`: `level` (int32, contiguous) may be
-    overwritten by the bin index."""
+    `truth`: (A, M) 0/1 (`Target.au_truth`), or the bins' fixed part `Target.au_bins(_STRIDE)`
+    when `in_place`: `level` (int32, contiguous) is then overwritten by the bin index."""
+    if not in_place:
+        truth = truth + (np.arange(level.shape[0], dtype=np.int32) * _STRIDE)[:, None]
     index = level if in_place else np.empty(level.shape, np.int32)
     np.left_shift(level, 1, out=index)
     index += truth
-    index += (np.arange(level.shape[0], dtype=np.int32) * _STRIDE)[:, None]
     return np.bincount(index.reshape(-1), minlength=level.shape[0] * _STRIDE)
 
 
@@ -135,12 +136,25 @@ class Sweep:
 
     def __init__(self, kind: str, x, offsets, ignore):
         self.kind, self.x, self.offsets, self.ignore = kind, x, offsets, ignore
+        # Weighted means of values in [0, 1] stay in [0, 1] up to rounding, whose levels after
+        # truncation are still 0..BINS: then the levels need no clipping.
+        self.bounded = bool(len(x) == 0 or (x.min() >= 0 and x.max() <= 1))
         self.smoother = sm.Smoother(x, offsets, ignore) if kind == "mean" else None
 
     def columns(self, window: int) -> np.ndarray:
         if self.smoother is not None:
             return self.smoother.columns(window)
         return sm.smooth_columns(self.x, self.offsets, self.kind, window, self.ignore)
+
+    def at(self, window: int, rows) -> np.ndarray:
+        """(k, len(rows)) smoothed values at the sorted `rows`, gathered block by block."""
+        rows = np.asarray(rows)
+        out = np.empty((self.x.shape[1], len(rows)), np.float32)
+        cuts = np.searchsorted(rows, np.arange(0, len(self.x) + sm.BLOCK, sm.BLOCK))
+        for start, _, vals in self.blocks(window):
+            j, m = cuts[start // sm.BLOCK], cuts[start // sm.BLOCK + 1]
+            out[:, j:m] = vals[:, rows[j:m] - start]
+        return out
 
     def blocks(self, window: int, scale: float = 1.0):
         if self.smoother is not None:
@@ -163,7 +177,7 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
     if kind == "multi_label":
         out = np.zeros(n_cols * _STRIDE, np.int64)
-        truth = target.au_truth()
+        bins = target.au_bins(_STRIDE)
     else:
         out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
     work = _Work(n_cols)
@@ -178,7 +192,8 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
             out[j:m] = work.argmax(vals)[local]
         else:   # the values come scaled by BINS: their integer part is the threshold level
             dense = m - j == stop - start
-            out += au_hist(work.level(vals if dense else vals[:, local]), truth[:, j:m], True)
+            level = work.level(vals if dense else vals[:, local], sweep.bounded)
+            out += au_hist(level, bins[:, j:m], True)
     return out
 
 
@@ -201,12 +216,15 @@ class _Work:
         for c in range(1, vals.shape[0]):
             np.greater(vals[c], best, out=better)
             np.maximum(best, vals[c], out=best)
-            idx[better] = c
+            np.copyto(idx, c, where=better)     # a ufunc-style copy: releases the GIL
         return idx
 
-    def level(self, scaled) -> np.ndarray:
-        """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor)."""
+    def level(self, scaled, bounded: bool = False) -> np.ndarray:
+        """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor; a
+        rounding error below 0 truncates to 0). `bounded`: the values are known to be means of
+        values in [0, 1]."""
         level = self.levels_buf[:scaled.size].reshape(scaled.shape)     # contiguous
-        np.clip(scaled, 0, BINS, out=scaled)    # probabilities: only rounding goes past [0, 1]
+        if not bounded:
+            np.clip(scaled, 0, BINS, out=scaled)
         np.copyto(level, scaled, casting="unsafe")
         return level

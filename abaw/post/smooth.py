@@ -84,8 +84,8 @@ class Smoother:
     """Moving means of one array for many windows: the cumulative sums are computed once.
 
     `columns(window)` gives the (K, N) smoothed columns; `blocks(window)` yields them a block of
-    rows at a time in a reused buffer, so a window sweep that only needs a decision per row (an
-    argmax, a threshold level) stays in cache and allocates nothing per window.
+    rows at a time in one buffer per call, so a window sweep that only needs a decision per row
+    (an argmax, a threshold level) stays in cache and allocates one block per window.
     """
 
     def __init__(self, x, offsets, ignore=None):
@@ -109,7 +109,6 @@ class Smoother:
             self.sums[k] = np.arange(n + 1)
         else:
             np.cumsum(~ignore, out=self.sums[k, 1:])
-        self._buffer = np.empty((k, min(BLOCK, n)), np.float32)
 
     def columns(self, window: int) -> np.ndarray:
         """(K, N) float32 moving means for `window`."""
@@ -124,11 +123,13 @@ class Smoother:
     def blocks(self, window: int, out=None, scale: float = 1.0):
         """Yield (start, stop, values (K, stop - start)) over the rows, BLOCK rows at a time.
 
-        The values (the moving means times `scale`) live in one reused buffer (or in
+        The values (the moving means times `scale`) live in one buffer reused by this call (or in
         `out[:, start:stop]` when `out` is given): use them before asking for the next block.
+        Calls share nothing they write, so several windows may be walked in parallel threads.
         """
         window = check("mean", window)
         n, k = self.x.shape
+        buffer = np.empty((k, min(BLOCK, n)), np.float32) if out is None else None
         before, after = span(window)
         # Rows whose window meets a video's edge: the window clipped to the video, all at once.
         edge = np.flatnonzero((self.from_start < before) | (self.to_end < after))
@@ -141,7 +142,7 @@ class Smoother:
         cuts = np.searchsorted(edge, np.arange(0, n + BLOCK, BLOCK))
         for i, s in enumerate(range(0, n, BLOCK)):
             e = min(s + BLOCK, n)
-            vals = out[:, s:e] if out is not None else self._buffer[:, :e - s]
+            vals = out[:, s:e] if out is not None else buffer[:, :e - s]
             if window == 1:
                 np.multiply(self.x[s:e].T, np.float32(scale), out=vals)
                 yield s, e, vals

@@ -7,13 +7,15 @@ score is separable over the groups (VA = mean of two CCCs, MTL = VA + EXPR + AU,
 mean of per-AU terms), so tuning each group alone finds the joint optimum of those choices.
 
 Speed: `Smoother` builds the cumulative sums once per group and kind; each window is then two
-slices; AU thresholds for all AUs and all 127 candidates come from one histogram (`bincount`);
-the class bias from one histogram per class over all candidate values (`tune_bias`).
+slices, and the windows are scored on parallel threads; AU thresholds for all AUs and all 127
+candidates come from one histogram (`bincount`); the class bias from one histogram per class
+over all candidate values (`tune_bias`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -51,37 +53,54 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
     targets = truth.align(ps)
     ignore = ps.imputed if ignore_imputed else None
     params = PostParams(ps.track, ps.edition, impute, ignore_imputed)
+    at_rows = ps.outputs.copy()     # the chosen smoothing at the scored rows of each group
     for group, cols in dec.groups(ps.track, len(ps.columns)).items():
         gkind, target = dec.group_kind(group, ps.track), targets[group]
         x = ps.outputs[:, cols]
         best, choice = -np.inf, (kinds[0], 1)
         sweeps = {}
         for kind in kinds:
-            sweeps[kind] = ob.Sweep(kind, x, ps.offsets, ignore)
-            for w in windows:
-                if w == 1 and kind != kinds[0]:
-                    continue                # window 1 is the input whatever the kind
-                decided = ob.decide(gkind, sweeps[kind], w, target)
-                v = ob.decided_value(gkind, decided, target, ps.track, ps.edition, x.shape[1],
-                                     zd, thresholds)
+            sweeps[kind] = sweep = ob.Sweep(kind, x, ps.offsets, ignore)
+            tried = [w for w in windows if w > 1 or kind == kinds[0]]  # 1: the input, any kind
+
+            def value(w, sweep=sweep, gkind=gkind, target=target, k=x.shape[1]):
+                return ob.decided_value(gkind, ob.decide(gkind, sweep, w, target), target,
+                                        ps.track, ps.edition, k, zd, thresholds)
+            for w, v in zip(tried, _in_parallel(value, tried), strict=True):
                 if v > best + 1e-12:
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
-        chosen = np.take(sweeps[choice[0]].columns(choice[1]), target.rows, axis=1)
+        chosen = sweeps[choice[0]].at(choice[1], target.rows)
+        at_rows[target.rows, cols] = chosen.T
         if gkind == "multi_label" and thresholds:
+            hist = ob.decide(gkind, sweeps[choice[0]], choice[1], target)
             params.thresholds = ob.best_thresholds(
-                ob.au_terms(chosen, target.labels, ps.edition, zd)).tolist()
+                ob.au_terms_from_hist(hist, ps.edition, zd)).tolist()
         if gkind == "single_label" and bias:
             b, v = ob.tune_bias(chosen, target.labels, ps.track, ps.edition, zd)
             params.bias = b.tolist() if np.any(b) else None
         if progress:
             progress(f"{group}: {choice[0]} window {choice[1]} -> {best:.4f}")
     raw = evaluate(ps, truth, targets=targets, **choices)
-    # `ps` is imputed already: apply the rest only (the recorded parameters keep `impute`).
-    tuned = evaluate(replace(params, impute=None).apply(ps), truth, targets=targets, **choices)
+    # The same values `params.apply` gives at these rows (tests/test_post_tune.py checks it),
+    # without smoothing everything once more.
+    tuned = evaluate(ps.replace(outputs=at_rows), truth, params, targets=targets, **choices)
     params.scores = {"raw": raw.value, "tuned": tuned.value, "raw_parts": raw.parts,
                      "tuned_parts": tuned.parts, "frames": tuned.frames}
     return params
+
+
+def _in_parallel(fn, items) -> list:
+    """[fn(i) for i in items] on a few threads: the windows of a sweep are independent and
+    NumPy releases the GIL in the array work that fills each one."""
+    workers = min(len(items), os.cpu_count() or 1, MAX_THREADS)
+    if workers <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
+
+
+MAX_THREADS = 8
 
 
 def evaluate(ps: PredictionSet, truth: ValTruth, decision=None, targets=None, **choices):
