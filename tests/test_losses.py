@@ -38,6 +38,15 @@ def test_cross_entropy_plain_and_class_weighted():
     assert close(L.cross_entropy(LOGITS, TARGET, MASK, class_weight=w), ref)
 
 
+def test_one_hot_squared_error():
+    # frame 0: scores (2, 0, 0) vs (1, 0, 0); frame 1: (0, 1, 0) vs (0, 0, 1); frame 2 masked
+    e0, e1 = (1 + 0 + 0) / 3, (0 + 1 + 1) / 3
+    assert close(L.one_hot_squared_error(LOGITS, TARGET, MASK), (e0 + e1) / 2)
+    w = t([1.0, 2.0, 3.0])
+    assert close(L.one_hot_squared_error(LOGITS, TARGET, MASK, class_weight=w),
+                 (1 * e0 + 3 * e1) / 4)
+
+
 def test_focal():
     p0, p1 = math.exp(2) / (math.exp(2) + 2), 1 / (2 + math.e)
     fl = [-(1 - p0) ** 2 * math.log(p0), -(1 - p1) ** 2 * math.log(p1)]

@@ -143,3 +143,15 @@ def test_mixed_precision(name):
         out = run(model, name, xs, mask)
     assert torch.isfinite(out.float()).all()
     out.float()[mask].sum().backward()
+
+
+def test_one_layer_mlp_is_a_linear_model_of_the_normalised_features():
+    from abaw.models.mlp import MLPHead
+
+    head = MLPHead(5, 3, hidden=8, layers=1).eval()
+    assert [type(m).__name__ for m in head.modules() if type(m).__name__ == "Linear"] == ["Linear"]
+    x, mask = torch.randn(1, 4, 5), torch.ones(1, 4, dtype=torch.bool)
+    a, b = head(x, mask), head(2 * x, mask)   # LayerNorm removes the scale: same scores
+    assert torch.allclose(a, b, atol=1e-5)
+    assert len([m for m in MLPHead(5, 3, hidden=8, layers=3).modules()
+                if isinstance(m, torch.nn.Linear)]) == 3

@@ -1,7 +1,8 @@
 """The default training objective of a track, built block by block from the loss config.
 
 values  -> CCC (`ccc`), MSE (`mse`) or both; with 9 VA-region prompts, the soft-prompt term
-classes -> CE with class weights from the training histogram (`ce`), focal, or V-NAW; with one
+classes -> CE with class weights from the training histogram (`ce`), focal, V-NAW, or the
+           squared error to the one-hot target (`mse`: least-squares class scores); with one
            prompt per class, the text-guided contrastive term
 binary  -> BCE with per-column positive weights (negatives / positives in training)
 any     -> distillation from a teacher's outputs when one is given (also on unlabelled frames)
@@ -18,7 +19,8 @@ import torch
 from abaw.errors import AbawError
 from abaw.models import losses as L
 
-MAIN = {"values": ("ccc", "mse", "ccc+mse"), "classes": ("ce", "focal", "vnaw"), "binary": ("bce",)}
+MAIN = {"values": ("ccc", "mse", "ccc+mse"), "classes": ("ce", "focal", "vnaw", "mse"),
+        "binary": ("bce",)}
 DEFAULT_MAIN = {"values": "ccc", "classes": "ce", "binary": "bce"}
 
 
@@ -73,7 +75,8 @@ def default_objective(track, cfg, stats, edition: int, teacher: bool = False,
             fn = {"ce": partial(L.cross_entropy, class_weight=cw,
                                 label_smoothing=cfg.label_smoothing),
                   "focal": partial(L.focal, gamma=cfg.focal_gamma, class_weight=cw),
-                  "vnaw": L.VNAWLoss(cfg.vnaw_lambda, cw, cfg.label_smoothing)}[main]
+                  "vnaw": L.VNAWLoss(cfg.vnaw_lambda, cw, cfg.label_smoothing),
+                  "mse": partial(L.one_hot_squared_error, class_weight=cw)}[main]
             terms.append(L.Term(pre + main, fn, weight=w, **common))
             if prompt_t is not None and len(prompt_t) == b.size:
                 fn = partial(L.prompt_contrastive, prompts=prompt_t,

@@ -5,6 +5,7 @@ from abaw.models.losses.classification import (
     binary_cross_entropy,
     cross_entropy,
     focal,
+    one_hot_squared_error,
     soft_cross_entropy,
 )
 from abaw.models.losses.contrastive import prompt_contrastive, prompt_grid, prompt_logits
@@ -17,6 +18,7 @@ from abaw.models.losses.vnaw import VNAWLoss, naw_weights
 __all__ = [
     "Objective", "Term", "VNAWLoss", "binary_cross_entropy", "ccc", "ccc_loss", "cross_entropy",
     "distill_binary", "distill_classes", "distill_values", "focal", "mse", "naw_weights",
+    "one_hot_squared_error",
     "prompt_contrastive", "prompt_grid", "prompt_logits", "smooth_one_hot", "soft_cross_entropy",
     "va_grid_centers", "va_grid_soft_labels",
 ]

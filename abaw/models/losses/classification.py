@@ -35,6 +35,17 @@ def focal(pred, target, mask, gamma: float = 2.0, class_weight=None):
     return masked_mean(loss, mask)
 
 
+def one_hot_squared_error(pred, target, mask, class_weight=None):
+    """Least-squares classification: mean over classes of (score - one-hot)^2, class-weighted
+    over frames as `cross_entropy`. The scores are a regression of class evidence, so on a
+    linear model the scores of two expressions shown at once add up (what CE derives from)."""
+    y = _classes(target)
+    per = ((pred - F.one_hot(y, pred.shape[-1]).to(pred.dtype)) ** 2).mean(-1)
+    if class_weight is None:
+        return masked_mean(per, mask)
+    return weighted_mean(per, class_weight.to(pred.device)[y], mask)
+
+
 def soft_cross_entropy(pred, soft_target, mask):
     """-sum_c q_c log softmax(pred)_c, averaged over frames; q (N, C) rows sum to 1."""
     return masked_mean(-(soft_target * F.log_softmax(pred, dim=-1)).sum(-1), mask)
