@@ -1,7 +1,8 @@
 """The learning bars of the default demo recipes on the `small` twin (slow: `make test-slow`).
 
-Each track runs the same path as `make demo` (abaw-trained face encoder, temporal head, tuned
-post-processing) and must reach its bar and beat the best constant prediction by a clear margin.
+Each track runs the same path as `make demo` (random-init ResNet-18 first-stage features with an
+8x8 layout, a small head, tuned post-processing) and must reach its bar and beat the best
+constant prediction by a clear margin.
 """
 
 import pytest

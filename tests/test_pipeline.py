@@ -85,6 +85,20 @@ def test_unknown_recipe_is_a_one_line_error(env):
     assert res.returncode == 2 and "recipe" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_standardised_compounds_ignore_a_basic_class_scored_high_everywhere():
+    names = protocol.EXPR_CLASSES_8
+    basic = np.random.default_rng(0).dirichlet(np.ones(8), 200)
+    biased = basic.copy()
+    biased[:, names.index("Anger")] *= 20          # the model's bias on every compound face
+    biased /= biased.sum(axis=1, keepdims=True)
+    plain = compound_probabilities(basic, names, standardize=True)
+    assert np.allclose(compound_probabilities(biased, names, standardize=True), plain, atol=1e-5)
+    # without standardising, the bias moves many frames to the Anger compounds
+    moved = compound_probabilities(biased, names).argmax(1) != compound_probabilities(
+        basic, names).argmax(1)
+    assert moved.mean() > 0.2
+
+
 def test_compound_probabilities_pair_basic_expressions():
     names = protocol.EXPR_CLASSES_8
     basic = np.full((2, 8), 0.01)

@@ -39,7 +39,7 @@ SIZES = {
                      {"train": 60, "val": 30, "test": 30}, {"train": 60, "val": 30, "test": 30},
                      True, 1.0),
     # many short videos rather than a few long ones: a model must generalise across people
-    "small": SizeSpec(44, 4, ("uniform", 250, 480), 90, (0.62, 0.24, 0.14), 8, (150, 300),
+    "small": SizeSpec(44, 4, ("uniform", 250, 480), 90, (0.62, 0.24, 0.14), 28, (150, 300),
                       {"train": 3000, "val": 1000, "test": 1000},
                       {"train": 1500, "val": 360, "test": 360}, True, 1.0),
     # Aff-Wild2 scale: ~600 annotated people, ~2.8M frames; s-Aff-Wild2 and LSD at release size
