@@ -7,13 +7,10 @@ order the VA-grid soft labels use (row-major, valence first, low to high).
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
 from abaw import protocol
+from abaw.atomic import atomic_file
 from abaw.errors import AbawError
 
 TEMPLATE = "a photo of a face showing {}."
@@ -41,14 +38,6 @@ def write_prompt_embeddings(backbone, prompts: list[str], out) -> np.ndarray:
         raise AbawError(f"--backbone: found {backbone.name}, expected a CLIP backbone (it has "
                         "the text tower)")
     emb = np.asarray(backbone.encode_text(prompts), dtype=np.float32)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, emb, allow_pickle=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as fh:
+        np.save(fh, emb, allow_pickle=False)
     return emb

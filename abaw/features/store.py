@@ -13,12 +13,11 @@ that looks complete, and a restart skips exactly the ids whose `.npy` exists.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from abaw.atomic import atomic_file
 from abaw.errors import AbawError
 
 META = "meta.json"
@@ -27,14 +26,8 @@ IDENTITY_KEYS = ("backbone", "source", "revision", "layer", "pooling", "preproce
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as fh:
+        write(fh)
 
 
 class FeatureStore:

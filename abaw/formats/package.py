@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from abaw import protocol
+from abaw.atomic import atomic_file, write_bytes
 from abaw.errors import AbawError
 from abaw.formats import decode as dec
 from abaw.formats.prediction_set import PredictionSet
 from abaw.formats.report import Report
 from abaw.formats.templates import Template, read_template, sha256_file
 from abaw.formats.validator import expected_rows, validate
-from abaw.formats.writers import DEFAULT_DECIMALS, Written, atomic_write_bytes, write_submission
+from abaw.formats.writers import DEFAULT_DECIMALS, Written, write_submission
 
 RUN_PREDICTIONS = "predictions/{split}.npz"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed entry times: the same files give the same zip
@@ -85,18 +84,11 @@ def code_version() -> str:
 
 
 def _zip_folder(files: list[Path], base: Path, out: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            for f in sorted(files):
-                info = zipfile.ZipInfo(f.relative_to(base).as_posix(), ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                z.writestr(info, f.read_bytes())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(files):
+            info = zipfile.ZipInfo(f.relative_to(base).as_posix(), ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, f.read_bytes())
     return out
 
 
@@ -151,7 +143,7 @@ def submit(predictions, out_dir, *, template=None, test_list=None, root=None,
         raise InvalidSubmission(f"{zip_report.problems()[0]} (the zip was removed)", zip_report)
     manifest = _manifest(preds, r, tpl, test_list, source_path, written, report, zip_path,
                          folder)
-    manifest_path = atomic_write_bytes(out_dir / f"{name}.manifest.json",
+    manifest_path = write_bytes(out_dir / f"{name}.manifest.json",
                                        (json.dumps(manifest, indent=2) + "\n").encode())
     return Submission(zip_path, manifest_path, manifest, report, written)
 

@@ -16,14 +16,13 @@ Saved as one `.npz` (no pickles), written atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from abaw import protocol
+from abaw.atomic import atomic_file
 from abaw.errors import AbawError
 
 
@@ -119,18 +118,11 @@ class PredictionSet:
     # --- disk -----------------------------------------------------------------------------------
     def save(self, path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"track": self.track, "edition": self.edition, "columns": list(self.columns),
                 "videos": self.videos, "provenance": self.provenance}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(meta)), offsets=self.offsets,
-                         frames=self.frames, outputs=self.outputs, imputed=self.imputed)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), offsets=self.offsets,
+                     frames=self.frames, outputs=self.outputs, imputed=self.imputed)
         return path
 
     @classmethod

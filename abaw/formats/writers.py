@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from abaw import protocol
+from abaw.atomic import write_bytes
 from abaw.errors import AbawError
 from abaw.formats import decode as dec
 from abaw.formats import render
@@ -39,19 +40,6 @@ class Written:
     filled: dict = field(default_factory=dict)   # video -> frames filled by the fill policy
     params: dict = field(default_factory=dict)   # how raw outputs were decoded (for manifests)
 
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def per_video_folder(track: str, edition: int, layout: str | None) -> str:
@@ -128,7 +116,7 @@ def _write_single(preds, out: Path, r, tpl: Template, fill, thresholds, decimals
     render.value_rows(rows, r.track, values, decimals).const(tpl.newline)
     header = tpl.header if tpl.header is not None else r.prediction_header
     data = header.encode("utf-8") + tpl.newline + rows.render()
-    atomic_write_bytes(out, data)
+    write_bytes(out, data)
     params = _params(r.track, r.edition, fill, thresholds, decimals, preds.provenance)
     return Written(out, [out], len(tpl), aligned.filled_per_video, params)
 

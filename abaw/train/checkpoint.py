@@ -9,8 +9,6 @@ complete checkpoint or the new one, never a mix. Nothing is unpickled when loadi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,26 +16,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from abaw.atomic import write_bytes
 from abaw.errors import AbawError
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+    write_bytes(path, text.encode(), fsync=True)
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -76,7 +60,7 @@ def save(path, model: torch.nn.Module, meta: dict, optimizer=None) -> None:
         opt_t, rest = optimizer_tensors(optimizer)
         tensors.update(opt_t)
         meta = {**meta, "optimizer": rest}
-    atomic_write_bytes(Path(path), st_save(tensors, metadata={"abaw": json.dumps(meta)}))
+    write_bytes(Path(path), st_save(tensors, metadata={"abaw": json.dumps(meta)}), fsync=True)
 
 
 def load(path) -> tuple[dict, dict]:
