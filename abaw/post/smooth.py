@@ -100,11 +100,11 @@ class Smoother:
         self.from_start = rows - self.start      # rows before this one in its video
         self.to_end = self.end - 1 - rows        # rows after it
         # (K + 1, N + 1): running column sums of the kept values, then of the kept-row count.
-        self.sums = np.zeros((k + 1, n + 1), np.float64)
-        kept = np.ascontiguousarray(x.T, dtype=np.float64)    # (K, N)
-        if ignore is not None:
-            kept[:, ignore] = 0.0
-        np.cumsum(kept, axis=1, out=self.sums[:k, 1:])
+        self.sums = np.empty((k + 1, n + 1), np.float64)
+        self.sums[:, 0] = 0.0
+        for j in range(k):       # a column at a time: no (K, N) temporary to fault in
+            col = x[:, j] if ignore is None else np.where(ignore, 0.0, x[:, j])
+            np.cumsum(col, dtype=np.float64, out=self.sums[j, 1:])
         if ignore is None:
             self.sums[k] = np.arange(n + 1)
         else:
