@@ -197,7 +197,8 @@ def expr_score(pred, true, edition: int = protocol.LATEST_EDITION,
     macro = float(f1.mean())
     # Editions 1-2: 0.67 * F1 + 0.33 * accuracy over 7 classes; from edition 3: macro F1 over 8.
     value = 0.67 * macro + 0.33 * acc if edition <= 2 else macro
-    parts = {"F1": macro, "accuracy": acc, **{f"F1_{n}": float(v) for n, v in zip(names, f1, strict=True)}}
+    parts = {"F1": macro, "accuracy": acc,
+             **{f"F1_{n}": float(v) for n, v in zip(names, f1, strict=True)}}
     return Score("EXPR", edition, value, parts, len(t), len(true) - len(t))
 
 
@@ -221,7 +222,8 @@ def au_score(pred, true, edition: int = protocol.LATEST_EDITION, zero_division: 
     mean_f1 = float(f1.mean())
     # Editions 1-2: 0.5 * mean F1 + 0.5 * accuracy; from edition 3: mean F1 over the 12 AUs.
     value = 0.5 * mean_f1 + 0.5 * acc if edition <= 2 else mean_f1
-    parts = {"F1": mean_f1, "accuracy": acc, **{f"F1_{n}": float(v) for n, v in zip(names, f1, strict=True)}}
+    parts = {"F1": mean_f1, "accuracy": acc,
+             **{f"F1_{n}": float(v) for n, v in zip(names, f1, strict=True)}}
     return Score("AU", edition, value, parts, len(t), len(true) - len(t))
 
 

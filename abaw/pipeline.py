@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from abaw.atomic import write_bytes
 from abaw.errors import AbawError
 
 STEPS = ("index", "features", "train", "submit")
@@ -42,9 +43,9 @@ class Outcome:
     seconds: float = 0.0
 
     def save(self) -> Path:
-        path = Path(self.run_dir) / "summary.json"
-        path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-        return path
+        # written last and atomically: its presence marks a finished run (`last_outcome`)
+        return write_bytes(Path(self.run_dir) / "summary.json",
+                           (json.dumps(dataclasses.asdict(self), indent=2) + "\n").encode())
 
 
 def dataset_key(root) -> str:
@@ -210,7 +211,7 @@ def run_track(track: str, root, *, edition: int | None = None, recipe=None, over
     params.save(run_dir / "post.json")
     if source == cfg.track:
         outcome.val_raw = evaluate(val, truth, decision={}).value
-        outcome.val_post = evaluate(params.apply(val), truth).value
+        outcome.val_post = params.scores["tuned"]     # = evaluate(params.apply(val), truth)
         outcome.baseline = constant_baseline(val, truth)
         test = params.apply(fold_predictions(run_dir, "test", index, stores, model_cfg))
     else:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 from abaw import protocol
 from abaw.formats import PredictionSet, read_template, validate, write_submission
@@ -70,17 +70,6 @@ def pandas_check(sub: Path, template: Path) -> bool:
     values_ok = bool(values.notna().all() and (values % 1 == 0).all()
                      and values.between(0, 7).all())
     return header_ok and keys_ok and values_ok
-
-
-def best_of(fn, repeat=3):
-    """(best wall seconds, best CPU seconds, result)."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return min(walls), min(cpus), out
 
 
 def main() -> int:

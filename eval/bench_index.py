@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 from abaw import protocol
 
@@ -162,29 +163,16 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _best(fn, repeat: int):
-    """(result, best wall s, CPU s of that run): the minimum over runs, the usual way to time on
-    a shared machine (other processes only ever add time)."""
-    best = None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if best is None or wall < best[1]:
-            best = (out, wall, cpu)
-    return best
-
-
 def run(root: Path, edition: int, repeat: int) -> None:
     from abaw.data.build import build_index, load_index
 
-    (index, problems), cold, cold_cpu = _best(lambda: build_index(root, edition, rebuild=True),
-                                              repeat)
+    cold, cold_cpu, (index, problems) = best_of(lambda: build_index(root, edition, rebuild=True),
+                                                 repeat)
     errors = [p for p in problems if p.severity == "error"]
-    again, cached, cached_cpu = _best(lambda: load_index(root, edition), repeat)
+    cached, cached_cpu, again = best_of(lambda: load_index(root, edition), repeat)
     rows = sum(len(s.frames) for seqs in index.sequences.values() for s in seqs.values())
     assert sum(len(s.frames) for seqs in again.sequences.values() for s in seqs.values()) == rows
-    (ref_rows, _), ref, ref_cpu = _best(lambda: (pandas_loop(root), None), repeat)
+    ref, ref_cpu, ref_rows = best_of(lambda: pandas_loop(root), repeat)
     n_seq = {t: len(s) for t, s in index.sequences.items()}
     print(f"index: {n_seq} sequences, {rows:,} rows, {len(errors)} errors, "
           f"{len(problems) - len(errors)} warnings")

@@ -10,9 +10,9 @@
 Targets: <= 0.2 s per smoothing pass, <= 3 s per 50-window sweep.
 """
 
-import time
 
 import numpy as np
+from timing import best_of
 
 from abaw import metrics, protocol
 from abaw.formats.prediction_set import PredictionSet
@@ -23,17 +23,6 @@ from abaw.post import tune as tn
 ROWS, VIDEOS = protocol.SIZES["template_rows_ed5"]["EXPR"]
 WINDOW = 51
 SWEEP = tuple(range(1, 100, 2))   # 50 windows
-
-
-def best_of(fn, repeat=3):
-    """(best wall seconds, CPU seconds of that run, result). CPU time is printed too because a
-    shared machine stretches wall time; on an idle one the two agree (all of this is one thread)."""
-    best, out = (np.inf, np.inf), None
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        best = min(best, (time.perf_counter() - w0, time.process_time() - c0))
-    return best[0], best[1], out
 
 
 def full_size(rng):

@@ -1,9 +1,9 @@
 """`abaw demo`: every track end to end on the synthetic twin, then one table.
 
 No data and no downloads: the twin is generated (edition 8 for VA, EXPR, AU and CE; edition 4
-for MTL and LSD), and the face encoder is a ResNet-18 that abaw trains on the twin's training
-crops (random initialisation, then affect labels; see `abaw models pretrain`). CE has no
-training set: its scores come from the EXPR model and are checked against the twin's hidden
+for MTL and LSD), and the face encoder is timm's ResNet-18 with a seeded random initialisation,
+read at its first stage with an 8x8 layout of the face kept (each track's `demo` recipe). CE has
+no training set: its scores come from an EXPR model and are checked against the twin's hidden
 test labels.
 """
 

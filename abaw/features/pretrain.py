@@ -26,6 +26,8 @@ import torch.nn.functional as F
 
 from abaw import protocol
 from abaw.errors import AbawError
+from abaw.models import losses as L
+from abaw.train import objectives
 
 # ImageNet statistics: the inputs are ordinary RGB photos of faces, and every timm CNN expects them
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -159,15 +161,6 @@ class FaceImages(torch.utils.data.Dataset):
         return (x - self.mean) / self.std, i
 
 
-def _ccc_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """1 - mean CCC over the columns (population moments, as in abaw.metrics.ccc)."""
-    pm, tm = pred.mean(0), true.mean(0)
-    cov = ((pred - pm) * (true - tm)).mean(0)
-    ccc = 2 * cov / (pred.var(0, unbiased=False) + true.var(0, unbiased=False) + (pm - tm) ** 2
-                     + 1e-8)
-    return 1 - ccc.mean()
-
-
 def head_loss(head: Head, out: torch.Tensor, y: torch.Tensor, weight=None):
     """The loss of one head on the rows that have its label; None when no row has one."""
     have = ~torch.isnan(y).any(1)
@@ -175,7 +168,7 @@ def head_loss(head: Head, out: torch.Tensor, y: torch.Tensor, weight=None):
         return None
     out, y = out[have], y[have]
     if head.kind == "va":
-        ccc = _ccc_loss(out, y) if len(y) > 1 else 0
+        ccc = L.ccc_loss(out, y, torch.ones(len(y), dtype=torch.bool)) if len(y) > 1 else 0
         return F.mse_loss(out, y) + ccc
     if head.kind == "class":
         return F.cross_entropy(out, y[:, 0].long(), weight=weight)
@@ -183,10 +176,9 @@ def head_loss(head: Head, out: torch.Tensor, y: torch.Tensor, weight=None):
 
 
 def class_weights(y: np.ndarray, k: int) -> torch.Tensor:
-    """Inverse-frequency weights, mean 1 over the classes present (absent classes: 0)."""
-    counts = np.bincount(y[~np.isnan(y)].astype(int), minlength=k).astype(np.float64)
-    w = np.where(counts > 0, 1 / np.maximum(counts, 1), 0)
-    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+    """The trainer's inverse-frequency weights over the labelled rows (the weighted mean of the
+    cross-entropy does not depend on their scale)."""
+    return objectives.class_weights(y[~np.isnan(y)], k, "inverse")
 
 
 def pretrain(index, out, arch: str = "resnet18", image_size: int = 64, epochs: int = 4,

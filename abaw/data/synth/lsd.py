@@ -1,8 +1,8 @@
 """Learning from synthetic data (LSD, edition 4): still images of the six basic expressions.
 
   training_set_synthetic_images/<CLASS>/<n>.jpg   "synthetic" style: flat background, even light,
-                                                   no sensor noise, clean JPEG (the anger folder is
-                                                   the release's misspelt spelling)
+                                                   no sensor noise, clean JPEG (the anger folder keeps
+                                                   the release's misspelling)
   validation_set_real_images/<CLASS>/<n>.jpg      "real" style, other people: textured scenes,
                                                    uneven light, noise, occluding hands, strong
                                                    JPEG (the domain shift the track is about)
