@@ -74,7 +74,7 @@ def test_matches_reference_loop(kind, seed):
 @pytest.mark.parametrize("kind", sm.KINDS)
 @pytest.mark.parametrize("seed", range(4))
 def test_wide_windows_over_long_gaps(kind, seed):
-    # Windows mostly over ignored rows: the FFT kinds recompute those rows directly.
+    # Windows mostly over ignored rows: few weights left, the ratio must stay exact.
     rng = np.random.default_rng(100 + seed)
     x, offsets, ignore = random_case(rng, long=True)
     window = int(rng.integers(40, 160))
@@ -147,3 +147,29 @@ def test_many_small_blocks_equal_the_reference(seed, monkeypatch):
         finite = np.isfinite(want)
         assert np.abs(got[finite] - want[finite]).max(initial=0) <= 2e-6 * max(
             1, np.abs(want[finite]).max(initial=0))
+
+
+def test_median_orders_values_of_any_sign_and_size():
+    # The compiled median compares float32 values as integers: the mapping must keep the order
+    # across signs, zeros, subnormals and extremes of float32.
+    rng = np.random.default_rng(7)
+    special = np.array([-3.4e38, -1.0, -1e-40, -0.0, 0.0, 1e-40, 1e-30, 0.5, 1.0, 3.4e38],
+                       np.float32)
+    x = rng.choice(special, (400, 2)) * rng.choice([1, 1, 1, 0.5], (400, 2)).astype(np.float32)
+    offsets = [0, 150, 400]
+    for window in (3, 8, 33, 65):   # windows inside and past one 32-place block of the scans
+        got = sm.smooth(x, offsets, "median", window)
+        assert np.array_equal(got, reference(x, offsets, "median", window).astype(np.float32))
+
+
+def test_columns_on_threads_equal_one_thread(monkeypatch):
+    from abaw.post import parallel
+
+    rng = np.random.default_rng(8)
+    x, offsets, ignore = random_case(rng, long=True)
+    x = np.repeat(x, 3, axis=1)[:, :5]
+    for kind in ("gaussian", "median"):
+        monkeypatch.setattr(parallel, "MAX_THREADS", 1)
+        one = sm.smooth(x, offsets, kind, 21, ignore)
+        monkeypatch.setattr(parallel, "MAX_THREADS", 4)
+        assert np.array_equal(sm.smooth(x, offsets, kind, 21, ignore), one, equal_nan=True)

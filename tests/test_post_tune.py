@@ -13,6 +13,7 @@ from abaw.formats.prediction_set import PredictionSet
 from abaw.post import decode as dec
 from abaw.post import impute as imp
 from abaw.post import objectives as ob
+from abaw.post import parallel
 from abaw.post import smooth as sm
 from abaw.post import tune as tn
 from abaw.post.params import PostParams
@@ -47,6 +48,18 @@ def test_au_terms_at_every_threshold_equal_official_score(edition, seed):
         official = metrics.score("AU", edition, dec.active(probs, np.full(a, t)),
                                  true.astype(int)).value
         assert terms[:, j].mean() == pytest.approx(official, abs=1e-12)
+
+
+def test_au_histogram_counts_each_level_and_clips_to_the_grid():
+    # Probabilities outside [0, 1] (rounding, or raw scores) count at level 0 or 128.
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-0.3, 1.3, (4, 500)).astype(np.float32)
+    values[:, :4] = np.array([0, 1, 63 / 128, 1 + 1e-6], np.float32)[:, None]
+    truth = rng.random((4, 500)) < 0.4
+    level = np.clip(np.floor(values.astype(np.float64) * 128), 0, 128).astype(int)
+    want = np.bincount(((np.arange(4)[:, None] * 129 + level) * 2 + truth).ravel(),
+                       minlength=4 * 258)
+    np.testing.assert_array_equal(ob.au_hist(values, truth), want)
 
 
 # --- planted optima --------------------------------------------------------------------------------
@@ -227,9 +240,9 @@ def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatc
 def test_parallel_window_sweep_equals_the_serial_one(monkeypatch):
     val, truth = case("MTL", np.random.default_rng(10), noise=1.6)
     kw = dict(kinds=("mean", "gaussian", "median"), windows=(1, 5, 15, 35, 75))
-    monkeypatch.setattr(tn, "MAX_THREADS", 1)
+    monkeypatch.setattr(parallel, "MAX_THREADS", 1)
     serial = tn.tune(val, truth, **kw).to_dict()
-    monkeypatch.setattr(tn, "MAX_THREADS", 4)
+    monkeypatch.setattr(parallel, "MAX_THREADS", 4)
     for _ in range(5):
         assert tn.tune(val, truth, **kw).to_dict() == serial
 

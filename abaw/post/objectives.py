@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import metrics
+from abaw.post import compiled
 from abaw.post import decode as dec
 from abaw.post import smooth as sm
 from abaw.post.truth import Target
@@ -30,7 +31,7 @@ def group_value(kind: str, values, target: Target, track: str, edition: int,
     """The group's share of the official score (CCC, class score, mean AU term) given its
     (k, M) values at the target's rows."""
     decided = {"regression": lambda: values[0], "single_label": lambda: np.argmax(values, axis=0),
-               "multi_label": lambda: au_hist(levels(values), target.au_truth())}[kind]()
+               "multi_label": lambda: au_hist(values, target.au_truth())}[kind]()
     return decided_value(kind, decided, target, track, edition, values.shape[0], zero_division,
                          tune_thresholds)
 
@@ -53,28 +54,19 @@ def class_value(pred, labels, track, edition, n_classes, zero_division=0.0) -> f
         track, edition, cm.reshape(n_classes, n_classes), zero_division))
 
 
-def levels(values) -> np.ndarray:
-    """(A, M) probabilities -> uint8 count of the thresholds in THRESHOLDS each one reaches
-    (floor(p * 128) is exact: 128 is a power of two)."""
-    return np.clip(values * np.float32(BINS), 0, BINS - 1).astype(np.uint8)
-
-
 def au_terms(values, labels, edition, zero_division=0.0) -> np.ndarray:
     """(A, 127) per-AU score terms at every candidate threshold in THRESHOLDS."""
-    return au_terms_from_hist(au_hist(levels(values), np.asarray(labels).T), edition,
-                              zero_division)
+    return au_terms_from_hist(au_hist(values, np.asarray(labels).T), edition, zero_division)
 
 
-def au_hist(level, truth, in_place: bool = False) -> np.ndarray:
-    """(A * 258,) counts of (AU, threshold level, truth): bin (AU * 129 + level) * 2 + truth.
-    `truth`: (A, M) 0/1 (`Target.au_truth`), or the bins' fixed part `Target.au_bins(_STRIDE)`
-    when `in_place`: `level` (int32, contiguous) is then overwritten by the bin index."""
-    if not in_place:
-        truth = truth + (np.arange(level.shape[0], dtype=np.int32) * _STRIDE)[:, None]
-    index = level if in_place else np.empty(level.shape, np.int32)
-    np.left_shift(level, 1, out=index)
-    index += truth
-    return np.bincount(index.reshape(-1), minlength=level.shape[0] * _STRIDE)
+def au_hist(values, truth) -> np.ndarray:
+    """(A * 258,) counts of (AU, threshold level, truth) for (A, M) probabilities and (A, M) 0/1
+    truth: bin (AU * 129 + level) * 2 + truth, level = floor(p * 128) (exact: 128 is a power of
+    two) = the number of thresholds in THRESHOLDS that p reaches."""
+    hist = np.zeros(values.shape[0] * _STRIDE, np.int64)
+    compiled.au_histogram(np.asarray(values, np.float32) * np.float32(BINS),
+                          np.asarray(truth, np.uint8), hist)
+    return hist
 
 
 def au_terms_from_hist(hist, edition, zero_division=0.0) -> np.ndarray:
@@ -136,9 +128,6 @@ class Sweep:
 
     def __init__(self, kind: str, x, offsets, ignore):
         self.kind, self.x, self.offsets, self.ignore = kind, x, offsets, ignore
-        # Weighted means of values in [0, 1] stay in [0, 1] up to rounding, whose levels after
-        # truncation are still 0..BINS: then the levels need no clipping.
-        self.bounded = bool(len(x) == 0 or (x.min() >= 0 and x.max() <= 1))
         self.smoother = sm.Smoother(x, offsets, ignore) if kind == "mean" else None
 
     def columns(self, window: int) -> np.ndarray:
@@ -177,7 +166,7 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
     if kind == "multi_label":
         out = np.zeros(n_cols * _STRIDE, np.int64)
-        bins = target.au_bins(_STRIDE)
+        truth = target.au_truth()
     else:
         out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
     work = _Work(n_cols)
@@ -192,8 +181,7 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
             out[j:m] = work.argmax(vals)[local]
         else:   # the values come scaled by BINS: their integer part is the threshold level
             dense = m - j == stop - start
-            level = work.level(vals if dense else vals[:, local], sweep.bounded)
-            out += au_hist(level, bins[:, j:m], True)
+            compiled.au_histogram(vals if dense else vals[:, local], truth[:, j:m], out)
     return out
 
 
@@ -204,7 +192,6 @@ class _Work:
         self.best = np.empty(sm.BLOCK, np.float32)
         self.idx = np.empty(sm.BLOCK, np.int64)
         self.better = np.empty(sm.BLOCK, bool)
-        self.levels_buf = np.empty(n_cols * sm.BLOCK, np.int32)
 
     def argmax(self, vals) -> np.ndarray:
         """argmax over axis 0 of a (C, B) block (the first maximum wins, as np.argmax) by C - 1
@@ -218,13 +205,3 @@ class _Work:
             np.maximum(best, vals[c], out=best)
             np.copyto(idx, c, where=better)     # a ufunc-style copy: releases the GIL
         return idx
-
-    def level(self, scaled, bounded: bool = False) -> np.ndarray:
-        """(A, b) values already times BINS -> int32 levels 0..BINS (truncation = floor; a
-        rounding error below 0 truncates to 0). `bounded`: the values are known to be means of
-        values in [0, 1]."""
-        level = self.levels_buf[:scaled.size].reshape(scaled.shape)     # contiguous
-        if not bounded:
-            np.clip(scaled, 0, BINS, out=scaled)
-        np.copyto(level, scaled, casting="unsafe")
-        return level

@@ -14,9 +14,10 @@ output keeps every row. `ignore` (the imputed flags) drops rows from every windo
 frames without a face do not pull their neighbours; a row whose window holds no usable row keeps
 its input value.
 
-Speed: everything works on the whole flat array at once. `mean` uses cumulative sums (float64),
-`gaussian` / `hamming` an overlap-add FFT convolution over a copy with zero gaps between videos,
-`median` scipy's 1-D rank filter over a padded copy (see `_median` for the padding trick).
+Speed: `mean` works on the whole flat array at once with cumulative sums (float64), which a
+window sweep reuses for every window (`Smoother`). `gaussian` / `hamming` (a float64 dot product
+per row) and `median` (a tracked median, exact) are compiled loops over one column at a time,
+the columns on parallel threads (`abaw.post.compiled`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw.errors import AbawError
+from abaw.post import compiled
 
 KINDS = ("mean", "gaussian", "hamming", "median")
 
@@ -75,9 +77,11 @@ def smooth_columns(x, offsets, kind: str, window: int, ignore=None) -> np.ndarra
         return x.T.astype(np.float32)
     if kind == "mean":
         return Smoother(x, offsets, ignore).columns(window)
+    before, after = span(window)
+    keep = np.ones(len(x), bool) if ignore is None else ~ignore
     if kind == "median":
-        return _median(x, offsets, window, ignore)
-    return _convolved(x, offsets, kernel(kind, window), ignore)
+        return compiled.median(x, keep, offsets, before, after)
+    return compiled.weighted(x, keep, offsets, kernel(kind, window), before)
 
 
 class Smoother:
@@ -190,120 +194,3 @@ def _inputs(x, offsets, ignore):
         raise AbawError("smoothing: found NaN or infinite outputs in rows that are not imputed, "
                         "expected finite values (impute first)")
     return x, offsets, ignore
-
-
-def _padded_positions(offsets, gap: int) -> tuple[np.ndarray, int]:
-    """Position of each row in a copy with `gap` empty rows before, between and after videos."""
-    lengths = np.diff(offsets)
-    video = np.repeat(np.arange(len(lengths)), lengths)
-    pos = np.arange(offsets[-1], dtype=np.int64) + gap * (video + 1)
-    return pos, int(offsets[-1] + gap * (len(lengths) + 1))
-
-
-def _convolved(x, offsets, weights, ignore) -> np.ndarray:
-    """Normalised weighted average: conv(x * keep) / conv(keep), with zero gaps between videos."""
-    from scipy import signal  # here, not at the top: importing scipy.signal takes seconds
-
-    window = len(weights)
-    before, after = span(window)
-    keep = np.ones(len(x), bool) if ignore is None else ~ignore
-    k, gap = x.shape[1], window
-    # Copy each video into a zero-padded (K, L) array, one slice per video (no fancy indexing).
-    starts = offsets[:-1] + gap * np.arange(1, len(offsets))   # each video's first position
-    length = int(offsets[-1] + gap * len(offsets))
-    values = np.zeros((k, length), np.float32)                # (K, L)
-    mask = np.zeros((1, length), np.float64)
-    kept = x.T if ignore is None else np.where(keep[:, None], x, 0.0).T
-    for a, b, p in zip(offsets[:-1], offsets[1:], starts, strict=True):
-        values[:, p:p + b - a] = kept[:, a:b]
-        mask[0, p:p + b - a] = keep[a:b]
-    flipped = weights[::-1].copy()
-    # full[i + after] is the correlation of row i with the window's weights (first row first).
-    # Values in float32 (half the FFT time; errors ~1e-7 of the values), weights sum in float64.
-    num = signal.oaconvolve(values, flipped[None, :].astype(np.float32), mode="full", axes=1)
-    den = signal.oaconvolve(mask, flipped[None, :], mode="full", axes=1)[0]
-    out = np.empty((k, len(x)), np.float32)                    # (K, N)
-    dens = np.empty(len(x), np.float64)
-    for a, b, p in zip(offsets[:-1], offsets[1:], starts, strict=True):
-        out[:, a:b] = num[:, p + after:p + after + b - a]
-        dens[a:b] = den[p + after:p + after + b - a]
-    out /= np.maximum(dens, 1e-30).astype(np.float32)   # near-0 rows are redone below
-    # Where few weights are left (a window mostly over ignored rows), the float32 FFT error is no
-    # longer small next to the denominator: recompute those rows directly in float64.
-    few = np.flatnonzero(dens < _FEW * weights.sum())
-    if len(few):
-        out[:, few] = _direct(x, offsets, weights, keep, few).T
-    return out
-
-
-_FEW = 0.25  # share of the kernel's weight below which a row is recomputed directly
-
-
-def _direct(x, offsets, weights, keep, rows) -> np.ndarray:
-    """Normalised weighted average of `rows` by gathering each window (R, w, K), in chunks."""
-    window = len(weights)
-    before, _ = span(window)
-    lengths = np.diff(offsets)
-    video = np.repeat(np.arange(len(lengths)), lengths)
-    out = np.empty((len(rows), x.shape[1]), np.float64)
-    step = max(1, 2_000_000 // (window * max(1, x.shape[1])))
-    for a in range(0, len(rows), step):
-        r = rows[a:a + step]
-        q = r[:, None] - before + np.arange(window)[None, :]          # (R, w) row of each tap
-        inside = (q >= offsets[:-1][video[r]][:, None]) & (q < offsets[1:][video[r]][:, None])
-        q = np.clip(q, 0, len(x) - 1)
-        w = weights[None, :] * (inside & keep[q])                    # (R, w)
-        total = w.sum(axis=1)
-        vals = np.where((w > 0)[:, :, None], x[q], 0.0)              # (R, w, K)
-        o = np.einsum("rw,rwk->rk", w, vals) / np.maximum(total, 1e-300)[:, None]
-        out[a:a + step] = np.where((total > 0)[:, None], o, x[r])
-    return out
-
-
-def _median(x, offsets, window, ignore) -> np.ndarray:
-    """Lower median of the window's kept rows, with one fixed-rank filter pass per column.
-
-    A rank filter needs the same number of entries in every window, so the rows a window may not
-    use are replaced by -inf / +inf in equal numbers, which leaves the wanted rank in place:
-    - no ignored rows, videos at least w - 1 long: gaps of w - 1 entries between videos, filled
-      outward from each video's edge as -inf, +inf, -inf ... (odd w) or +inf, -inf ... (even w);
-      a window overhanging a video's edge by k entries then holds ceil(k/2) (odd w) or floor(k/2)
-      (even w) -infs, exactly the shift that turns rank (w-1)//2 into the lower median of the
-      w - k rows left.
-    - otherwise every row is doubled: a kept row becomes (v, v), an ignored or gap row (-inf,
-      +inf); in the doubled window of 2w entries, rank w - 1 is the lower median of the kept rows.
-    """
-    from scipy import ndimage
-
-    before, after = span(window)
-    lengths = np.diff(offsets)
-    out = np.empty(x.shape[::-1], np.float32)                 # (K, N)
-    if ignore is None and lengths.min(initial=window) >= window - 1:
-        gap = before + after
-        pos, length = _padded_positions(offsets, gap)
-        fill = np.empty(length, np.float32)
-        t = np.arange(gap)
-        first = -np.inf if window % 2 else np.inf
-        outward = np.where(t % 2 == 0, first, -first).astype(np.float32)
-        for s in offsets + gap * np.arange(len(offsets)):   # first entry of each gap
-            fill[s:s + after] = outward[:after]              # after a video's end, outward
-            fill[s + gap - before:s + gap] = outward[:before][::-1]  # before a video's start
-        rank = (window - 1) // 2
-        for j in range(x.shape[1]):
-            col = fill.copy()
-            col[pos] = x[:, j]
-            out[j] = ndimage.rank_filter(col, rank=rank, size=window, mode="nearest")[pos]
-        return out
-    keep = np.ones(len(x), bool) if ignore is None else ~ignore
-    pos, length = _padded_positions(offsets, window)
-    low = np.full(length, -np.inf, np.float32)
-    high = np.full(length, np.inf, np.float32)
-    read = 2 * pos + window % 2
-    for j in range(x.shape[1]):
-        a, b = low.copy(), high.copy()
-        a[pos[keep]] = x[keep, j]
-        b[pos[keep]] = x[keep, j]
-        doubled = np.stack([a, b], axis=1).reshape(-1)      # (2L,) pairs (a, b)
-        med = ndimage.rank_filter(doubled, rank=window - 1, size=2 * window, mode="nearest")[read]
-        out[j] = np.where(np.isfinite(med), med, x[:, j])
-    return out

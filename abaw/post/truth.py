@@ -25,14 +25,6 @@ class Target:
             self._au_truth = np.ascontiguousarray(self.labels.T, dtype=np.uint8)
         return self._au_truth
 
-    def au_bins(self, stride: int) -> np.ndarray:
-        """(A, M) int32 truth + AU * stride: the part of each row's histogram bin that does not
-        change from one smoothing window to the next (`objectives.au_hist`)."""
-        if getattr(self, "_au_bins", None) is None:
-            a = self.labels.shape[1]
-            self._au_bins = self.au_truth() + (np.arange(a, dtype=np.int32) * stride)[:, None]
-        return self._au_bins
-
 
 class ValTruth:
     """Ground truth per video, aligned to a prediction set by (video, frame), sentinels masked.

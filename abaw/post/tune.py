@@ -14,9 +14,6 @@ over all candidate values (`tune_bias`).
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from abaw import metrics, protocol
@@ -25,6 +22,7 @@ from abaw.post import decode as dec
 from abaw.post import impute as imp
 from abaw.post import objectives as ob
 from abaw.post import smooth as sm
+from abaw.post.parallel import in_parallel
 from abaw.post.params import PostParams
 from abaw.post.truth import Target, ValTruth
 
@@ -66,7 +64,7 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
             def value(w, sweep=sweep, gkind=gkind, target=target, k=x.shape[1]):
                 return ob.decided_value(gkind, ob.decide(gkind, sweep, w, target), target,
                                         ps.track, ps.edition, k, zd, thresholds)
-            for w, v in zip(tried, _in_parallel(value, tried), strict=True):
+            for w, v in zip(tried, in_parallel(value, tried), strict=True):
                 if v > best + 1e-12:
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
@@ -88,19 +86,6 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
     params.scores = {"raw": raw.value, "tuned": tuned.value, "raw_parts": raw.parts,
                      "tuned_parts": tuned.parts, "frames": tuned.frames}
     return params
-
-
-def _in_parallel(fn, items) -> list:
-    """[fn(i) for i in items] on a few threads: the windows of a sweep are independent and
-    NumPy releases the GIL in the array work that fills each one."""
-    workers = min(len(items), os.cpu_count() or 1, MAX_THREADS)
-    if workers <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
-
-
-MAX_THREADS = 8
 
 
 def evaluate(ps: PredictionSet, truth: ValTruth, decision=None, targets=None, **choices):
