@@ -3,9 +3,9 @@
 - `align`: the outputs of the required (video, frame) rows, in the order asked. Frames the
   prediction set lacks (no face, dropped frames) are filled by a named policy and counted per
   video; a video wholly missing is an error.
-- `decode`: clip VA to [-1, 1], argmax over class probabilities, per-AU thresholds (a frame is
-  positive when probability >= threshold). This and the writers are the only places where raw
-  outputs become labels.
+- `decode`: the values written, by the decision rules of `abaw.post.decode` (clip VA to
+  [-1, 1], argmax over class probabilities, an AU is active when probability >= its threshold),
+  in the dtypes the writers format (float64 VA, int8 AUs), after checking the outputs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from abaw import protocol
 from abaw.errors import AbawError
+from abaw.post import decode as rules
 
 FILL_POLICIES = ("nearest", "linear", "ffill", "error")
 # nearest: the closest predicted frame of the same video (ties: the earlier one).
@@ -24,7 +25,6 @@ FILL_POLICIES = ("nearest", "linear", "ffill", "error")
 # ffill:   the last predicted frame before; frames before the first prediction take the first.
 # error:   no filling: any missing frame is an error.
 DEFAULT_FILL = "nearest"
-DEFAULT_AU_THRESHOLD = 0.5
 
 
 @dataclass
@@ -128,7 +128,7 @@ def resolve_thresholds(thresholds, names, provenance: dict | None = None) -> np.
     if thresholds is None and provenance:
         thresholds = provenance.get("au_thresholds")
     if thresholds is None:
-        return np.full(len(names), DEFAULT_AU_THRESHOLD)
+        return np.full(len(names), rules.DEFAULT_THRESHOLD)
     if isinstance(thresholds, dict):
         unknown = sorted(set(thresholds) - set(names))
         missing = [n for n in names if n not in thresholds]
@@ -163,16 +163,15 @@ def decode(track: str, edition: int, outputs: np.ndarray, thresholds=None,
         raise AbawError(f"{track} outputs: found {int(bad.any(axis=1).sum())} rows with NaN/inf "
                         f"(first at row {i}), expected finite raw outputs")
     if track == "VA":
-        return np.clip(o.astype(np.float64), -1.0, 1.0)
+        return rules.clip_va(o, np.float64)
     if r.kind == "single_label":
-        return np.argmax(o, axis=1).astype(np.int64)
+        return rules.classes(o)
     if track == "AU":
-        return (o >= resolve_thresholds(thresholds, r.names, provenance)[None, :]).astype(np.int8)
+        return rules.active(o, resolve_thresholds(thresholds, r.names, provenance)).astype(np.int8)
     if track == "MTL":
         n_va, n_ex = len(protocol.VA_NAMES), len(protocol.EXPR_CLASSES_8)
-        o = o.astype(np.float64)
-        aus = o[:, n_va + n_ex:] >= resolve_thresholds(thresholds, protocol.AUS_12,
-                                                       provenance)[None, :]
-        return np.column_stack([np.clip(o[:, :n_va], -1.0, 1.0),
-                                np.argmax(o[:, n_va:n_va + n_ex], axis=1), aus]).astype(np.float64)
+        aus = rules.active(o[:, n_va + n_ex:], resolve_thresholds(thresholds, protocol.AUS_12,
+                                                                  provenance))
+        return np.column_stack([rules.clip_va(o[:, :n_va], np.float64),
+                                rules.classes(o[:, n_va:n_va + n_ex]), aus]).astype(np.float64)
     raise AbawError(f"track: found {track}, expected one of VA, EXPR, AU, MTL, LSD, CE")

@@ -8,4 +8,6 @@ ensembling. Every operation takes a PredictionSet and returns a new one.
 - `tune`: smoothing per output group, AU thresholds and class bias chosen on validation;
   `params.PostParams` saves them as JSON and applies them unchanged to test sets.
 - `ensemble`: (weighted) means, majority vote, fold averaging of matching prediction sets.
+- `compiled` / `parallel`: the per-row loops that NumPy cannot vectorise (median, weighted
+  windows, the AU histogram of a sweep), compiled with numba, run a column per thread.
 """

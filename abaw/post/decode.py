@@ -1,7 +1,7 @@
 """From raw outputs to what the metric and the writers take: VA values, class indices, 0/1 AUs.
 
-The prediction set keeps raw outputs; this is the one place that turns them into decisions, so
-tuning on validation and the submission writers decide the same way:
+The prediction set keeps raw outputs; this is the one place that says how they become decisions,
+so tuning on validation and the submission writers (`abaw.formats.decode`) decide the same way:
 - VA: clipped to the annotated range;
 - classes: argmax, optionally of log-probabilities plus a per-class bias (a prior adjustment:
   argmax(log p + b) = argmax(p * e^b), i.e. multiplying each class's probability by a factor);
@@ -69,9 +69,10 @@ def group_kind(name: str, track: str) -> str:
 
 # --- the three decisions ---------------------------------------------------------------------------
 
-def clip_va(values) -> np.ndarray:
+def clip_va(values, dtype=np.float32) -> np.ndarray:
+    """VA values clipped to the annotated range (the writers ask for float64)."""
     lo, hi = protocol.VA_RANGE
-    return np.clip(np.asarray(values, np.float32), lo, hi)
+    return np.clip(np.asarray(values, dtype), lo, hi)
 
 
 def classes(probs, bias=None) -> np.ndarray:
