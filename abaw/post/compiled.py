@@ -1,10 +1,12 @@
-"""The per-row window loops of smoothing, compiled with numba: the lower median and the
-normalised weighted mean.
+"""The loops of post-processing that NumPy cannot run fast, compiled with numba: the lower
+median and the normalised weighted mean of each row's window, and the AU histogram of a window
+sweep.
 
-NumPy cannot express either without a (rows, window) temporary. Compiled, each kernel walks one
-column once and releases the GIL, so `median` and `weighted` run the columns on a few threads.
-The median works on float32 values (its output is one of them).
-Kernel arguments: a column, `keep` (rows that may enter a window), the videos' `offsets`, the
+NumPy cannot express the window loops without a (rows, window) temporary, and its histogram
+(`np.bincount`) holds the GIL. Compiled, each kernel walks its column once and releases the GIL,
+so `median` and `weighted` run the columns on a few threads, and a sweep's windows run in
+parallel. The median works on float32 values (its output is one of them).
+Window kernel arguments: a column, `keep` (rows that may enter a window), the videos' `offsets`, the
 window's span (`before` and `after` the centre row) and the output column; a row whose window
 keeps no row gets its own input value.
 
@@ -147,10 +149,13 @@ def au_histogram(scaled, truth, hist):
     floor(scaled) clipped to 0..levels, truth 0/1 -> bin (a * (levels + 1) + level) * 2 + truth,
     where scaled (A, M) are probabilities times the number of levels."""
     n_au, n = scaled.shape
+    if n_au == 0:
+        return
     levels = hist.shape[0] // (2 * n_au) - 1
     top = np.float32(levels)
     for a in range(n_au):
         values, labels, base = scaled[a], truth[a], a * 2 * (levels + 1)
         for t in range(n):
-            level = np.int32(min(max(values[t], np.float32(0.0)), top))
-            hist[base + level * 2 + labels[t]] += 1
+            v = values[t]
+            level = np.int32(min(v, top)) if v > 0 else 0     # NaN too: never outside hist
+            hist[base + level * 2 + (1 if labels[t] else 0)] += 1
