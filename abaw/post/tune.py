@@ -8,8 +8,8 @@ mean of per-AU terms), so tuning each group alone finds the joint optimum of tho
 
 Speed: `Smoother` builds the cumulative sums once per group and kind; each window is then two
 slices, and the windows are scored on parallel threads; AU thresholds for all AUs and all 127
-candidates come from one histogram (`bincount`); the class bias from one histogram per class
-over all candidate values (`tune_bias`).
+candidates come from one compiled histogram pass per window; the class bias from one histogram
+per class over all candidate values (`tune_bias`).
 """
 
 from __future__ import annotations
