@@ -94,7 +94,7 @@ def main():
     print("50-window tuning sweep (tune(): moving mean, windows 1..99, official score each)")
     for name, ps, truth in (("EXPR", expr, ex_truth), ("AU", aus, au_truth)):
         t_ours, c_ours, params = best_of(lambda p=ps, t=truth: tn.tune(
-            p, t, kinds=("mean",), windows=SWEEP, bias=False), 1)
+            p, t, kinds=("mean",), windows=SWEEP, bias=False))
         target = truth.align(ps)[name]
         ref_windows = SWEEP[::10]
 

@@ -1,6 +1,6 @@
 """The loops of post-processing that NumPy cannot run fast, compiled with numba: the lower
-median and the normalised weighted mean of each row's window, and the AU histogram of a window
-sweep.
+median and the normalised weighted mean of each row's window, the running sums behind the moving
+mean, and the AU histogram of a window sweep.
 
 NumPy cannot express the window loops without a (rows, window) temporary, and its histogram
 (`np.bincount`) holds the GIL. Compiled, each kernel walks its column once and releases the GIL,
@@ -41,6 +41,25 @@ def weighted(x, keep, offsets, weights, before: int) -> np.ndarray:
     in_parallel(lambda j: weighted_column(np.ascontiguousarray(x[:, j]), keep, offsets, weights,
                                           before, total, out[j]), range(x.shape[1]))
     return out
+
+
+def cumulative_sums(x, keep, out) -> None:
+    """out (K + 1, N + 1) float64: row j < K the running sum of column j over the kept rows
+    (ignored rows add 0), row K the running count of kept rows; column 0 is 0. The same
+    sequential float64 additions as `np.cumsum` (bit for bit), without a float64 copy of each
+    column, the columns on threads."""
+    out[:, 0] = 0.0
+    in_parallel(lambda j: cumulative_column(x[:, j], keep, out[j, 1:]), range(x.shape[1]))
+    np.cumsum(keep, out=out[x.shape[1], 1:])
+
+
+@numba.njit(nogil=True, cache=True)
+def cumulative_column(x, keep, out):
+    acc = 0.0
+    for i in range(len(x)):
+        if keep[i]:
+            acc += x[i]
+        out[i] = acc
 
 
 @numba.njit(inline="always")

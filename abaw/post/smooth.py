@@ -105,14 +105,7 @@ class Smoother:
         self.to_end = self.end - 1 - rows        # rows after it
         # (K + 1, N + 1): running column sums of the kept values, then of the kept-row count.
         self.sums = np.empty((k + 1, n + 1), np.float64)
-        self.sums[:, 0] = 0.0
-        for j in range(k):       # a column at a time: no (K, N) temporary to fault in
-            col = x[:, j] if ignore is None else np.where(ignore, 0.0, x[:, j])
-            np.cumsum(col, dtype=np.float64, out=self.sums[j, 1:])
-        if ignore is None:
-            self.sums[k] = np.arange(n + 1)
-        else:
-            np.cumsum(~ignore, out=self.sums[k, 1:])
+        compiled.cumulative_sums(x, np.ones(n, bool) if ignore is None else ~ignore, self.sums)
 
     def columns(self, window: int) -> np.ndarray:
         """(K, N) float32 moving means for `window`."""
