@@ -151,7 +151,13 @@ def test_synth_command_calls_the_twin(tmp_path, capsys, monkeypatch):
     code, out, _ = run_cli(capsys, "data", "synth", str(tmp_path / "t"), "--edition", "7",
                            "--size", "small", "--seed", "3")
     assert code == 0
-    assert calls == [(str(tmp_path / "t"), {"edition": 7, "size": "small", "seed": 3})]
+    assert calls == [(str(tmp_path / "t"), {"edition": 7, "size": "small", "seed": 3,
+                                            "images": None, "progress": False})]
+    code, out, _ = run_cli(capsys, "data", "synth", str(tmp_path / "u"), "--size", "full",
+                           "--images", "--progress")
+    assert code == 0 and calls[-1][1]["images"] is True and calls[-1][1]["progress"] is True
+    run_cli(capsys, "data", "synth", str(tmp_path / "v"), "--no-images")
+    assert calls[-1][1]["images"] is False
 
 
 # --- the synthetic twin, through the loader and the check ---------------------------------------

@@ -117,10 +117,15 @@ def index(root, edition, templates, frame_count, probe_media):
 @click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="tiny",
               show_default=True, help="tiny: unit tests; small: the demo; full: Aff-Wild2 scale.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def synth(out, edition, size, seed):
+@click.option("--images/--no-images", default=None,
+              help="Write face crops, raw videos and LSD images [default: yes for tiny and "
+                   "small, no for full].")
+@click.option("--progress", is_flag=True, help="Show a progress bar.")
+def synth(out, edition, size, seed, images, progress):
     """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
     from abaw import protocol
     from abaw.data.synth import synthesize
 
-    synthesize(out, edition=edition or protocol.LATEST_EDITION, size=size, seed=seed)
+    synthesize(out, edition=edition or protocol.LATEST_EDITION, size=size, seed=seed,
+               images=images, progress=progress)
     click.echo(f"wrote the edition {edition or protocol.LATEST_EDITION} {size} twin to {out}")
