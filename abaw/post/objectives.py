@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import metrics
-from abaw.post import compiled
 from abaw.post import decode as dec
 from abaw.post import smooth as sm
 from abaw.post.truth import Target
@@ -63,6 +62,8 @@ def au_hist(values, truth) -> np.ndarray:
     """(A * 258,) counts of (AU, threshold level, truth) for (A, M) probabilities and (A, M) 0/1
     truth: bin (AU * 129 + level) * 2 + truth, level = floor(p * 128) (exact: 128 is a power of
     two) = the number of thresholds in THRESHOLDS that p reaches."""
+    from abaw.post import compiled  # here: importing numba takes ~0.3 s
+
     hist = np.zeros(values.shape[0] * _STRIDE, np.int64)
     compiled.au_histogram(np.asarray(values, np.float32) * np.float32(BINS),
                           np.asarray(truth, np.uint8), hist)
@@ -165,6 +166,8 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
     rows = target.rows
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
     if kind == "multi_label":
+        from abaw.post import compiled  # here: importing numba takes ~0.3 s
+
         out = np.zeros(n_cols * _STRIDE, np.int64)
         truth = target.au_truth()
     else:

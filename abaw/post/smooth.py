@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from abaw.errors import AbawError
-from abaw.post import compiled
 
 KINDS = ("mean", "gaussian", "hamming", "median")
 
@@ -77,6 +76,8 @@ def smooth_columns(x, offsets, kind: str, window: int, ignore=None) -> np.ndarra
         return x.T.astype(np.float32)
     if kind == "mean":
         return Smoother(x, offsets, ignore).columns(window)
+    from abaw.post import compiled  # here: importing numba takes ~0.3 s, not for `--help`
+
     before, after = span(window)
     keep = np.ones(len(x), bool) if ignore is None else ~ignore
     if kind == "median":
@@ -105,6 +106,7 @@ class Smoother:
         self.to_end = self.end - 1 - rows        # rows after it
         # (K + 1, N + 1): running column sums of the kept values, then of the kept-row count.
         self.sums = np.empty((k + 1, n + 1), np.float64)
+        from abaw.post import compiled  # here: importing numba takes ~0.3 s
         compiled.cumulative_sums(x, np.ones(n, bool) if ignore is None else ~ignore, self.sums)
 
     def columns(self, window: int) -> np.ndarray:
