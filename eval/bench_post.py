@@ -3,7 +3,8 @@
 
 1. Each smoother, one pass over the 12 AU columns (window 51), against a naive loop over videos
    and columns (np.convolve; for the median a sort of every sliding window), same run, same
-   values. The mean is NumPy; the others are compiled with numba (`abaw.post.compiled`).
+   values. The mean is two NumPy slices of running sums (built by a compiled pass); the others
+   are compiled loops (numba, `abaw.post.compiled`).
 2. A 50-window tuning sweep (`abaw.post.tune.tune`, moving mean, official score per window) on
    EXPR and on AU (with per-AU thresholds), against the naive loop + `metrics.score` per window
    (measured on 5 windows, scaled to 50).
