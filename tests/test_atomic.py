@@ -1,8 +1,10 @@
-"""Atomic files: a write interrupted half way leaves the old content and no temporary file."""
+"""Atomic files and folders: a write interrupted half way leaves the old content and no
+temporary file."""
 
 import pytest
 
-from abaw.atomic import atomic_file, write_bytes
+from abaw.atomic import atomic_file, atomic_folder, write_bytes
+from abaw.errors import AbawError
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_behind(tmp_path):
@@ -22,3 +24,21 @@ def test_a_clean_write_replaces_the_file(tmp_path):
         fh.write("new\n")
     assert target.read_text() == "new\n"
     assert [p.name for p in tmp_path.iterdir()] == ["params.json"]
+
+
+def test_a_folder_appears_whole_or_keeps_the_old_one(tmp_path):
+    target = tmp_path / "out" / "EXPR"
+    with atomic_folder(target) as tmp:
+        (tmp / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
+        (tmp / "b.txt").write_text("half")
+        raise RuntimeError("interrupted")
+    assert [p.name for p in target.iterdir()] == ["a.txt"]
+    with atomic_folder(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["b.txt"]
+    assert [p.name for p in target.parent.iterdir()] == ["EXPR"]   # no temporary or old folder
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(AbawError, match="found a file, expected a folder"), \
+            atomic_folder(tmp_path / "file"):
+        pass

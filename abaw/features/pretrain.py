@@ -13,9 +13,6 @@ the validation or test split of any track is left out whole.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from abaw import protocol
+from abaw.atomic import atomic_folder
 from abaw.errors import AbawError
 from abaw.models import losses as L
 from abaw.train import objectives
@@ -255,18 +253,12 @@ def pretrain(index, out, arch: str = "resnet18", image_size: int = 64, epochs: i
             "held_out_ids": data.held_out_ids, "final_train_losses": losses,
             "seconds": round(seconds, 1), "code_version": _code_version(),
             "timm": timm.__version__, "torch": torch.__version__}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the weights folder is an ordinary one
-    try:
+    with atomic_folder(out) as tmp:      # a folder appears complete or not at all
         save_for_hf(backbone, tmp, safe_serialization=True, data_config={
             "input_size": (3, image_size, image_size), "mean": MEAN, "std": STD, "crop_pct": 1.0,
             "crop_mode": "center", "interpolation": "bilinear"},
             model_config={"pretrained_cfg": {"tag": "abaw_face", "origin_url": "", "paper_ids": ""}})
         (tmp / "pretrain.json").write_text(json.dumps(info, indent=2) + "\n")
-        os.replace(tmp, out)  # a folder appears complete or not at all
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     if not quiet:
         print(f"pretrain: {len(data.paths)} images x {epochs} epochs in {seconds:.0f} s -> {out}",
               flush=True)

@@ -25,11 +25,6 @@ META = "meta.json"
 IDENTITY_KEYS = ("backbone", "source", "revision", "layer", "pooling", "preprocessing", "dim")
 
 
-def _atomic_write(path: Path, write) -> None:
-    with atomic_file(path) as fh:
-        write(fh)
-
-
 class FeatureStore:
     def __init__(self, path):
         self.path = Path(path)
@@ -53,7 +48,8 @@ class FeatureStore:
                                 f"expected {meta.get(diff[0])!r}; use another --out folder")
         else:
             text = json.dumps(meta, indent=2, sort_keys=True).encode()
-            _atomic_write(meta_file, lambda fh: fh.write(text))
+            with atomic_file(meta_file) as fh:
+                fh.write(text)
         return cls(path)
 
     @property
@@ -77,9 +73,10 @@ class FeatureStore:
         if feats.shape != (len(frames), self.dim) or present.shape != frames.shape:
             raise AbawError(f"feature store {self.path}: {id}: found features {feats.shape}, "
                             f"expected ({len(frames)}, {self.dim})")
-        _atomic_write(self.path / f"{id}.rows.npz",
-                      lambda fh: np.savez(fh, frames=frames, present=present))
-        _atomic_write(self.path / f"{id}.npy", lambda fh: np.save(fh, feats))
+        with atomic_file(self.path / f"{id}.rows.npz") as fh:
+            np.savez(fh, frames=frames, present=present)
+        with atomic_file(self.path / f"{id}.npy") as fh:
+            np.save(fh, feats)
 
     def load(self, id: str):
         """(frames (N,), features (N, dim) float16 memory-mapped, present (N,))."""

@@ -144,7 +144,7 @@ def submit(predictions, out_dir, *, template=None, test_list=None, root=None,
     manifest = _manifest(preds, r, tpl, test_list, source_path, written, report, zip_path,
                          folder)
     manifest_path = write_bytes(out_dir / f"{name}.manifest.json",
-                                       (json.dumps(manifest, indent=2) + "\n").encode())
+                                (json.dumps(manifest, indent=2) + "\n").encode())
     return Submission(zip_path, manifest_path, manifest, report, written)
 
 

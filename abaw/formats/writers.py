@@ -14,16 +14,13 @@ counted in `Written.filled`; a missing video is an error. Files appear atomicall
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from abaw import protocol
-from abaw.atomic import write_bytes
+from abaw.atomic import atomic_folder, write_bytes
 from abaw.errors import AbawError
 from abaw.formats import decode as dec
 from abaw.formats import render
@@ -39,7 +36,6 @@ class Written:
     rows: int
     filled: dict = field(default_factory=dict)   # video -> frames filled by the fill policy
     params: dict = field(default_factory=dict)   # how raw outputs were decoded (for manifests)
-
 
 
 def per_video_folder(track: str, edition: int, layout: str | None) -> str:
@@ -156,9 +152,7 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
     aligned = dec.align(preds, videos, video_of_row, frames, fill)
     values = dec.decode(r.track, r.edition, aligned.outputs, thresholds, preds.provenance)
     sub = per_video_folder(r.track, r.edition, layout)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         folder = tmp / sub if sub else tmp
         folder.mkdir(parents=True, exist_ok=True)
         header = r.prediction_header.encode("utf-8") + b"\n"
@@ -167,24 +161,7 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
             lo, hi = int(bounds[k]), int(bounds[k + 1])
             rows = render.value_rows(render.Rows(hi - lo), r.track, values[lo:hi], decimals)
             (folder / f"{video}.txt").write_bytes(header + rows.const(b"\n").render())
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     files = [(out / sub / f"{v}.txt") if sub else out / f"{v}.txt" for v in videos]
     params = _params(r.track, r.edition, fill, thresholds, decimals, preds.provenance,
                      layout or protocol.UNSURE["per_video_folder"].default)
     return Written(out, files, len(frames), aligned.filled_per_video, params)
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace folder `out` by `tmp`; the old one is removed only once the new one is in place."""
-    if out.exists() and not out.is_dir():
-        raise AbawError(f"{out}: found a file, expected a folder for per-video files")
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old.{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
