@@ -19,7 +19,7 @@ def main():
     pred = np.where(rng.random(N) < 0.5, true, rng.integers(0, 8, N))
     t_ours, _, ours = best_of(lambda: metrics.score("EXPR", 10, pred, true).value)
     t_ref, _, ref = best_of(lambda: f1_score(true, pred, labels=list(range(8)), average="macro",
-                                          zero_division=0))
+                                             zero_division=0))
     print(f"EXPR  n={N:,}  abaw {t_ours * 1e3:8.1f} ms   sklearn {t_ref * 1e3:8.1f} ms   "
           f"speed-up {t_ref / t_ours:6.1f}x   max |diff| {abs(ours - ref):.1e}")
 
@@ -27,7 +27,7 @@ def main():
     au_pred = np.where(rng.random((N, 12)) < 0.7, au_true, rng.integers(0, 2, (N, 12))).astype(np.int8)
     t_ours, _, ours = best_of(lambda: metrics.score("AU", 10, au_pred, au_true).value)
     t_ref, _, ref = best_of(lambda: float(np.mean(f1_score(au_true, au_pred, average=None,
-                                                        zero_division=0))))
+                                                           zero_division=0))))
     print(f"AU    n={N:,}  abaw {t_ours * 1e3:8.1f} ms   sklearn {t_ref * 1e3:8.1f} ms   "
           f"speed-up {t_ref / t_ours:6.1f}x   max |diff| {abs(ours - ref):.1e}")
 

@@ -32,6 +32,8 @@ from abaw.features.extract import extract  # noqa: E402
 from abaw.features.pretrain import pretrain  # noqa: E402
 from abaw.features.registry import create_backbone  # noqa: E402
 from abaw.features.store import FeatureStore  # noqa: E402
+from abaw.post import decode as dec  # noqa: E402
+from abaw.post import objectives as ob  # noqa: E402
 
 
 def every_kth_frame(index, k: int):
@@ -77,8 +79,9 @@ def fit_values(x, y, xv):
     return Ridge(alpha=10.0).fit(x, y).predict(xv)
 
 
-def fit_aus(x, y, xv, yv):
-    """(0/1 at 0.5, 0/1 at per-AU thresholds tuned on val) for every AU column."""
+def fit_aus(x, y, xv, yv, edition):
+    """(0/1 at 0.5, 0/1 at per-AU thresholds tuned on val) for every AU column; the thresholds
+    are chosen the way `abaw` tuning chooses them (`abaw.post.objectives`)."""
     from sklearn.linear_model import LogisticRegression
 
     probs = np.zeros(yv.shape, np.float64)
@@ -88,12 +91,8 @@ def fit_aus(x, y, xv, yv):
             continue
         clf = LogisticRegression(max_iter=300, class_weight="balanced", C=0.1)
         probs[:, k] = clf.fit(x, y[:, k]).predict_proba(xv)[:, 1]
-    tuned = np.zeros_like(probs)
-    for k in range(y.shape[1]):
-        best = max(np.linspace(0.05, 0.95, 19), key=lambda t: metrics.f1_per_column(
-            yv[:, k:k + 1], (probs[:, k:k + 1] >= t).astype(int))[0])
-        tuned[:, k] = probs[:, k] >= best
-    return (probs >= 0.5).astype(int), tuned.astype(int)
+    thresholds = ob.best_thresholds(ob.au_terms(probs.T, yv == 1, edition))
+    return dec.active(probs).astype(int), dec.active(probs, thresholds).astype(int)
 
 
 def probe_aff(index, store, ed):
@@ -110,7 +109,7 @@ def probe_aff(index, store, ed):
         elif track == "EXPR":
             out["EXPR"] = metrics.score("EXPR", ed, fit_classes(x, y[:, 0], xv), yv[:, 0])
         else:
-            at_half, tuned = fit_aus(x, y, xv, yv)
+            at_half, tuned = fit_aus(x, y, xv, yv, ed)
             out["AU (0.5)"] = metrics.score("AU", ed, at_half, yv)
             out["AU (tuned)"] = metrics.score("AU", ed, tuned, yv)
         print(f"  {track}: {len(y)} train / {len(yv)} val frames ({dropped} val without a crop)")
@@ -133,7 +132,7 @@ def probe_mtl(index, store, ed):
         else:
             tv = yv[:, cols]
             okv = metrics.valid_mask("AU", tv)
-            _, tuned_valid = fit_aus(x[ok], t[ok], xv[okv], tv[okv])
+            _, tuned_valid = fit_aus(x[ok], t[ok], xv[okv], tv[okv], ed)
             au = np.zeros((len(xv), t.shape[1]), int)
             au[okv] = tuned_valid  # AU rows without labels are masked by the metric
             pred[task] = au
