@@ -33,7 +33,7 @@ def test_smoothing_and_ensembling_two_heads_on_the_twin(tmp_path_factory):
     assert per_frame.scores["tuned"] > per_frame.scores["raw"] + 0.05
 
     # Each head smoothed as tuned, then the two weighted on validation.
-    smoothed = [tune(val[h], truth).apply(val[h]) for h in ("mlp", "tcn")]
+    smoothed = [per_frame.apply(val["mlp"]), tune(val["tcn"], truth).apply(val["tcn"])]
     members = [evaluate(ps, truth).value for ps in smoothed]
     weights, _ = ens.tune_weights(smoothed, truth, names=["mlp", "tcn"])
     combined = ens.combine(smoothed, weights=weights, names=["mlp", "tcn"], method="weighted")
