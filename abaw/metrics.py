@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from abaw import protocol
+from abaw.core.decisions import Decision, decide
+from abaw.core.layout import Layout
 from abaw.errors import AbawError
 
 # --- masking ---------------------------------------------------------------------------------------
@@ -42,6 +44,16 @@ def valid_mask(track: str, labels) -> np.ndarray:
         # One flat test first: real label files are mostly valid, and a row-wise any() is slow.
         return ~bad.any(axis=1) if bad.any() else np.ones(len(y), bool)
     return ~bad
+
+
+def label_mask(lay: Layout, labels) -> np.ndarray:
+    """(N, blocks) True where each output block's ground truth is annotated, for labels (N, L)
+    in the index's label layout (a class block's index column, the AUs of an AU block ...)."""
+    cols = []
+    for b in lay.blocks:
+        y = np.asarray(labels)[:, b.labels]
+        cols.append(valid_mask(b.task, y if b.kind != "classes" else y[:, 0]))
+    return np.stack(cols, axis=1)
 
 
 def _masked(track: str, pred, true):
@@ -157,12 +169,6 @@ def _au_counts(true, pred):
     pos_true = np.array([np.count_nonzero(row) for row in t])
     pos_pred = np.array([np.count_nonzero(row) for row in p])
     return tp, pos_true, pos_pred, t, p
-
-
-def f1_per_column(true, pred, zero_division: float = 0.0) -> np.ndarray:
-    """Binary F1 of each column of 0/1 matrices (AUs)."""
-    tp, pos_true, pos_pred, _, _ = _au_counts(true, pred)
-    return _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
 
 
 # --- track scores ----------------------------------------------------------------------------------
@@ -324,6 +330,15 @@ def score(track: str, edition: int, pred, true, **choices) -> Score:
         raise AbawError(f"metric option: found {sorted(unknown)}, expected any of {list(CHOICES)}")
     r = protocol.rules(track, edition)
     return FORMULAS[r.metric](r.track, pred, true, edition, choices)
+
+
+def score_outputs(lay: Layout, outputs, labels, decision: Decision | None = None,
+                  **choices) -> Score:
+    """The official score of raw outputs (N, K) in layout `lay` against labels (N, L) in the
+    index's label layout (sentinels are masked), decided by `decision` (default: plain argmax,
+    0.5, clip). What training validation, post-processing tuning and evaluation all report."""
+    return score(lay.track, lay.edition, decide(lay, outputs, decision), lay.split(labels),
+                 **choices)
 
 
 class MetricCollector:

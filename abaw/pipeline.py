@@ -1,8 +1,8 @@
 """The whole path for one track, from one recipe: what `abaw run` and `make track=X submit` do.
 
-    index -> features (skipped when cached) -> train (k folds if the recipe says so)
-          -> predict val and test -> tune post-processing on val -> ensemble the folds
-          -> write -> validate -> zip
+    index -> features (skipped when cached) -> train (k folds if the recipe says so; each fold
+          predicts its validation videos) -> predict test -> tune post-processing on val
+          -> ensemble the folds -> write -> validate -> zip
 
 Every step is a library call of its own module; this file only chains them and keeps the
 artifacts where the next run finds them:
@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from abaw.atomic import write_bytes
+from abaw.core.decisions import Decision
+from abaw.core.track import Track
 from abaw.errors import AbawError
 
 STEPS = ("index", "features", "train", "submit")
@@ -91,7 +93,7 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
 
 def ensure_pretrained(index, name: str, folder: Path, cfg, quiet: bool) -> Path:
     """The face encoder abaw trains on this dataset's training crops (once; then reused)."""
-    from abaw.features.pretrain import pretrain
+    from abaw.train.pretrain import pretrain
 
     if not (folder / "pretrain.json").is_file():
         say(quiet, f"training the {name} face encoder on the training crops of {index.root}")
@@ -108,145 +110,155 @@ def ensure_random(name: str, folder: Path, seed: int) -> Path:
     return folder
 
 
-def fold_predictions(run_dir: Path, split: str, index, stores, cfg, on=None):
+def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     """One prediction set for `split`: the run's, or the folds' combined (val: each video from
-    the fold that held it out, so tuning never sees a model trained on it; test: fold mean)."""
+    the fold that held it out, so tuning never sees a model trained on it; test: fold mean).
+    Validation sets are the ones training wrote (`predictions/val.npz` of each run or fold), the
+    held-out videos those its `run.json` lists."""
+    from abaw.core.prediction_set import PredictionSet
     from abaw.post.ensemble import fold_average
-    from abaw.train.inputs import split_ids
-    from abaw.train.predict import predict_run
-    from tracks import get_track
+    from abaw.train.predict import fold_dirs, predict_run
 
-    sets = predict_run(run_dir, split, index, stores, quiet=True, on=on)
-    if not isinstance(sets, list):
-        return sets
     if split != "val":
-        return fold_average(sets)
-    track = get_track(cfg.track)
+        sets = predict_run(track, run_dir, split, index, stores, quiet=True)
+        return fold_average(sets) if isinstance(sets, list) else sets
+    folds = fold_dirs(run_dir) if not (run_dir / "run.json").is_file() else []
+    sets = [_val_set(track, d, index, stores) for d in folds or [run_dir]]
+    if not folds:
+        return sets[0]
     per_video = {}
-    for fold, ps in enumerate(sets):
-        _, held = split_ids(index, track, cfg.run.folds, fold, cfg.run.seed)
+    for fold, ps in zip(folds, sets, strict=True):
+        held = json.loads((fold / "run.json").read_text())["val_ids"]
         for v in set(held) & set(ps.videos):
             per_video[v] = ps.video(v)
     missing = [v for v in sets[0].videos if v not in per_video]
     if missing:
         raise AbawError(f"{run_dir}: validation video {missing[0]} was held out by no fold")
-    from abaw.formats.prediction_set import PredictionSet
-
     first = sets[0]
     return PredictionSet.from_videos(first.track, first.edition,
                                      {v: per_video[v] for v in sorted(per_video)}, first.columns,
                                      {**first.provenance, "folds": len(sets), "val": "out-of-fold"})
 
 
+def _val_set(track: Track, run_dir: Path, index, stores):
+    """The validation set training wrote into `run_dir` (predicted now if it is not there)."""
+    from abaw.core.prediction_set import PredictionSet
+    from abaw.train.predict import predict_run
+
+    path = run_dir / "predictions" / "val.npz"
+    if path.is_file():
+        return PredictionSet.load(path)
+    return predict_run(track, run_dir, "val", index, stores, quiet=True)
+
+
 def constant_baseline(ps, truth) -> float:
     """The best score of a constant prediction on `truth`: VA 0, each single class, all AUs on."""
-    from abaw.post import decode as dec
     from abaw.post.tune import evaluate
 
-    groups = dec.groups(ps.track, len(ps.columns))
+    lay = ps.layout
     out = np.zeros_like(ps.outputs)
-    classes = [s for g, s in groups.items() if dec.group_kind(g, ps.track) == "single_label"]
-    for g, s in groups.items():
-        if dec.group_kind(g, ps.track) == "multi_label":
-            out[:, s] = 1.0
-    plain = ps.replace(outputs=out, post=None, au_thresholds=None)
-    if not classes:
-        return evaluate(plain, truth, decision={}).value
+    classes, aus = lay.block("classes"), lay.block("binary")
+    if aus is not None:
+        out[:, aus.columns] = 1.0
+    plain = ps.replace(outputs=out, decision=Decision())
+    if classes is None:
+        return evaluate(plain, truth).value
     best = -np.inf
-    for k in range(classes[0].stop - classes[0].start):
+    for k in range(classes.size):
         o = out.copy()
-        o[:, classes[0].start + k] = 1.0
-        best = max(best, evaluate(plain.replace(outputs=o), truth, decision={}).value)
+        o[:, classes.columns.start + k] = 1.0
+        best = max(best, evaluate(plain.replace(outputs=o), truth).value)
     return float(best)
 
 
-def run_track(track: str, root, *, edition: int | None = None, recipe=None, overrides=(),
+def run_track(track: Track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions", until="submit",
               quiet: bool = False) -> Outcome:
     """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip."""
     from abaw.data import load_index
     from abaw.formats.package import submit
     from abaw.post.tune import ValTruth, evaluate, tune
-    from abaw.train.config import load_config
+    from abaw.recipe import load_recipe
     from abaw.train.trainer import train
     from tracks import get_track, recipe_path
 
     t0 = time.perf_counter()
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
-    name = track.lower()
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
-        name, recipe or "default")
+        track.key, recipe or "default")
     if recipe_file is None:
         raise AbawError(f"--recipe: found {recipe!r}, expected a TOML file or a recipe name in "
-                        f"tracks/{name}/recipes/")
-    cfg = load_config(recipe_file, overrides, track=track)
+                        f"tracks/{track.key}/recipes/")
+    cfg = load_recipe(recipe_file, overrides, track=track.name)
     index = load_index(root, edition)
-    spec = get_track(cfg.track)
-    ed = spec.edition_for(index.edition)
+    ed = track.edition_for(index.edition)
     work = Path(work)
     # a new folder per run: earlier runs stay as they were (`--last` reads the newest)
-    run_dir = work / name / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    outcome = Outcome(cfg.track, ed, str(run_dir))
-    say(quiet, f"[{cfg.track}] edition {ed}, recipe {recipe_file}, data {index.root}")
+    run_dir = work / track.key / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    outcome = Outcome(track.name, ed, str(run_dir))
+    say(quiet, f"[{track.name}] edition {ed}, recipe {recipe_file}, data {index.root}")
     if until == "index":
         return outcome
 
-    source = cfg.pipeline.derive_from or cfg.track       # the track the model learns
-    model_cfg = dataclasses.replace(cfg, track=source) if source != cfg.track else cfg
-    source_spec = get_track(source)
-    tables = [source_spec.index_name] + ([spec.index_name] if source != cfg.track else [])
+    # the track the model learns: this one, or the one a derived track is computed from
+    derived = bool(cfg.pipeline.derive_from)
+    if derived and track.derive is None:
+        raise AbawError(f"{recipe_file}: field pipeline.derive_from: found "
+                        f"{cfg.pipeline.derive_from!r}, expected \"\" ({track.name} derives from "
+                        "no other track)")
+    source = get_track(cfg.pipeline.derive_from) if derived else track
+    tables = [source.index_name] + ([track.index_name] if derived else [])
     stores = ensure_features(index, cfg, work, tables, quiet)
     if until == "features":
         return outcome
 
-    train(model_cfg, index, stores, run_dir, quiet=quiet)
+    train(source, dataclasses.replace(cfg.training(), track=source.name), index, stores, run_dir,
+          quiet=quiet)
     if until == "train":
         return outcome
 
-    val = fold_predictions(run_dir, "val", index, stores, model_cfg)
-    truth = ValTruth.from_index(index, source_spec.index_name, "val")
+    val = fold_predictions(source, run_dir, "val", index, stores)
+    truth = ValTruth.from_index(index, source.index_name, "val")
     params = tune(val, truth, kinds=tuple(cfg.post.kinds), windows=tuple(cfg.post.windows),
                   impute=cfg.post.impute, thresholds=cfg.post.thresholds, bias=cfg.post.bias)
     params.save(run_dir / "post.json")
-    if source == cfg.track:
-        outcome.val_raw = evaluate(val, truth, decision={}).value
+    if not derived:
+        outcome.val_raw = evaluate(val, truth, Decision()).value
         outcome.val_post = params.scores["tuned"]     # = evaluate(params.apply(val), truth)
         outcome.baseline = constant_baseline(val, truth)
-        test = params.apply(fold_predictions(run_dir, "test", index, stores, model_cfg))
+        test = params.apply(fold_predictions(track, run_dir, "test", index, stores))
     else:
-        test = derived_test(cfg, model_cfg, params, run_dir, index, stores, ed, outcome)
-    say(quiet, f"[{cfg.track}] {outcome.scored_on} score {fmt(outcome.val_raw)} -> "
+        test = derived_test(track, source, params, run_dir, index, stores, ed, outcome)
+    say(quiet, f"[{track.name}] {outcome.scored_on} score {fmt(outcome.val_raw)} -> "
                f"{fmt(outcome.val_post)} after post-processing (constant baseline "
                f"{fmt(outcome.baseline)})")
     sub = submit(test, out, template=template, test_list=test_list, root=index, edition=ed)
     outcome.zip_path = str(sub.zip_path)
     outcome.seconds = time.perf_counter() - t0
     outcome.save()
-    say(quiet, f"[{cfg.track}] validated submission: {sub.zip_path}")
+    say(quiet, f"[{track.name}] validated submission: {sub.zip_path}")
     return outcome
 
 
-def derived_test(cfg, model_cfg, params, run_dir, index, stores, edition, outcome):
+def derived_test(track: Track, source: Track, params, run_dir, index, stores, edition, outcome):
     """CE from a basic-expression model: its probabilities over the CE videos, smoothed as tuned
     on the EXPR validation set, mapped to compounds. Scored only where a hidden truth exists."""
-    import importlib
-
     from abaw.post.params import PostParams
 
-    derive = importlib.import_module(f"tracks.{cfg.track.lower()}.compound").derive
-    expr = fold_predictions(run_dir, "test", index, stores, model_cfg, on=cfg.track)
+    over = dataclasses.replace(source, index_track=track.index_name)   # the model, CE's videos
+    basic = fold_predictions(over, run_dir, "test", index, stores)
     smooth_only = PostParams(params.track, params.edition, params.impute, params.ignore_imputed,
                              params.smooth)
-    raw = derive(expr, edition)
-    post = derive(smooth_only.apply(expr), edition)
-    hidden = hidden_truth(index, cfg.track)
+    raw = track.derive(basic, edition)
+    post = track.derive(smooth_only.apply(basic), edition)
+    hidden = hidden_truth(index, track.name)
     if hidden is not None:
         from abaw.post.tune import evaluate
 
         outcome.scored_on = "test (hidden truth)"
-        outcome.val_raw = evaluate(raw, hidden, decision={}).value
-        outcome.val_post = evaluate(post, hidden, decision={}).value
+        outcome.val_raw = evaluate(raw, hidden, Decision()).value
+        outcome.val_post = evaluate(post, hidden, Decision()).value
         outcome.baseline = constant_baseline(raw, hidden)
     return post
 
@@ -271,11 +283,11 @@ def fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-def last_outcome(track: str, work="runs") -> Outcome:
+def last_outcome(track: Track, work="runs") -> Outcome:
     """The summary of the most recent complete run of `track` under `work`."""
-    found = sorted((Path(work) / track.lower()).glob("*/summary.json"),
+    found = sorted((Path(work) / track.key).glob("*/summary.json"),
                    key=lambda p: p.stat().st_mtime)
     if not found:
-        raise AbawError(f"{Path(work) / track.lower()}: found no finished run, expected one from "
-                        f"`make track={track.lower()} submit`")
+        raise AbawError(f"{Path(work) / track.key}: found no finished run, expected one from "
+                        f"`make track={track.key} submit`")
     return Outcome(**json.loads(found[-1].read_text()))

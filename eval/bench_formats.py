@@ -28,7 +28,8 @@ import numpy as np
 from timing import best_of
 
 from abaw import protocol
-from abaw.formats import PredictionSet, read_template, validate, write_submission
+from abaw.core.prediction_set import PredictionSet
+from abaw.formats import read_template, validate, write_submission
 
 TRACK, EDITION = "EXPR", 8
 ROWS, VIDEOS = protocol.SIZES["template_rows_ed5"]["EXPR"]

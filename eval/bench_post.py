@@ -17,8 +17,9 @@ import numpy as np
 from timing import best_of
 
 from abaw import metrics, protocol
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
+from abaw.core.decisions import decide
+from abaw.core.layout import layout
+from abaw.core.prediction_set import PredictionSet
 from abaw.post import smooth as sm
 from abaw.post import tune as tn
 
@@ -102,7 +103,8 @@ def main():
         def reference(p=ps, t=target, name=name, ref_windows=ref_windows):
             for w in ref_windows:
                 smoothed = naive(p.outputs, p.offsets, "mean", w)[t.rows]
-                metrics.score(name, 8, dec.decode(name, smoothed), t.labels.astype(np.int64))
+                metrics.score(name, 8, decide(layout(name, 8), smoothed),
+                              t.labels.astype(np.int64))
         t_ref, _, _ = best_of(reference, 1)
         t_ref *= len(SWEEP) / len(ref_windows)
         chosen = params.smooth[name]

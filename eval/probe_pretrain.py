@@ -27,13 +27,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from abaw import metrics  # noqa: E402
+from abaw.core.decisions import active  # noqa: E402
 from abaw.data import load_index  # noqa: E402
 from abaw.features.extract import extract  # noqa: E402
-from abaw.features.pretrain import pretrain  # noqa: E402
 from abaw.features.registry import create_backbone  # noqa: E402
 from abaw.features.store import FeatureStore  # noqa: E402
-from abaw.post import decode as dec  # noqa: E402
 from abaw.post import objectives as ob  # noqa: E402
+from abaw.train.pretrain import pretrain  # noqa: E402
 
 
 def every_kth_frame(index, k: int):
@@ -92,7 +92,7 @@ def fit_aus(x, y, xv, yv, edition):
         clf = LogisticRegression(max_iter=300, class_weight="balanced", C=0.1)
         probs[:, k] = clf.fit(x, y[:, k]).predict_proba(xv)[:, 1]
     thresholds = ob.best_thresholds(ob.au_terms(probs.T, yv == 1, edition))
-    return dec.active(probs).astype(int), dec.active(probs, thresholds).astype(int)
+    return active(probs).astype(int), active(probs, thresholds).astype(int)
 
 
 def probe_aff(index, store, ed):

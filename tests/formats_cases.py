@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from abaw import protocol
-from abaw.formats import PredictionSet
+from abaw.core.prediction_set import PredictionSet
 
 VIDEOS = {"10-60-1280x720_left": 14, "10-60-1280x720_right": 14, "105": 17,
           "122-60-1920x1080-1": 12}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import protocol
-from abaw.formats.prediction_set import PredictionSet
+from abaw.core.prediction_set import PredictionSet
 from abaw.post.tune import ValTruth
 
 

@@ -149,7 +149,7 @@ def test_predictions_on_invalid_frames_are_ignored(tmp_path):
 
 def test_eval_command_json_and_table(tmp_path, monkeypatch, capsys):
     index = make_index(tmp_path)
-    monkeypatch.setattr("abaw.cli.evaluate.load_index", lambda root, edition: index)
+    monkeypatch.setattr("abaw.data.load_index", lambda root, edition: index)
     preds = make_preds("AU", 8, rows=val_rows(index, "AU"))
     npz = preds.save(tmp_path / "run" / "predictions" / "val.npz")
     want = reference_score(index, "AU", 8, preds)
@@ -165,7 +165,7 @@ def test_eval_command_json_and_table(tmp_path, monkeypatch, capsys):
 
 def test_eval_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
     index = make_index(tmp_path)
-    monkeypatch.setattr("abaw.cli.evaluate.load_index", lambda root, edition: index)
+    monkeypatch.setattr("abaw.data.load_index", lambda root, edition: index)
     rows = {v: f for v, f in val_rows(index, "VA").items() if v != "105"}
     npz = make_preds("VA", 8, rows=rows).save(tmp_path / "va.npz")
     with pytest.raises(SystemExit) as e:

@@ -12,9 +12,10 @@ import pytest
 
 from abaw import metrics, protocol
 from abaw.cli import main
+from abaw.core.prediction_set import PredictionSet
 from abaw.data import load_index
 from abaw.data.synth import synthesize
-from abaw.formats import PredictionSet, validate
+from abaw.formats import validate
 from abaw.formats.evaluate import evaluate_predictions
 from abaw.formats.package import submit
 

@@ -8,8 +8,10 @@ import pytest
 from formats_cases import VIDEOS, key, make_preds, required_rows, template_text, write_list
 
 from abaw import metrics, protocol
+from abaw.core.decisions import Decision
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats import PredictionSet, render, write_submission
+from abaw.formats import render, write_submission
 from abaw.formats.templates import read_template
 
 
@@ -123,7 +125,7 @@ def test_thresholds_list_dict_scalar_and_provenance(tmp_path):
     tpl = write_list(tmp_path, "AU", 8)
     base = make_preds("AU", 8, drop=0.0)
     tuned = np.linspace(0.2, 0.8, 12)
-    prov = base.replace(au_thresholds=dict(zip(names, tuned.tolist(), strict=True)))
+    prov = base.replace(decision=Decision(thresholds=tuned.tolist()))
     outs = {
         "list": write_submission(base, tmp_path / "a.txt", tpl, thresholds=list(tuned)),
         "dict": write_submission(base, tmp_path / "b.txt", tpl,

@@ -9,6 +9,7 @@ import pytest
 
 from abaw import pipeline
 from abaw.cli.demo import twin_for
+from tracks import get_track
 
 BARS = {"va": 0.5, "expr": 0.5, "au": 0.6, "mtl": 1.6, "lsd": 0.5, "ce": 0.4}
 MARGIN = 0.15  # above the constant baseline
@@ -19,7 +20,7 @@ MARGIN = 0.15  # above the constant baseline
 def test_demo_recipe_reaches_its_bar(track, tmp_path_factory):
     base = tmp_path_factory.getbasetemp() / "learning-bars"
     root = twin_for(track, base, quiet=True)
-    out = pipeline.run_track(track, root, recipe="demo", work=base / "runs",
+    out = pipeline.run_track(get_track(track), root, recipe="demo", work=base / "runs",
                              out=base / "submissions", quiet=True)
     print(f"{track}: baseline {out.baseline:.3f}, raw {out.val_raw:.3f}, post {out.val_post:.3f}")
     assert out.val_post >= BARS[track]

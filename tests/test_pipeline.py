@@ -15,6 +15,7 @@ import pytest
 
 from abaw import pipeline, protocol
 from abaw.formats.validator import validate
+from tracks import get_track
 from tracks.ce.compound import PAIRS, compound_probabilities
 
 FAST = ["optim.epochs=1", "post.kinds=[\"mean\"]", "post.windows=[1, 5]",
@@ -40,7 +41,7 @@ def env(tmp_path_factory):
                                            ("mtl", 4), ("lsd", 4)])
 def test_run_track_writes_a_validated_zip(env, track, edition):
     base, roots, overrides = env
-    out = pipeline.run_track(track, roots[edition], recipe="demo", overrides=overrides,
+    out = pipeline.run_track(get_track(track), roots[edition], recipe="demo", overrides=overrides,
                              work=base / "runs", out=base / "subs", quiet=True)
     report = validate(out.zip_path, track.upper(), out.edition, root=roots[edition])
     assert report.valid, report.problems()[:3]
@@ -55,7 +56,7 @@ def test_run_track_writes_a_validated_zip(env, track, edition):
 @pytest.mark.parametrize("head", ["mlp", "tcn", "gru", "transformer"])
 def test_every_head_runs_the_whole_path(env, head):
     base, roots, overrides = env
-    out = pipeline.run_track("expr", roots[8], recipe="demo",
+    out = pipeline.run_track(get_track("expr"), roots[8], recipe="demo",
                              overrides=[*overrides, f'model.head="{head}"'],
                              work=base / f"runs-{head}", out=base / f"subs-{head}", quiet=True)
     assert validate(out.zip_path, "EXPR", out.edition, root=roots[8]).valid
@@ -63,7 +64,7 @@ def test_every_head_runs_the_whole_path(env, head):
 
 def test_last_prints_the_last_run(env):
     base, roots, overrides = env
-    pipeline.run_track("expr", roots[8], recipe="demo", overrides=overrides,
+    pipeline.run_track(get_track("expr"), roots[8], recipe="demo", overrides=overrides,
                        work=base / "runs-last", out=base / "subs-last", quiet=True)
     res = subprocess.run([sys.executable, "-m", "abaw", "run", "--track", "expr", "--last",
                           "--work", str(base / "runs-last")], capture_output=True, text=True)

@@ -8,8 +8,8 @@ import pytest
 from post_cases import case
 
 from abaw.cli import main
+from abaw.core.prediction_set import PredictionSet
 from abaw.data.index import DatasetIndex, Sequence
-from abaw.formats.prediction_set import PredictionSet
 from abaw.post import tune as tn
 from abaw.post.impute import complete
 
@@ -25,7 +25,7 @@ def dataset(tmp_path, monkeypatch):
         for v, (frames, labels) in truth.per_video.items():
             seqs[v] = Sequence(v, "EXPR", split, frames, labels.astype(np.float32))
     index = DatasetIndex(tmp_path / "data", 8, "hand-built", {"EXPR": seqs})
-    monkeypatch.setattr("abaw.cli.smooth.load_index", lambda root, edition: index)
+    monkeypatch.setattr("abaw.data.load_index", lambda root, edition: index)
     # Sets as predict writes them: rows without a face are absent, not NaN.
     def drop_missing(ps):
         keep = ~ps.imputed

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from post_cases import case
 
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
 from abaw.post import ensemble as ens
 from abaw.post import impute as imp
 from abaw.post import tune as tn

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
 from abaw.post import impute as imp
 
 NAN = np.nan

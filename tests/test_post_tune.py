@@ -8,9 +8,11 @@ import pytest
 from post_cases import case, slow
 
 from abaw import metrics, protocol
+from abaw.core import decisions as dec
+from abaw.core.decisions import Decision
+from abaw.core.layout import layout
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
 from abaw.post import impute as imp
 from abaw.post import objectives as ob
 from abaw.post import parallel
@@ -136,9 +138,9 @@ def test_smoothing_tuned_on_val_improves_val_and_test(track, tmp_path):
     before = tn.evaluate(imp.impute(test, "linear"), test_truth).value
     after = tn.evaluate(applied, test_truth).value
     assert after > before + 0.05
-    assert applied.provenance["post"]["applied"] is True
+    assert applied.decision.folded is True
     if track in ("AU", "MTL"):
-        assert list(applied.provenance["au_thresholds"].values()) == params.thresholds
+        assert list(applied.decision.thresholds) == params.thresholds
     # On val, re-scoring the applied set gives exactly what tuning recorded.
     assert tn.evaluate(loaded.apply(val), val_truth).value == pytest.approx(
         params.scores["tuned"], abs=1e-12)
@@ -174,22 +176,22 @@ def test_truth_alignment_masks_sentinels_and_needs_every_annotated_frame():
 
 def test_decode_gives_what_the_metric_takes():
     o = np.array([[1.5, -0.25], [-3.0, 0.5]], np.float32)
-    np.testing.assert_array_equal(dec.decode("VA", o), [[1.0, -0.25], [-1.0, 0.5]])
+    np.testing.assert_array_equal(dec.decide(layout("VA", 8), o), [[1.0, -0.25], [-1.0, 0.5]])
     p = np.array([[0.5, 0.3, 0.2], [0.1, 0.45, 0.45]])
     assert dec.classes(p).tolist() == [0, 1]
     assert dec.classes(p, [0.0, 0.0, np.log(2)]).tolist() == [0, 2]    # 0.2*2 < 0.5; 0.9 > 0.45
     a = np.array([[0.5, 0.49], [0.2, 0.9]])
     assert dec.active(a).tolist() == [[1, 0], [0, 1]]
     assert dec.active(a, [0.6, 0.1]).tolist() == [[0, 1], [0, 1]]
-    mtl = dec.decode("MTL", np.full((2, 22), 0.5), {"thresholds": [0.6] * 12})
+    mtl = dec.decide(layout("MTL", 7), np.full((2, 22), 0.5), Decision(thresholds=[0.6] * 12))
     assert set(mtl) == {"VA", "EXPR", "AU"} and mtl["AU"].sum() == 0
-    # an applied set has its bias inside the probabilities: decode does not add it again
-    assert dec.decode("EXPR", np.eye(8)[:2], {"bias": [5.0] + [0] * 7, "applied": True}).tolist() \
-        == [0, 1]
-    assert dec.groups("MTL", 22) == {"valence": slice(0, 1), "arousal": slice(1, 2),
-                                     "EXPR": slice(2, 10), "AU": slice(10, 22)}
+    # an applied set has its bias inside the probabilities: decide does not add it again
+    assert dec.decide(layout("EXPR", 8), np.eye(8)[:2],
+                      Decision(bias=[5.0] + [0] * 7, folded=True)).tolist() == [0, 1]
+    assert {g: s.columns for g, s in layout("MTL", 7).groups.items()} == {
+        "valence": slice(0, 1), "arousal": slice(1, 2), "EXPR": slice(2, 10), "AU": slice(10, 22)}
     with pytest.raises(AbawError, match="found 20 output columns, expected 22"):
-        dec.groups("MTL", 20)
+        layout("MTL", 7).check_width(20)
 
 
 def test_parameter_files_are_checked(tmp_path):
@@ -225,8 +227,8 @@ def test_block_sweep_equals_scoring_the_gathered_columns(track, kind, monkeypatc
     ps, truth = case(track, np.random.default_rng(5), n_videos=3, mean_len=120)
     ps = imp.impute(ps, "linear")
     targets = truth.align(ps)
-    for group, cols in dec.groups(track, len(ps.columns)).items():
-        gkind, x = dec.group_kind(group, track), ps.outputs[:, cols]
+    for group, g in ps.layout.groups.items():
+        gkind, x = g.kind, ps.outputs[:, g.columns]
         sweep = ob.Sweep(kind, x, ps.offsets, ps.imputed)
         for w in (1, 6, 15):
             fast = ob.decided_value(gkind, ob.decide(gkind, sweep, w, targets[group]),

@@ -9,10 +9,12 @@ import pytest
 
 from abaw import pipeline
 from abaw.cli.demo import twin_for
+from abaw.core.decisions import Decision
+from abaw.core.prediction_set import PredictionSet
 from abaw.data import load_index
-from abaw.formats.prediction_set import PredictionSet
 from abaw.post import ensemble as ens
 from abaw.post.tune import ValTruth, evaluate, tune
+from tracks import get_track
 
 
 @pytest.mark.slow
@@ -21,7 +23,7 @@ def test_smoothing_and_ensembling_two_heads_on_the_twin(tmp_path_factory):
     root = twin_for("expr", base, quiet=True)
     val = {}
     for head in ("mlp", "tcn"):                 # per frame / temporal
-        out = pipeline.run_track("expr", root, recipe="demo", overrides=[f"model.head={head}"],
+        out = pipeline.run_track(get_track("expr"), root, recipe="demo", overrides=[f"model.head={head}"],
                                  work=base / "runs", out=base / f"submissions-{head}",
                                  quiet=True)
         val[head] = PredictionSet.load(Path(out.run_dir) / "predictions" / "val.npz")
@@ -37,7 +39,7 @@ def test_smoothing_and_ensembling_two_heads_on_the_twin(tmp_path_factory):
     members = [evaluate(ps, truth).value for ps in smoothed]
     weights, _ = ens.tune_weights(smoothed, truth, names=["mlp", "tcn"])
     combined = ens.combine(smoothed, weights=weights, names=["mlp", "tcn"], method="weighted")
-    value = evaluate(combined, truth, decision={}).value
+    value = evaluate(combined, truth, Decision()).value
     print(f"smoothed heads {members[0]:.3f} / {members[1]:.3f}, ensemble {value:.3f} "
           f"(weights {weights})")
     assert value >= max(members) - 1e-9

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from abaw.features.registry import get_spec
-from abaw.train.config import load_config
+from abaw.recipe import load_recipe
 from abaw.train.trainer import build_model
 from tracks import NAMES, get_track
 
@@ -22,7 +22,7 @@ def test_every_track_has_default_and_demo_recipes():
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: f"{p.parts[-3]}/{p.stem}")
 def test_recipe_builds_a_model(path):
     torch.set_num_threads(1)
-    cfg = load_config(path, track=path.parts[-3])
+    cfg = load_recipe(path, track=path.parts[-3])
     source = cfg.pipeline.derive_from or cfg.track
     track = get_track(source)
     edition = track.edition_for(10)

@@ -9,6 +9,7 @@ from train_helpers import make_dataset, tiny_config
 
 from abaw.train import checkpoint
 from abaw.train.trainer import train
+from tracks import get_track
 
 torch.set_num_threads(1)
 # Optimisers import torch's compiler stack on first use (seconds); do it once here, before the
@@ -32,7 +33,7 @@ def _worker(rank, world, port, index, store_path, out, tracks):
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     try:
         for track in tracks:
-            train(tiny_config(track, **SETS), index, [FeatureStore(store_path)], f"{out}/{track}",
+            train(get_track(track), tiny_config(track, **SETS), index, [FeatureStore(store_path)], f"{out}/{track}",
                   quiet=True)
     finally:
         if dist.is_initialized():
@@ -54,7 +55,7 @@ def test_two_gloo_processes_match_one(tmp_path):
 
 
 def _compare(tmp_path, track, index, store):
-    single = train(tiny_config(track, **SETS), index, [store], tmp_path / "one" / track, quiet=True)
+    single = train(get_track(track), tiny_config(track, **SETS), index, [store], tmp_path / "one" / track, quiet=True)
     a, meta_a = checkpoint.load(tmp_path / "one" / track / "last.safetensors")
     b, meta_b = checkpoint.load(tmp_path / "two" / track / "last.safetensors")
     model_keys = [k for k in a if k.startswith("model.")]

@@ -8,11 +8,12 @@ import torch
 from train_helpers import make_dataset, second_store, tiny_config
 
 from abaw import metrics
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
 from abaw.train import checkpoint
 from abaw.train.predict import predict_run
 from abaw.train.trainer import train
+from tracks import get_track
 
 torch.set_num_threads(1)
 
@@ -44,7 +45,7 @@ def chance(index, track, edition):
                                         ("CE", "tcn")])
 def test_short_training_drops_the_loss_and_beats_chance(data, tmp_path, track, head):
     index, store, _ = data
-    res = train(tiny_config(track, **{"model.head": head}), index, [store], tmp_path, quiet=True)
+    res = train(get_track(track), tiny_config(track, **{"model.head": head}), index, [store], tmp_path, quiet=True)
     first, last = res.history[0]["train"], res.history[-1]["train"]
     name = next(iter(first))
     assert last[name] < 0.8 * first[name], f"{track}/{head}: loss {first[name]} -> {last[name]}"
@@ -56,16 +57,16 @@ def test_short_training_drops_the_loss_and_beats_chance(data, tmp_path, track, h
 
 def test_image_level_and_multi_task_tracks(data, tmp_path):
     index, store, audio = data
-    lsd = train(tiny_config("LSD", **{"model.head": "mlp", "data.window": 0, "optim.batch_size": 64}),
+    lsd = train(get_track("LSD"), tiny_config("LSD", **{"model.head": "mlp", "data.window": 0, "optim.batch_size": 64}),
                 index, [store], tmp_path / "lsd", quiet=True)
     assert json.loads((tmp_path / "lsd" / "run.json").read_text())["window"] == 1
     assert lsd.best_score > chance(index, "LSD", 4) + 0.2
     with pytest.raises(AbawError, match="independent images"):
-        train(tiny_config("LSD", **{"data.window": 8}), index, [store], tmp_path / "lsd8", quiet=True)
+        train(get_track("LSD"), tiny_config("LSD", **{"data.window": 8}), index, [store], tmp_path / "lsd8", quiet=True)
     causal = tiny_config("VA", **{"model.causal": True, "model.head": "tcn", "model.fusion": "concat",
                                   "optim.epochs": 1})
-    train(causal, index, [store, audio], tmp_path / "causal", quiet=True)
-    mtl = train(tiny_config("MTL", **{"model.head": "mlp", "data.window": 0, "optim.epochs": 8}),
+    train(get_track(causal.track), causal, index, [store, audio], tmp_path / "causal", quiet=True)
+    mtl = train(get_track("MTL"), tiny_config("MTL", **{"model.head": "mlp", "data.window": 0, "optim.epochs": 8}),
                 index, [store], tmp_path / "mtl", quiet=True)
     terms = mtl.history[-1]["train"]
     assert set(terms) == {"VA_ccc", "EXPR_ce", "AU_bce"}      # each task logged on its own
@@ -78,18 +79,18 @@ def test_resume_after_an_interruption_matches_the_uninterrupted_run(data, tmp_pa
     index, store, _ = data
     cfg = tiny_config("EXPR", **{"model.head": "transformer", "model.dropout": 0.1,
                                  "optim.epochs": 4})
-    full = train(cfg, index, [store], tmp_path / "full", quiet=True)
+    full = train(get_track(cfg.track), cfg, index, [store], tmp_path / "full", quiet=True)
 
     def kill(step):
         if step == 13:                               # in the middle of the second epoch
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, index, [store], tmp_path / "cut", quiet=True, on_step=kill)
+        train(get_track(cfg.track), cfg, index, [store], tmp_path / "cut", quiet=True, on_step=kill)
     assert checkpoint.load(tmp_path / "cut" / "last.safetensors")[1]["state"]["epoch"] == 1
     with pytest.raises(AbawError, match="--resume"):
-        train(cfg, index, [store], tmp_path / "cut", quiet=True)
-    resumed = train(cfg, index, [store], tmp_path / "cut", resume=True, quiet=True)
+        train(get_track(cfg.track), cfg, index, [store], tmp_path / "cut", quiet=True)
+    resumed = train(get_track(cfg.track), cfg, index, [store], tmp_path / "cut", resume=True, quiet=True)
     for name in ("best.safetensors", "last.safetensors"):
         a = checkpoint.load(tmp_path / "full" / name)[0]
         b = checkpoint.load(tmp_path / "cut" / name)[0]
@@ -101,13 +102,13 @@ def test_resume_after_an_interruption_matches_the_uninterrupted_run(data, tmp_pa
     changed = tiny_config("EXPR", **{"model.head": "transformer", "model.dropout": 0.1,
                                      "optim.epochs": 4, "optim.lr": 0.5})
     with pytest.raises(AbawError, match="optim.lr"):
-        train(changed, index, [store], tmp_path / "cut", resume=True, quiet=True)
+        train(get_track(changed.track), changed, index, [store], tmp_path / "cut", resume=True, quiet=True)
 
 
 def test_kfold_splits_by_video(data, tmp_path):
     index, store, _ = data
     cfg = tiny_config("VA", **{"run.folds": 3, "optim.epochs": 1, "model.head": "mlp"})
-    results = train(cfg, index, [store], tmp_path, quiet=True)
+    results = train(get_track(cfg.track), cfg, index, [store], tmp_path, quiet=True)
     assert len(results) == 3
     vals, pool = [], set(index.ids("VA", "train") + index.ids("VA", "val"))
     for i in range(3):
@@ -116,15 +117,15 @@ def test_kfold_splits_by_video(data, tmp_path):
         assert set(info["train_ids"]) | set(info["val_ids"]) == pool
         vals += info["val_ids"]
     assert sorted(vals) == sorted(pool)               # each video held out exactly once
-    sets = predict_run(tmp_path, "test", index=index, quiet=True)
+    sets = predict_run(get_track("VA"), tmp_path, "test", index=index, quiet=True)
     assert len(sets) == 3 and all((tmp_path / f"fold{i}/predictions/test.npz").is_file() for i in range(3))
 
 
 def test_predict_writes_every_frame_with_raw_outputs_and_imputed_flags(data, tmp_path):
     index, store, _ = data
-    train(tiny_config("EXPR", **{"optim.epochs": 2}), index, [store], tmp_path, quiet=True)
+    train(get_track("EXPR"), tiny_config("EXPR", **{"optim.epochs": 2}), index, [store], tmp_path, quiet=True)
     assert (tmp_path / "predictions" / "val.npz").is_file()          # written by train
-    predict_run(tmp_path, "test", index=index, quiet=True)
+    predict_run(get_track("EXPR"), tmp_path, "test", index=index, quiet=True)
     loaded = PredictionSet.load(tmp_path / "predictions" / "test.npz")
     assert loaded.track == "EXPR" and len(loaded.columns) == 8
     vid = index.ids("EXPR", "test")[0]
@@ -133,16 +134,16 @@ def test_predict_writes_every_frame_with_raw_outputs_and_imputed_flags(data, tmp
     assert np.allclose(out.sum(1), 1, atol=1e-5) and (out >= 0).all()  # probabilities
     _, _, present = store.load(vid)
     assert np.array_equal(imputed, ~present)
-    predict_run(tmp_path, "train", index=index, quiet=True)
+    predict_run(get_track("EXPR"), tmp_path, "train", index=index, quiet=True)
     _, _, imp1 = PredictionSet.load(tmp_path / "predictions" / "train.npz").video("001-video")
     assert imp1[40:46].all()                          # frames with no row in the store at all
 
 
 def test_multimodal_fusion_distillation_and_prompt_losses(data, tmp_path):
     index, store, audio = data
-    teacher = train(tiny_config("EXPR", **{"optim.epochs": 2}), index, [store], tmp_path / "t",
+    teacher = train(get_track("EXPR"), tiny_config("EXPR", **{"optim.epochs": 2}), index, [store], tmp_path / "t",
                     quiet=True)
-    predict_run(teacher.run_dir, "train", index=index, quiet=True)
+    predict_run(get_track("EXPR"), teacher.run_dir, "train", index=index, quiet=True)
     prompts = np.random.default_rng(0).normal(size=(8, 6)).astype(np.float32)
     np.save(tmp_path / "prompts.npy", prompts)
     cfg = tiny_config("EXPR", **{"model.fusion": "bi_cross_attention", "model.fusion_dim": 16,
@@ -150,22 +151,22 @@ def test_multimodal_fusion_distillation_and_prompt_losses(data, tmp_path):
                                  "loss.teacher": str(tmp_path / "t/predictions/train.npz"),
                                  "loss.prompts": str(tmp_path / "prompts.npy"),
                                  "optim.epochs": 6})
-    res = train(cfg, index, [store, audio], tmp_path / "s", quiet=True)
+    res = train(get_track(cfg.track), cfg, index, [store, audio], tmp_path / "s", quiet=True)
     assert set(res.history[0]["train"]) == {"vnaw", "prompt", "kd"}
     assert res.best_score > chance(index, "EXPR", 8) + 0.2
     np.save(tmp_path / "grid.npy", np.random.default_rng(1).normal(size=(9, 6)).astype(np.float32))
-    va = train(tiny_config("VA", **{"model.embed_dim": 6, "loss.prompts": str(tmp_path / "grid.npy"),
+    va = train(get_track("VA"), tiny_config("VA", **{"model.embed_dim": 6, "loss.prompts": str(tmp_path / "grid.npy"),
                                     "loss.main": "ccc+mse", "optim.epochs": 2}),
                index, [store], tmp_path / "va", quiet=True)
     assert set(va.history[0]["train"]) == {"ccc", "mse", "grid"}
     with pytest.raises(AbawError, match="expected one per class"):
         bad = tiny_config("EXPR", **{"model.embed_dim": 6, "loss.prompts": str(tmp_path / "grid.npy")})
-        train(bad, index, [store], tmp_path / "bad", quiet=True)
+        train(get_track(bad.track), bad, index, [store], tmp_path / "bad", quiet=True)
 
 
 def test_predict_refuses_features_of_another_backbone(data, tmp_path):
     index, store, audio = data
-    train(tiny_config("VA", **{"optim.epochs": 1, "model.head": "mlp"}), index, [store], tmp_path,
+    train(get_track("VA"), tiny_config("VA", **{"optim.epochs": 1, "model.head": "mlp"}), index, [store], tmp_path,
           quiet=True)
     with pytest.raises(AbawError, match="backbone"):
-        predict_run(tmp_path, "test", index=index, stores=[audio], quiet=True)
+        predict_run(get_track("VA"), tmp_path, "test", index=index, stores=[audio], quiet=True)

@@ -1,5 +1,6 @@
-"""Track packages: `tracks/<name>/__init__.py` defines `TRACK`, the spec the generic trainer,
-predictor and writers read (see `abaw.train.track.Track`), and `recipes/*.toml` its recipes."""
+"""Track packages: `tracks/<name>/__init__.py` defines `TRACK`, the spec every stage reads (see
+`abaw.core.track.Track`), and `recipes/*.toml` its recipes. The command line resolves a track name
+once, with `get_track`, and passes the spec down."""
 
 from __future__ import annotations
 

@@ -16,11 +16,12 @@ import click
 DEMO_EDITIONS = {"va": 8, "expr": 8, "au": 8, "ce": 8, "mtl": 4, "lsd": 4}
 
 
-def twin_for(track: str, base: Path, quiet: bool, size: str = "small", seed: int = 0) -> Path:
-    """The twin a track's demo runs on, generated once (a finished tree has its marker file)."""
+def twin_for(key: str, base: Path, quiet: bool, size: str = "small", seed: int = 0) -> Path:
+    """The twin the demo of track `key` (va, expr, ...) runs on, generated once (a finished tree
+    has its marker file)."""
     from abaw.data.synth import synthesize
 
-    edition = DEMO_EDITIONS[track.lower()]
+    edition = DEMO_EDITIONS[key]
     root = base / f"twin-ed{edition}-{size}-seed{seed}"
     marker = root / ".abaw-twin-complete"
     if not marker.is_file():
@@ -47,6 +48,7 @@ def demo(out, tracks, size, seed, quiet):
 
     from abaw import pipeline
     from abaw.errors import AbawError
+    from tracks import get_track
 
     names = [t.strip().lower() for t in tracks.split(",") if t.strip()]
     unknown = [t for t in names if t not in DEMO_EDITIONS]
@@ -55,8 +57,8 @@ def demo(out, tracks, size, seed, quiet):
                         f"{', '.join(DEMO_EDITIONS)}")
     t0 = time.perf_counter()
     outcomes = []
-    for track in names:
-        root = twin_for(track, out, quiet, size, seed)
+    for track in map(get_track, names):
+        root = twin_for(track.key, out, quiet, size, seed)
         outcomes.append(pipeline.run_track(
             track, root, recipe="demo", overrides=[f"run.seed={seed}"], work=out / "runs",
             out=out / "submissions", quiet=quiet))

@@ -42,7 +42,8 @@ _path = click.Path(dir_okay=False, path_type=Path)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def ensemble(preds, val_preds, root, edition, out, method, val_out, step, impute_method, quiet):
     """Combine the prediction sets PRED... into one."""
-    from abaw.formats.prediction_set import PredictionSet
+    from abaw.core.prediction_set import PredictionSet
+    from abaw.data import load_index
     from abaw.post import ensemble as ens
 
     method = method or ("weighted" if val_preds else "mean")
@@ -52,7 +53,7 @@ def ensemble(preds, val_preds, root, edition, out, method, val_out, step, impute
     if (method == "weighted" or val_out) and (not val_preds or root is None):
         raise AbawError(f"ensemble --method {method}: found no --tune-on/--root, expected a "
                         "validation set per member and the dataset root (or --method mean)")
-    index = common.load_index(root, edition) if root is not None else None
+    index = load_index(root, edition) if root is not None else None
     names = [str(p) for p in preds]
     sets = [common.completed(PredictionSet.load(p), index, impute_method) for p in preds]
     vals, weights, scores = None, None, None

@@ -14,19 +14,13 @@ from pathlib import Path
 
 import click
 
-TRACKS = ("VA", "EXPR", "AU", "MTL", "LSD", "CE")
-
-
-def load_index(root, edition):
-    """The dataset index (a seam tests replace with a hand-built index)."""
-    from abaw.data import load_index as load
-
-    return load(root, edition)
+from abaw.cli.options import TrackChoice
 
 
 def load_any(pred: Path, split: str, track: str | None, edition: int | None, root: Path):
     """(predictions, index): a PredictionSet (.npz or run directory) or an Official
     (submission-format files, read with the edition of --edition or of the dataset)."""
+    from abaw.data import load_index
     from abaw.errors import AbawError
     from abaw.formats.package import RUN_PREDICTIONS, load_predictions
     from abaw.formats.reader import read_official
@@ -66,7 +60,7 @@ def show(ev) -> None:
 @click.command("eval")
 @click.option("--split", default="val", show_default=True, type=click.Choice(["val", "train"]),
               help="Annotated split to score against.")
-@click.option("--track", "-t", type=click.Choice(TRACKS, case_sensitive=False), default=None,
+@click.option("--track", "-t", type=TrackChoice(), default=None,
               help="Track [default: the prediction set's].")
 @click.option("--root", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Dataset root with the split's annotations.")
@@ -81,15 +75,16 @@ def show(ev) -> None:
               help="How annotated frames without a prediction are filled.")
 @click.option("--thresholds", default=None,
               help="AU thresholds: a number, a comma list, or a JSON file [default: the set's "
-                   "tuned au_thresholds, else 0.5].")
+                   "tuned thresholds, else 0.5].")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def evaluate(split, track, root, pred, edition, allow_missing, fill, thresholds, as_json):
     """Score --pred on --split of the dataset at --root with the official metric."""
     from abaw.cli.submit import parse_thresholds
     from abaw.formats.evaluate import evaluate_predictions
 
-    predictions, index = load_any(pred, split, track and track.upper(), edition, root)
-    ev = evaluate_predictions(index, predictions, track=track and track.upper(), split=split,
+    name = track.name if track else None
+    predictions, index = load_any(pred, split, name, edition, root)
+    ev = evaluate_predictions(index, predictions, track=name, split=split,
                               edition=edition, allow_missing=allow_missing, fill=fill,
                               thresholds=parse_thresholds(thresholds))
     if as_json:

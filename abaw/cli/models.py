@@ -82,7 +82,7 @@ def pretrain(root, out, edition, arch, image_size, epochs, batch_size, lr, max_f
     pretrain.json). Then: `abaw features extract ROOT --backbone face-resnet18 --weights OUT`.
     """
     from abaw.data import load_index
-    from abaw.features.pretrain import pretrain as run_pretrain
+    from abaw.train.pretrain import pretrain as run_pretrain
 
     index = load_index(root, edition) if edition is not None else load_index(root)
     folder = run_pretrain(index, out, arch=arch, image_size=image_size, epochs=epochs,

@@ -15,6 +15,6 @@ import click
 @click.option("--device", help="auto, cpu, cuda or cuda:N (default: the run's).")
 def predict(run, split, root, features, out, device):
     """Write RUN/predictions/SPLIT.npz: every frame of the split, imputed frames flagged."""
-    from abaw.train.predict import predict_run
+    from abaw.train.predict import predict_run, trained_track
 
-    predict_run(run, split, root=root, stores=features, out=out, device=device)
+    predict_run(trained_track(run), run, split, root=root, stores=features, out=out, device=device)

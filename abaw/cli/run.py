@@ -4,9 +4,11 @@ from pathlib import Path
 
 import click
 
+from abaw.cli.options import TrackChoice
+
 
 @click.command("run")
-@click.option("--track", required=True, help="va, expr, au, mtl, lsd or ce.")
+@click.option("--track", required=True, type=TrackChoice(), help="The track to run.")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path),
               help="Dataset root [default: the demo's synthetic twin for the track].")
 @click.option("--edition", type=int, help="Edition of the dataset layout (detected when omitted).")
@@ -37,7 +39,7 @@ def run(track, root, edition, recipe, template, test_list, overrides, work, out,
         if root is None:
             from abaw.cli.demo import twin_for
 
-            root = twin_for(track, Path("demo"), quiet)
+            root = twin_for(track.key, Path("demo"), quiet)
             recipe = recipe or "demo"
         o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
                                template=template, test_list=test_list, work=work, out=out,

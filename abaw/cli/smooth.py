@@ -15,17 +15,9 @@ import click
 
 from abaw.errors import AbawError
 from abaw.post.impute import METHODS
-from abaw.post.smooth import KINDS
-from abaw.post.tune import DEFAULT_WINDOWS
+from abaw.post.smooth import DEFAULT_WINDOWS, KINDS
 
 _path = click.Path(dir_okay=False, path_type=Path)
-
-
-def load_index(root, edition):
-    """The dataset index (a seam the tests replace with a hand-built index)."""
-    from abaw.data import load_index as load
-
-    return load(root, edition)
 
 
 def completed(ps, index, method: str):
@@ -40,7 +32,7 @@ def completed(ps, index, method: str):
 
 def validation_set(path, index, method: str):
     """(the validation set at `path` completed to every annotated frame, its ValTruth)."""
-    from abaw.formats.prediction_set import PredictionSet
+    from abaw.core.prediction_set import PredictionSet
     from abaw.post.impute import complete
     from abaw.post.tune import ValTruth
 
@@ -85,7 +77,8 @@ def parse_list(text: str, what: str, cast=str) -> tuple:
 def smooth(pred, val_pred, root, edition, out, params_path, kinds, windows, impute_method,
            use_imputed, no_thresholds, no_bias, quiet):
     """Impute and smooth PRED, with parameters tuned on --tune-on (or loaded from --params)."""
-    from abaw.formats.prediction_set import PredictionSet
+    from abaw.core.prediction_set import PredictionSet
+    from abaw.data import load_index
     from abaw.post.params import PostParams
     from abaw.post.tune import tune
 

@@ -53,7 +53,7 @@ def parse_thresholds(text: str | None):
               help="How frames the prediction set lacks are filled (reported in the manifest).")
 @click.option("--thresholds", default=None,
               help="AU thresholds: a number, a comma list in AU order, or a JSON file "
-                   "[default: the set's tuned au_thresholds, else 0.5].")
+                   "[default: the set's tuned thresholds, else 0.5].")
 @click.option("--decimals", default=6, show_default=True, type=int,
               help="Decimals of valence / arousal.")
 @click.option("--layout", type=click.Choice(["track", "annotation", "none"]), default=None,

@@ -7,9 +7,11 @@
 
 import click
 
+from abaw.cli.options import TrackChoice
+
 
 @click.command("train")
-@click.option("--track", required=True, help="va, expr, au, mtl, lsd or ce.")
+@click.option("--track", required=True, type=TrackChoice(), help="The track to train.")
 @click.option("--recipe", type=click.Path(dir_okay=False),
               help="TOML recipe (default: the track's recipes/default.toml, else built-in defaults).")
 @click.option("--root", required=True, type=click.Path(file_okay=False), help="Dataset root.")
@@ -23,18 +25,18 @@ import click
 @click.option("--quiet", is_flag=True, help="No per-epoch lines.")
 def train(track, recipe, root, edition, features, out, overrides, resume, quiet):
     """Train a head on cached features; selects the epoch with the best official val score."""
-    from abaw.train.config import load_config
-    from abaw.train.inputs import load_index, open_stores
+    from abaw.data import load_index
+    from abaw.recipe import load_recipe
+    from abaw.train.inputs import open_stores
     from abaw.train.trainer import train as run_training
-    from tracks import get_track, recipe_path
+    from tracks import recipe_path
 
-    get_track(track)                                    # a bad --track fails before any work
     if recipe is None:
-        recipe = recipe_path(track)
-    cfg = load_config(recipe, overrides, track=track)
+        recipe = recipe_path(track.key)
+    cfg = load_recipe(recipe, overrides, track=track.name).training()
     stores = open_stores(features)
     index = load_index(root, edition)
-    results = run_training(cfg, index, stores, out, resume=resume, quiet=quiet)
+    results = run_training(track, cfg, index, stores, out, resume=resume, quiet=quiet)
     _finish(results, quiet)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-TRACKS = ("VA", "EXPR", "AU", "MTL", "LSD", "CE")
+from abaw.cli.options import TrackChoice
 
 
 def show_report(report, console=None) -> None:
@@ -43,8 +43,7 @@ def show_report(report, console=None) -> None:
 
 @click.command("validate")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--track", "-t", required=True, type=click.Choice(TRACKS, case_sensitive=False),
-              help="Challenge track.")
+@click.option("--track", "-t", required=True, type=TrackChoice(), help="Challenge track.")
 @click.option("--edition", "-e", required=True, type=int, help="ABAW edition (1-10).")
 @click.option("--template", type=click.Path(dir_okay=False, path_type=Path),
               help="The organisers' test-set template (editions 5+, CE).")
@@ -60,7 +59,7 @@ def validate(path, track, edition, template, test_list, root, max_examples, as_j
     """Check PATH (a file, a folder of per-video files, or a zip) and list every problem."""
     from abaw.formats.validator import validate as run
 
-    report = run(path, track.upper(), edition, template=template, test_list=test_list,
+    report = run(path, track.name, edition, template=template, test_list=test_list,
                  root=root, cap=max_examples)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

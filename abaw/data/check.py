@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from abaw import protocol
+from abaw import metrics, protocol
+from abaw.core.layout import edition_for, layout
 from abaw.data import problems as P
-from abaw.data.annotations import class_names
 from abaw.data.build import FRAME_COUNT, build_index
 from abaw.data.index import DatasetIndex
 
@@ -74,34 +74,34 @@ def _split_summary(index, track, split, ids) -> SplitSummary:
     suffix_l, suffix_r = protocol.PERSON_SUFFIXES
     id_set = set(ids)
     pairs = sum(1 for i in ids if i.endswith(suffix_l) and i[: -len(suffix_l)] + suffix_r in id_set)
+    lay = layout(track, edition_for(track, index.edition))
     for id_ in ids:
         s = index.sequence(track, id_)
         frames += len(s.frames)
-        if track != "LSD":
+        if not lay.image_level:               # images of their own, no crops
             m = index.media.get(id_)
             no_folder += m is None or m.crop_dir is None
             missing += int((~index.has_crop(id_, s.frames)).sum())
         if s.labels is None:
             continue
-        ok = np.any(list(index.mtl_valid(id_).values()), axis=0) if track == "MTL" \
-            else index.valid(track, id_)
+        ok = metrics.label_mask(lay, s.labels).any(axis=1)      # any task annotated
         valid += int(ok.sum())
-        h = _histogram(index, track, s.labels, ok)
+        h = _histogram(lay, s.labels, ok)
         hist = h if hist is None else {k: hist[k] + h[k] for k in hist}
     return SplitSummary(track, split, len(ids), frames, valid, missing, no_folder, pairs,
                         hist or {})
 
 
-def _histogram(index, track, labels, ok) -> dict:
-    if track == "AU":
-        names = protocol.au_names(index.edition)
-        lab = labels[ok]
-        return {n: int((lab[:, j] == 1).sum()) for j, n in enumerate(names)}
-    if track in ("EXPR", "CE", "LSD", "MTL"):
-        names = class_names("EXPR" if track == "MTL" else track,
-                            index.edition if track != "MTL" else protocol.LATEST_EDITION)
-        col = labels[:, 2] if track == "MTL" else labels[:, 0]
+def _histogram(lay, labels, ok) -> dict:
+    """Valid frames per class of the class block (MTL: its expressions), else positive frames
+    per AU; nothing for values."""
+    classes, aus = lay.block("classes"), lay.block("binary")
+    if classes is not None:
+        col = labels[:, classes.labels.start]
         col = col[(col >= 0) & ~np.isnan(col)]
-        counts = np.bincount(col.astype(np.int64), minlength=len(names))
-        return {n: int(c) for n, c in zip(names, counts, strict=False)}
+        counts = np.bincount(col.astype(np.int64), minlength=classes.size)
+        return {n: int(c) for n, c in zip(classes.names, counts, strict=False)}
+    if aus is not None:
+        lab = labels[ok][:, aus.labels]
+        return {n: int((lab[:, j] == 1).sum()) for j, n in enumerate(aus.names)}
     return {}

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from abaw import protocol
+from abaw.core.version import code_version
 from abaw.errors import AbawError
 from abaw.features.loaders import AudioTracks, ImageFiles, Preprocess, unbatched
 from abaw.features.store import FeatureStore
@@ -238,7 +239,7 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
     jobs = shard(plan(index, backbone.kind, tracks, splits), rank, world)
     meta = backbone.meta()
     _, meta["precision"] = autocast(backbone.device, precision)
-    meta["code_version"] = _code_version()
+    meta["code_version"] = code_version()
     store = FeatureStore.create(out, meta)
     pending = [j for j in jobs if not store.has(j.id)]
     run = extract_visual if backbone.kind == "visual" else extract_audio
@@ -249,12 +250,3 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
     return {"store": str(store.path), "ids": len(jobs), "done_before": len(jobs) - len(pending),
             "written": len(pending), "frames": n, "seconds": seconds,
             "frames_per_s": n / seconds if seconds > 0 else 0.0, "rank": rank, "world": world}
-
-
-def _code_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("abaw")
-    except PackageNotFoundError:
-        return "unknown"

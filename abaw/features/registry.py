@@ -41,7 +41,7 @@ class BackboneSpec:
 
 BACKBONES: dict[str, BackboneSpec] = {}
 # The hub id of an entry whose weights no hub holds: the toolkit trains them on a dataset's
-# training crops (`abaw.features.pretrain`) into a folder. Not an `owner/name`, never fetched.
+# training crops (`abaw.train.pretrain`) into a folder. Not an `owner/name`, never fetched.
 TRAINED_HERE = "(abaw models pretrain)"
 PRETRAIN_COMMAND = "abaw models pretrain ROOT --out"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; anything else is a path

@@ -1,14 +1,13 @@
-"""Submission formats: the prediction set, templates, writers, the validator, packaging.
+"""Submission formats: templates, writers, the validator, packaging, evaluation.
 
-Decoding raw outputs to the values a submission holds (clip, argmax, thresholds) happens only in
-`decode` / `writers`; everything upstream passes raw outputs in a `PredictionSet`.
+Everything upstream passes raw outputs in a `PredictionSet` (`abaw.core`); the writers decide
+them (clip, argmax, thresholds: `abaw.core.decisions`) into the values a submission holds.
 """
 
-from abaw.formats.prediction_set import PredictionSet
 from abaw.formats.report import Problem, Report
 from abaw.formats.templates import Template, read_template, read_test_list
 from abaw.formats.validator import validate
 from abaw.formats.writers import Written, write_submission
 
-__all__ = ["PredictionSet", "Problem", "Report", "Template", "Written", "read_template",
-           "read_test_list", "validate", "write_submission"]
+__all__ = ["Problem", "Report", "Template", "Written", "read_template", "read_test_list",
+           "validate", "write_submission"]

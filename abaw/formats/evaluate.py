@@ -1,8 +1,9 @@
 """Scoring predictions against a split's annotations with the edition's official metric.
 
 `evaluate_predictions(index, predictions, ...)` takes a DatasetIndex (the CLI builds it with
-`load_index(root, edition)`) and either a PredictionSet (raw outputs: decoded here exactly as the
-writers decode them) or an `Official` (values read from a submission-format file). Every
+`load_index(root, edition)`) and either a PredictionSet (raw outputs: decided exactly as the
+writers decide them, `abaw.metrics.score_outputs`) or an `Official` (values read from a
+submission-format file). Every
 annotated sequence of the split is scored, pooled over all its frames (abaw.metrics); frames the
 annotations mark invalid are ignored, predictions for them too. A sequence without predictions
 is an error unless `allow_missing`; frames a prediction set lacks are filled by the fill policy
@@ -17,9 +18,11 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from abaw import metrics, protocol
+from abaw.core.decisions import check_outputs, with_thresholds
+from abaw.core.layout import layout
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats import decode as dec
-from abaw.formats.prediction_set import PredictionSet
+from abaw.formats import align as al
 from abaw.formats.reader import Official
 
 
@@ -45,7 +48,7 @@ class Evaluation:
 
 @dataclass
 class _Table:
-    """What `decode.align` needs from a prediction set: flat rows per video."""
+    """What `align.align` needs from a prediction set: flat rows per video."""
 
     videos: list
     offsets: np.ndarray
@@ -55,82 +58,62 @@ class _Table:
 
 def evaluate_predictions(index, predictions, track: str | None = None, split: str = "val",
                          edition: int | None = None, allow_missing: bool = False,
-                         fill: str = dec.DEFAULT_FILL, thresholds=None, **choices) -> Evaluation:
+                         fill: str = al.DEFAULT_FILL, thresholds=None, **choices) -> Evaluation:
     is_set = isinstance(predictions, PredictionSet)
     track = (track or predictions.track).upper()
     if track != predictions.track.upper():
         raise AbawError(f"predictions: found track {predictions.track}, expected {track}")
     edition = edition or predictions.edition or index.edition
-    r = protocol.rules(track, edition)
+    lay = layout(track, edition)
     ids = index.ids(track, split)
     if not ids:
         raise AbawError(f"index of {index.root}: found no {track} {split} sequences, expected "
                         f"annotations of the {split} split")
     seqs = [index.sequence(track, i) for i in ids]
     if is_set:
-        if tuple(predictions.columns) != tuple(r.names):
+        if tuple(predictions.columns) != lay.names:
             raise AbawError(f"prediction set: found columns {','.join(predictions.columns)}, "
-                            f"expected {','.join(r.names)} for {track} in edition {edition}")
+                            f"expected {','.join(lay.names)} for {track} in edition {edition}")
         table = predictions
     else:
         table = _official_table(predictions, seqs)
-        if track != "VA" and fill == "linear":
-            fill = "nearest"              # decoded classes / 0-1 AUs can't be interpolated
-    if track == "LSD" and is_set and len(table.videos) == 1 and len(ids) == 1:
+        if fill == "linear" and any(b.kind != "values" for b in lay.blocks):
+            fill = "nearest"              # decided classes / 0-1 AUs can't be interpolated
+    if lay.image_level and is_set and len(table.videos) == 1 and len(ids) == 1:
         table = _Table([ids[0]], table.offsets, table.frames, table.outputs)
     counts = np.array([len(s.frames) for s in seqs])
     video_of_row = np.repeat(np.arange(len(ids), dtype=np.int32), counts)
     frames = np.concatenate([s.frames for s in seqs])
-    aligned = dec.align(table, ids, video_of_row, frames, fill, allow_missing_videos=allow_missing)
+    aligned = al.align(table, ids, video_of_row, frames, fill, allow_missing_videos=allow_missing)
     present = [i for i in ids if i in set(table.videos)]
     missing = [i for i in ids if i not in set(table.videos)]
     if not present:
         raise AbawError(f"predictions: found none of the {len(ids)} {track} {split} sequences, "
                         f"expected predictions for e.g. {ids[0]}")
-    collector = metrics.MetricCollector(track, edition, **choices)
     bounds = np.concatenate([[0], np.cumsum(counts)])
     filled = ignored = 0
     keep = set(present)
+    outputs, labels = [], []
     for k, (vid, seq) in enumerate(zip(ids, seqs, strict=True)):
         if vid not in keep:
             continue
         rows = slice(int(bounds[k]), int(bounds[k + 1]))
-        out = aligned.outputs[rows]
-        pred = dec.decode(track, edition, out, thresholds, getattr(table, "provenance", None)) \
-            if is_set else _as_decoded(track, out)
-        valid = _valid(index, track, vid)
+        outputs.append(check_outputs(lay, aligned.outputs[rows]) if is_set
+                       else aligned.outputs[rows])
+        labels.append(seq.labels)
+        valid = metrics.label_mask(lay, seq.labels).any(axis=1)
         filled += int(np.sum(aligned.filled[rows] & valid))
         ignored += int(np.sum(~aligned.filled[rows] & ~valid))
-        collector.add(vid, _split(track, pred), _split(track, seq.labels))
+    outputs, labels = np.concatenate(outputs), np.concatenate(labels)
+    if is_set:            # pooled over every frame of every video, as the organisers score
+        decision = with_thresholds(predictions.decision, thresholds, lay)
+        score = metrics.score_outputs(lay, outputs, labels, decision, **choices)
+    else:
+        score = metrics.score(track, edition, lay.split(outputs, cast=True), lay.split(labels),
+                              **choices)
     source = (str(predictions.provenance.get("run", "prediction set")) if is_set
               else predictions.source)
-    return Evaluation(collector.compute(), split, source, len(present), missing, filled, ignored)
-
-
-def _valid(index, track, vid) -> np.ndarray:
-    if track == "MTL":
-        v = index.mtl_valid(vid)
-        return v["VA"] | v["EXPR"] | v["AU"]
-    return index.valid(track, vid)
-
-
-def _as_decoded(track, values):
-    if track in ("VA", "MTL"):
-        return values
-    if track == "AU":
-        return values.astype(np.int8)
-    return values[:, 0].astype(np.int64)
-
-
-def _split(track: str, values):
-    """The form metrics.score takes: VA (n, 2); classes (n,); AUs (n, K); MTL a dict."""
-    if track == "MTL":
-        v = np.asarray(values)
-        return {"VA": v[:, 0:2], "EXPR": v[:, 2], "AU": v[:, 3:15]}
-    if track in ("EXPR", "CE", "LSD"):
-        v = np.asarray(values)
-        return v[:, 0] if v.ndim == 2 else v
-    return values
+    return Evaluation(score, split, source, len(present), missing, filled, ignored)
 
 
 def _official_table(official: Official, seqs) -> _Table:

@@ -2,8 +2,8 @@
 
 Nothing is packed unless the validator accepts what was written. The manifest beside the zip
 (`<name>.manifest.json`, not inside it: the organisers' zip holds only the submission) records
-the track and edition, the template's checksum, the prediction set's provenance, the code version,
-the post-processing used to decode raw outputs, and the checksum of every file and of the zip.
+the track and edition, the template's checksum, the prediction set's provenance and decision, the
+code version, how raw outputs were decided, and the checksum of every file and of the zip.
 
 A run directory holds its predictions as `predictions/<split>.npz` (`RUN_PREDICTIONS`): `abaw
 submit` reads `predictions/test.npz`, `abaw eval` reads `predictions/val.npz`.
@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import subprocess
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from abaw import protocol
 from abaw.atomic import atomic_file, write_bytes
+from abaw.core.prediction_set import PredictionSet
+from abaw.core.version import code_version
 from abaw.errors import AbawError
-from abaw.formats import decode as dec
-from abaw.formats.prediction_set import PredictionSet
+from abaw.formats import align as al
 from abaw.formats.report import Report
 from abaw.formats.templates import Template, read_template, sha256_file
 from abaw.formats.validator import expected_rows, validate
@@ -63,26 +63,6 @@ def load_predictions(source, split: str = "test") -> tuple[PredictionSet, Path]:
     return PredictionSet.load(path), path
 
 
-def code_version() -> str:
-    """abaw's version, plus the git commit (and '-dirty') when run from a checkout."""
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        out = version("abaw")
-    except PackageNotFoundError:
-        out = "unknown"
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, timeout=5,
-                                capture_output=True, text=True)
-        if commit.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                   cwd=here, timeout=5, capture_output=True, text=True)
-            out += f"+g{commit.stdout.strip()}" + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
-
-
 def _zip_folder(files: list[Path], base: Path, out: Path) -> Path:
     with atomic_file(out) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(files):
@@ -93,7 +73,7 @@ def _zip_folder(files: list[Path], base: Path, out: Path) -> Path:
 
 
 def submit(predictions, out_dir, *, template=None, test_list=None, root=None,
-           edition: int | None = None, fill: str = dec.DEFAULT_FILL, thresholds=None,
+           edition: int | None = None, fill: str = al.DEFAULT_FILL, thresholds=None,
            decimals: int = DEFAULT_DECIMALS, layout: str | None = None,
            name: str | None = None) -> Submission:
     """Write, validate and pack a submission; raises InvalidSubmission if it does not validate.
@@ -160,7 +140,7 @@ def _manifest(preds, r, tpl, test_list, source_path, written, report, zip_path, 
               "bytes": f.stat().st_size} for f in sorted(written.files)]
     pred_info = {"track": preds.track, "edition": preds.edition, "videos": len(preds.videos),
                  "rows": len(preds), "imputed_rows": int(preds.imputed.sum()),
-                 "provenance": preds.provenance}
+                 "provenance": preds.provenance, "decision": preds.decision.to_dict()}
     if source_path is not None:
         pred_info.update(path=str(source_path), sha256=sha256_file(source_path))
     reference = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from abaw.core.layout import Layout
 from abaw.errors import AbawError
 from abaw.formats import textscan as ts
 
@@ -85,19 +86,18 @@ class Rows:
         return mat[mask].tobytes()
 
 
-def value_rows(rows: Rows, track: str, values: np.ndarray, decimals: int) -> Rows:
-    """Append a track's decoded values to `rows`: VA `v,a`; classes `c`; AUs `0,1,...`;
-    MTL `v,a,c,AU1..AU12` (the layout of `decode.decode`)."""
-    track = track.upper()
-    if track == "VA":
-        rows.floats(values[:, 0], decimals).const(b",").floats(values[:, 1], decimals)
-    elif track in ("EXPR", "CE", "LSD"):
-        rows.digits(values)
-    elif track == "AU":
-        rows.digits(values)
-    elif track == "MTL":
-        rows.floats(values[:, 0], decimals).const(b",").floats(values[:, 1], decimals)
-        rows.const(b",").digits(values[:, 2:3]).const(b",").digits(values[:, 3:])
-    else:
-        raise AbawError(f"track: found {track}, expected one of VA, EXPR, AU, MTL, LSD, CE")
+def value_rows(rows: Rows, lay: Layout, decided: dict, decimals: int) -> Rows:
+    """Append a track's decisions (task -> array, `abaw.core.decisions.decide_blocks`) to
+    `rows`, block after block: values `v,a`; classes `c`; AUs `0,1,...` (MTL `v,a,c,AU1..AU12`)."""
+    for i, b in enumerate(lay.blocks):
+        if i:
+            rows.const(b",")
+        v = decided[b.task]
+        if b.kind == "values":
+            for j in range(b.size):
+                if j:
+                    rows.const(b",")
+                rows.floats(v[:, j], decimals)
+        else:                                   # a class index, or 0/1 per AU
+            rows.digits(v)
     return rows

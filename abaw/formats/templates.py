@@ -46,10 +46,6 @@ class Template:
     def __len__(self) -> int:
         return len(self.row_start)
 
-    @property
-    def header_bytes(self) -> bytes:
-        return b"" if self.header is None else self.header.encode("utf-8")
-
     def key(self, row: int) -> str:
         s = int(self.row_start[row])
         return self.lines.data[s:s + int(self.key_len[row])].decode("utf-8", "replace")

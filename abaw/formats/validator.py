@@ -76,10 +76,10 @@ def expected_rows(r, template, test_list, index) -> Template:
         if not ids:
             raise AbawError(f"index of {index.root}: found no {r.track} test sequences, expected "
                             "the test set (or pass the template)")
-        if r.track == "LSD":
-            seq = index.sequence("LSD", ids[0])
+        if r.track in protocol.IMAGE_TRACKS:      # one sequence of images, named by the list
+            seq = index.sequence(r.track, ids[0])
             return image_template([PurePosixPath(p).name for p in seq.images or []],
-                                  r.prediction_header, f"LSD test list of {index.root}")
+                                  r.prediction_header, f"{r.track} test list of {index.root}")
         return template_from_rows(ids, [index.sequence(r.track, i).frames for i in ids],
                                   r.prediction_header, f"{r.track} test rows of {index.root}")
     what = "test list" if r.submission == "release_order" else "template"

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from abaw import protocol
+from abaw.core.layout import layout
 from abaw.formats import textscan as ts
 from abaw.formats.report import Report, quote
 
@@ -21,23 +21,20 @@ MIN_VALUES_FOR_PRECISION = 10   # fewer values than this say nothing about round
 
 def column_types(track: str, edition: int) -> list[tuple[str, str, int]]:
     """(type, column name, classes) per value field: 'va' float, 'class' index, 'au' 0/1."""
-    track = track.upper()
-    r = protocol.rules(track, edition)
-    if track == "VA":
-        return [("va", n, 0) for n in r.names]
-    if track == "AU":
-        return [("au", n, 0) for n in r.names]
-    if track == "MTL":
-        return ([("va", n, 0) for n in protocol.VA_NAMES]
-                + [("class", "expression", len(protocol.EXPR_CLASSES_8))]
-                + [("au", n, 0) for n in protocol.AUS_12])
-    return [("class", "class", len(r.names))]
+    lay = layout(track, edition)
+    several = len(lay.blocks) > 1         # MTL names its class field after the task
+    out = []
+    for b in lay.blocks:
+        if b.kind == "classes":
+            out.append(("class", "expression" if several else "class", b.size))
+        else:
+            out += [("va" if b.kind == "values" else "au", n, 0) for n in b.names]
+    return out
 
 
 def _class_names(track: str, edition: int) -> tuple[str, ...]:
-    if track.upper() == "MTL":
-        return protocol.EXPR_CLASSES_8
-    return protocol.rules(track, edition).names
+    block = layout(track, edition).block("classes")
+    return block.names if block is not None else ()
 
 
 def describe(track: str, edition: int) -> str:

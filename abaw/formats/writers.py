@@ -8,7 +8,7 @@
 - MTL and LSD: one file in the release order of the test list, same mechanism.
 
 Values: VA clipped to [-1, 1] with `decimals` fixed decimals; classes by argmax; AUs by per-AU
-thresholds (see `decode`). Frames the prediction set lacks are filled by a named policy and
+thresholds (`abaw.core.decisions`, with the set's decision). Frames the prediction set lacks are filled by a named policy and
 counted in `Written.filled`; a missing video is an error. Files appear atomically.
 """
 
@@ -21,8 +21,10 @@ import numpy as np
 
 from abaw import protocol
 from abaw.atomic import atomic_folder, write_bytes
+from abaw.core.decisions import DEFAULT_THRESHOLD, check_outputs, decide_blocks, with_thresholds
+from abaw.core.layout import layout as output_layout
 from abaw.errors import AbawError
-from abaw.formats import decode as dec
+from abaw.formats import align as al
 from abaw.formats import render
 from abaw.formats.templates import Template, read_template, read_test_list
 
@@ -56,24 +58,29 @@ def _check_columns(preds, track: str, edition: int) -> None:
                         f"{','.join(expected)} for {track} in edition {edition}")
 
 
-def _params(track, edition, fill, thresholds, decimals, provenance, layout=None) -> dict:
-    r = protocol.rules(track, edition)
+def _params(lay, decision, fill, decimals, layout=None) -> dict:
     p = {"fill": fill, "decimals": decimals}
-    if track in ("VA", "MTL"):
-        p["va_clip"] = [-1.0, 1.0]
-    if r.kind == "single_label" or track == "MTL":
-        p["classes"] = "argmax"
-    if track in ("AU", "MTL"):
-        names = protocol.AUS_12 if track == "MTL" else r.names
-        values = dec.resolve_thresholds(thresholds, names, provenance).tolist()
-        p["au_thresholds"] = dict(zip(names, values, strict=True))
+    for b in lay.blocks:
+        if b.kind == "values":
+            p["va_clip"] = list(protocol.VA_RANGE)
+        elif b.kind == "classes":
+            p["classes"] = "argmax"
+        else:
+            t = decision.thresholds or (DEFAULT_THRESHOLD,) * b.size
+            p["au_thresholds"] = dict(zip(b.names, t, strict=True))
     if layout is not None:
         p["layout"] = layout
     return p
 
 
+def _decided(preds, lay, outputs, thresholds):
+    """(the decisions written, by block; the decision used) for aligned raw outputs."""
+    decision = with_thresholds(preds.decision, thresholds, lay)
+    return decide_blocks(lay, check_outputs(lay, outputs), decision), decision
+
+
 def write_submission(preds, out, template=None, test_list=None, lengths=None, *,
-                     edition: int | None = None, fill: str = dec.DEFAULT_FILL, thresholds=None,
+                     edition: int | None = None, fill: str = al.DEFAULT_FILL, thresholds=None,
                      decimals: int = DEFAULT_DECIMALS, layout: str | None = None) -> Written:
     """Write `preds` (a PredictionSet) in the official format of its track and `edition`.
 
@@ -106,14 +113,15 @@ def _write_single(preds, out: Path, r, tpl: Template, fill, thresholds, decimals
         videos = list(preds.videos)
     else:
         videos = tpl.videos
-    aligned = dec.align(preds, videos, tpl.video_of_row, tpl.frames, fill)
-    values = dec.decode(r.track, r.edition, aligned.outputs, thresholds, preds.provenance)
+    aligned = al.align(preds, videos, tpl.video_of_row, tpl.frames, fill)
+    lay = output_layout(r.track, r.edition)
+    values, decision = _decided(preds, lay, aligned.outputs, thresholds)
     rows = render.Rows(len(tpl)).key(tpl.lines.buf, tpl.row_start, tpl.key_len)
-    render.value_rows(rows, r.track, values, decimals).const(tpl.newline)
+    render.value_rows(rows, lay, values, decimals).const(tpl.newline)
     header = tpl.header if tpl.header is not None else r.prediction_header
     data = header.encode("utf-8") + tpl.newline + rows.render()
     write_bytes(out, data)
-    params = _params(r.track, r.edition, fill, thresholds, decimals, preds.provenance)
+    params = _params(lay, decision, fill, decimals)
     return Written(out, [out], len(tpl), aligned.filled_per_video, params)
 
 
@@ -139,7 +147,7 @@ def per_video_lengths(track: str, lengths=None, test_list=None, where: str = "")
 
 
 def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, decimals,
-                     layout) -> Written:
+                     folder_layout) -> Written:
     if lengths is None:
         raise AbawError(f"{r.track} edition {r.edition}: found no per-video lengths, expected "
                         "--root (a dataset with the test videos) or a lengths table")
@@ -149,9 +157,10 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
     video_of_row = np.repeat(np.arange(len(videos), dtype=np.int32), counts)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     frames = np.arange(int(counts.sum()), dtype=np.int64) - starts + protocol.FIRST_FRAME
-    aligned = dec.align(preds, videos, video_of_row, frames, fill)
-    values = dec.decode(r.track, r.edition, aligned.outputs, thresholds, preds.provenance)
-    sub = per_video_folder(r.track, r.edition, layout)
+    aligned = al.align(preds, videos, video_of_row, frames, fill)
+    lay = output_layout(r.track, r.edition)
+    values, decision = _decided(preds, lay, aligned.outputs, thresholds)
+    sub = per_video_folder(r.track, r.edition, folder_layout)
     with atomic_folder(out) as tmp:
         folder = tmp / sub if sub else tmp
         folder.mkdir(parents=True, exist_ok=True)
@@ -159,9 +168,10 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
         bounds = np.concatenate([[0], np.cumsum(counts)])
         for k, video in enumerate(videos):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
-            rows = render.value_rows(render.Rows(hi - lo), r.track, values[lo:hi], decimals)
+            part = {task: v[lo:hi] for task, v in values.items()}
+            rows = render.value_rows(render.Rows(hi - lo), lay, part, decimals)
             (folder / f"{video}.txt").write_bytes(header + rows.const(b"\n").render())
     files = [(out / sub / f"{v}.txt") if sub else out / f"{v}.txt" for v in videos]
-    params = _params(r.track, r.edition, fill, thresholds, decimals, preds.provenance,
-                     layout or protocol.UNSURE["per_video_folder"].default)
+    params = _params(lay, decision, fill, decimals,
+                     folder_layout or protocol.UNSURE["per_video_folder"].default)
     return Written(out, files, len(frames), aligned.filled_per_video, params)

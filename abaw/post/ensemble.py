@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from abaw.core.decisions import DEFAULT_THRESHOLD, Decision
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
 from abaw.post import objectives as ob
 from abaw.post.truth import ValTruth
 
@@ -58,11 +58,12 @@ def combine(sets, weights=None, names=None, method: str = "mean") -> PredictionS
     """Weighted mean per output group. `weights`: None (equal), one list for every group, or a
     dict group -> list; each list has one weight per member, >= 0, summing to 1."""
     sets = check_members(sets, names)
-    cols = dec.groups(sets[0].track, len(sets[0].columns))
+    cols = _groups(sets[0])
     per_group = {g: _check_weights(weights.get(g) if isinstance(weights, dict) else weights,
                                    len(sets), g) for g in cols}
     out = np.zeros(sets[0].outputs.shape, np.float64)
-    for g, c in cols.items():
+    for g, group in cols.items():
+        c = group.columns
         for w, ps in zip(per_group[g], sets, strict=True):
             if w:
                 out[:, c] += w * ps.outputs[:, c]
@@ -80,19 +81,19 @@ def vote(sets, names=None) -> PredictionSet:
     summing to 1 and decodes (argmax, or >= 0.5 per AU) to the majority, ties going to the higher
     mean probability."""
     sets = check_members(sets, names)
-    track, m = sets[0].track, len(sets)
+    m = len(sets)
     out = np.zeros(sets[0].outputs.shape, np.float64)
-    for g, c in dec.groups(track, len(sets[0].columns)).items():
+    for group in _groups(sets[0]).values():
+        c = group.columns
         stack = np.stack([ps.outputs[:, c] for ps in sets]).astype(np.float64)  # (M, N, k)
-        kind = dec.group_kind(g, track)
-        if kind == "regression":
+        if group.kind == "values":
             out[:, c] = np.median(stack, axis=0)
             continue
-        if kind == "single_label":
+        if group.kind == "classes":
             picks = np.argmax(stack, axis=2)                                 # (M, N)
             votes = np.stack([(picks == j).sum(axis=0) for j in range(stack.shape[2])], axis=1)
         else:
-            votes = (stack >= dec.DEFAULT_THRESHOLD).sum(axis=0)             # (N, A)
+            votes = (stack >= DEFAULT_THRESHOLD).sum(axis=0)                 # (N, A)
         out[:, c] = (votes + 0.5 * stack.mean(axis=0)) / (m + 0.5)
     return _result(sets, out, names, "vote", None)
 
@@ -112,8 +113,8 @@ def tune_weights(val_sets, truth: ValTruth, names=None, step: float = 0.05, roun
     targets = truth.align(ps0)
     shares = np.round(np.arange(0.0, 1.0 + 1e-9, step), 10)
     weights, scores = {}, {}
-    for g, c in dec.groups(ps0.track, len(ps0.columns)).items():
-        target, kind = targets[g], dec.group_kind(g, ps0.track)
+    for g, group in _groups(ps0).items():
+        c, target, kind = group.columns, targets[g], group.kind
         cols = [np.take(ps.outputs[:, c].T.astype(np.float64), target.rows, axis=1)
                 for ps in sets]                                              # (k, M) each
 
@@ -141,6 +142,12 @@ def tune_weights(val_sets, truth: ValTruth, names=None, step: float = 0.05, roun
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+def _groups(ps: PredictionSet) -> dict:
+    lay = ps.layout
+    lay.check_width(len(ps.columns))
+    return lay.groups
+
 
 def _with_share(w, i, t):
     rest = np.delete(w, i)
@@ -171,13 +178,13 @@ def _reordered(ps: PredictionSet, videos) -> PredictionSet:
 def _result(sets, outputs, names, method, weights) -> PredictionSet:
     first = sets[0]
     imputed = np.logical_and.reduce([ps.imputed for ps in sets])
-    info = {"method": method, "members": [dict(ps.provenance) for ps in sets]}
+    info = {"method": method, "members": [_member(ps) for ps in sets]}
     if names is not None:
         info["names"] = [str(n) for n in names]
     if weights is not None:
         info["weights"] = weights
-    # Keep what every member agrees on (data fingerprint, split ...), but no decoding parameters:
-    # those were tuned for one member, not for the ensemble.
+    # Keep what every member agrees on (data fingerprint, split ...), but no decisions: those
+    # were tuned for one member, not for the ensemble (which decides plainly until tuned).
     common = {k: v for k, v in first.provenance.items() if k not in _MEMBER_ONLY
               and all(ps.provenance.get(k) == v for ps in sets[1:])}
     return PredictionSet(first.track, first.edition, first.columns, list(first.videos),
@@ -185,7 +192,14 @@ def _result(sets, outputs, names, method, weights) -> PredictionSet:
                          {**common, "ensemble": info})
 
 
-_MEMBER_ONLY = ("post", "au_thresholds", "ensemble")
+_MEMBER_ONLY = ("post", "ensemble")
+
+
+def _member(ps: PredictionSet) -> dict:
+    """A member's record: its provenance, and its decision when it had a tuned one."""
+    if ps.decision == Decision():
+        return dict(ps.provenance)
+    return {**ps.provenance, "decision": ps.decision.to_dict()}
 
 
 def _show(v) -> str:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
 
 METHODS = ("nearest", "linear", "ffill")
 

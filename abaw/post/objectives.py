@@ -4,7 +4,7 @@
   mean AU term at the best (or the 0.5) threshold, all through `abaw.metrics`.
 - AU thresholds: one histogram of (AU, threshold level, truth) gives TP/FP/FN/TN at all 127
   candidate thresholds at once; thresholds are multiples of 1/128, exact in binary, so the
-  histogram's decision and `p >= t` in `decode.active` agree bit for bit.
+  histogram's decision and `p >= t` in `abaw.core.decisions.active` agree bit for bit.
 - Class bias: coordinate ascent where one histogram per class covers every candidate offset.
 - Window sweeps: `Sweep` + `decide` walk the smoothed columns block by block in reused
   buffers and keep only the decisions at the annotated rows.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import metrics
-from abaw.post import decode as dec
+from abaw.core.decisions import clip_va
 from abaw.post import smooth as sm
 from abaw.post.truth import Target
 
@@ -28,9 +28,9 @@ _STRIDE = 2 * (BINS + 1)   # histogram bins per AU: levels 0..128 (128: p == 1) 
 def group_value(kind: str, values, target: Target, track: str, edition: int,
                 zero_division: float = 0.0, tune_thresholds: bool = True) -> float:
     """The group's share of the official score (CCC, class score, mean AU term) given its
-    (k, M) values at the target's rows."""
-    decided = {"regression": lambda: values[0], "single_label": lambda: np.argmax(values, axis=0),
-               "multi_label": lambda: au_hist(values, target.au_truth())}[kind]()
+    (k, M) values at the target's rows; `kind`: the group's (values, classes or binary)."""
+    decided = {"values": lambda: values[0], "classes": lambda: np.argmax(values, axis=0),
+               "binary": lambda: au_hist(values, target.au_truth())}[kind]()
     return decided_value(kind, decided, target, track, edition, values.shape[0], zero_division,
                          tune_thresholds)
 
@@ -39,9 +39,9 @@ def decided_value(kind, decided, target, track, edition, n_cols, zero_division=0
                   tune_thresholds=True) -> float:
     """The group's share of the score from its decisions: VA values, classes, or the AU
     histogram of `au_hist`."""
-    if kind == "regression":
-        return metrics.ccc(dec.clip_va(decided), target.labels)
-    if kind == "single_label":
+    if kind == "values":
+        return metrics.ccc(clip_va(decided), target.labels)
+    if kind == "classes":
         return class_value(decided, target.labels, track, edition, n_cols, zero_division)
     terms = au_terms_from_hist(decided, edition, zero_division)
     return float(terms.max(axis=1).mean() if tune_thresholds else terms[:, BINS // 2 - 1].mean())
@@ -162,25 +162,25 @@ def decide(kind: str, sweep: Sweep, window: int, target: Target) -> np.ndarray:
     values (M,) for VA, classes (M,) for class groups, the (AU, threshold level, truth)
     histogram for AUs."""
     n_rows, n_cols = sweep.x.shape
-    blocks = sweep.blocks(window, BINS if kind == "multi_label" else 1.0)
+    blocks = sweep.blocks(window, BINS if kind == "binary" else 1.0)
     rows = target.rows
     cuts = np.searchsorted(rows, np.arange(0, n_rows + sm.BLOCK, sm.BLOCK))
-    if kind == "multi_label":
+    if kind == "binary":
         from abaw.post import compiled  # here: importing numba takes ~0.3 s
 
         out = np.zeros(n_cols * _STRIDE, np.int64)
         truth = target.au_truth()
     else:
-        out = np.empty(len(rows), np.float32 if kind == "regression" else np.int64)
+        out = np.empty(len(rows), np.float32 if kind == "values" else np.int64)
     work = _Work(n_cols)
     for start, stop, vals in blocks:
         j, m = cuts[start // sm.BLOCK], cuts[start // sm.BLOCK + 1]
         if m == j:
             continue
         local = rows[j:m] - start
-        if kind == "regression":
+        if kind == "values":
             out[j:m] = vals[0, local]
-        elif kind == "single_label":
+        elif kind == "classes":
             out[j:m] = work.argmax(vals)[local]
         else:   # the values come scaled by BINS: their integer part is the threshold level
             dense = m - j == stop - start

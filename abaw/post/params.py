@@ -1,10 +1,10 @@
 """Post-processing parameters: what tuning on validation chose, applied unchanged to test sets.
 
-Saved as a small JSON beside the prediction set (`<set>.post.json`) and copied into the new set's
+Saved as a small JSON beside the prediction set (`<set>.post.json`) and recorded in the new set's
 `provenance["post"]`. `apply` imputes, smooths each output group, and folds the class bias into
 the class probabilities (p' = softmax(log p + b), so a plain argmax anywhere decides as tuned);
-AU thresholds cannot be folded without bending the probabilities, so they travel in the
-provenance (`au_thresholds`, the key the submission writers read).
+AU thresholds cannot be folded without bending the probabilities, so they travel in the set's
+`decision` (which the submission writers read).
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from abaw import protocol
 from abaw.atomic import atomic_file
+from abaw.core.decisions import Decision, fold_bias
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
 from abaw.post import impute as imp
 from abaw.post import smooth as sm
 
@@ -39,6 +36,10 @@ class PostParams:
 
     def to_dict(self) -> dict:
         return {"version": VERSION, **asdict(self)}
+
+    def decision(self, folded: bool = False) -> Decision:
+        """How outputs are decided with these parameters (`folded`: after `apply`)."""
+        return Decision(self.thresholds, self.bias, folded)
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "post-processing parameters") -> PostParams:
@@ -100,15 +101,16 @@ class PostParams:
         if ps.track != self.track or ps.edition != self.edition:
             raise AbawError(f"prediction set: found {ps.track} edition {ps.edition}, expected "
                             f"{self.track} edition {self.edition} (the parameters' tuning set)")
-        cols = dec.groups(ps.track, len(ps.columns))
-        unknown = sorted(set(self.smooth) - set(cols))
+        lay = ps.layout
+        lay.check_width(len(ps.columns))
+        groups = lay.groups
+        unknown = sorted(set(self.smooth) - set(groups))
         if unknown:
             raise AbawError(f"parameters: smooth groups {unknown} unknown, expected any of "
-                            f"{', '.join(cols)}")
-        for name, group_kind in (("thresholds", "multi_label"), ("bias", "single_label")):
+                            f"{', '.join(groups)}")
+        for name, kind in (("thresholds", "binary"), ("bias", "classes")):
             values = getattr(self, name)
-            width = [s.stop - s.start for g, s in cols.items()
-                     if dec.group_kind(g, ps.track) == group_kind]
+            width = [g.block.size for g in groups.values() if g.kind == kind]
             if values is not None and [len(values)] != width:
                 raise AbawError(f"parameters: field {name}: found {len(values)} values, expected "
                                 f"{width[0] if width else 'none'} for {ps.track}")
@@ -118,23 +120,11 @@ class PostParams:
         ignore = ps.imputed if self.ignore_imputed else None
         out = ps.outputs.copy()
         for group, spec in self.smooth.items():
-            if spec["window"] > 1 and ps.track not in protocol.IMAGE_TRACKS:
-                out[:, cols[group]] = sm.smooth(ps.outputs[:, cols[group]], ps.offsets,
-                                                spec["kind"], spec["window"], ignore)
+            if spec["window"] > 1 and not lay.image_level:
+                cols = groups[group].columns
+                out[:, cols] = sm.smooth(ps.outputs[:, cols], ps.offsets, spec["kind"],
+                                         spec["window"], ignore)
         if self.bias is not None and any(self.bias):
-            g = next(s for name, s in cols.items() if dec.group_kind(name, ps.track) ==
-                     "single_label")
-            out[:, g] = fold_bias(out[:, g], self.bias)
-        extra = {"post": {**self.to_dict(), "applied": True}}
-        if self.thresholds is not None:
-            names = ps.columns[cols["AU"]]
-            extra["au_thresholds"] = dict(zip(names, map(float, self.thresholds), strict=True))
-        return ps.replace(outputs=out, **extra)
-
-
-def fold_bias(probs, bias) -> np.ndarray:
-    """softmax(log p + b): probabilities whose argmax is the biased decision. (N, C) float32."""
-    logits = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)) + np.asarray(bias)
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+            cols = lay.block("classes").columns
+            out[:, cols] = fold_bias(out[:, cols], self.bias)
+        return ps.replace(outputs=out, decision=self.decision(folded=True), post=self.to_dict())

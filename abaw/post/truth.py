@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from abaw import metrics, protocol
+from abaw.core.layout import Layout, layout
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
 
 
 @dataclass
@@ -26,6 +26,14 @@ class Target:
         return self._au_truth
 
 
+class Targets(dict):
+    """group -> Target, plus every row any group annotates (`rows`, sorted) with its labels in
+    the index's label layout, sentinels kept (`labels`): what scoring the whole set reads."""
+
+    rows: np.ndarray
+    labels: np.ndarray
+
+
 class ValTruth:
     """Ground truth per video, aligned to a prediction set by (video, frame), sentinels masked.
 
@@ -35,7 +43,10 @@ class ValTruth:
 
     def __init__(self, track: str, per_video: dict):
         self.track = track.upper()
-        self.kind = dec.kind_of(self.track)
+        runs = [n for n, ed in protocol.EDITIONS.items() if self.track in ed.tracks + ed.extensions]
+        if not runs:
+            raise AbawError(f"track: found {track!r}, expected one of the protocol's tracks")
+        layout(self.track, runs[0])       # per-frame values, classes or AUs, else AbawError
         self.per_video = {}
         for v, (frames, labels) in per_video.items():
             f = np.asarray(frames, np.int64)
@@ -64,7 +75,7 @@ class ValTruth:
         """video -> annotated frames (for `impute.complete`)."""
         return {v: f for v, (f, _) in self.per_video.items()}
 
-    def align(self, ps: PredictionSet) -> dict[str, Target]:
+    def align(self, ps: PredictionSet) -> Targets:
         """group -> Target; every annotated frame must have a row in `ps` (impute.complete)."""
         if ps.track != self.track:
             raise AbawError(f"prediction set: found track {ps.track}, expected {self.track} "
@@ -81,31 +92,33 @@ class ValTruth:
             rows.append(np.where(found, s.start + pos, -1))
             labels.append(y)
         rows, labels = np.concatenate(rows), np.concatenate(labels)
-        targets = {}
-        for group, (valid, lab) in self._group_labels(labels).items():
+        targets = Targets()
+        scored = np.zeros(len(rows), bool)
+        for group, (valid, lab) in self._group_labels(labels, ps.layout).items():
             lost = valid & (rows < 0)
             if lost.any():
                 raise AbawError(f"prediction set: found no row for {lost.sum()} annotated "
                                 f"{group} frames, expected one per frame (complete it first)")
             order = np.argsort(rows[valid], kind="stable")     # row order: sweeps go by blocks
             targets[group] = Target(rows[valid][order], lab[valid][order])
+            scored |= valid
+        order = np.argsort(rows[scored], kind="stable")
+        targets.rows, targets.labels = rows[scored][order], labels[scored][order]
         return targets
 
-    def _group_labels(self, y):
+    @staticmethod
+    def _group_labels(y, lay: Layout):
         """group -> (valid mask, labels) over the concatenated label rows."""
-        if self.kind == "regression":
-            ok = metrics.valid_mask("VA", y[:, :2])
-            return {name: (ok, y[:, i]) for i, name in enumerate(protocol.VA_NAMES)}
-        if self.kind == "single_label":
-            mask_track = self.track if self.track in protocol.SENTINELS else "EXPR"
-            return {self.track: (metrics.valid_mask(mask_track, y[:, 0]),
-                                 np.nan_to_num(y[:, 0]).astype(np.int64))}
-        if self.kind == "multi_label":
-            return {"AU": (metrics.valid_mask("AU", y), y == 1)}
-        n_va = len(protocol.VA_NAMES)
-        va_ok = metrics.valid_mask("VA", y[:, :n_va])
-        out = {name: (va_ok, y[:, i]) for i, name in enumerate(protocol.VA_NAMES)}
-        out["EXPR"] = (metrics.valid_mask("EXPR", y[:, n_va]),
-                       np.nan_to_num(y[:, n_va]).astype(np.int64))
-        out["AU"] = (metrics.valid_mask("AU", y[:, n_va + 1:]), y[:, n_va + 1:] == 1)
+        out = {}
+        for name, g in lay.groups.items():
+            b = g.block
+            if b.kind == "values":            # a value group is valid where its block is
+                at = b.labels.start + (g.columns.start - b.columns.start)
+                out[name] = (metrics.valid_mask(b.task, y[:, b.labels]), y[:, at])
+            elif b.kind == "classes":
+                task = b.task if b.task in protocol.SENTINELS else "EXPR"
+                col = y[:, b.labels.start]
+                out[name] = (metrics.valid_mask(task, col), np.nan_to_num(col).astype(np.int64))
+            else:
+                out[name] = (metrics.valid_mask(b.task, y[:, b.labels]), y[:, b.labels] == 1)
         return out

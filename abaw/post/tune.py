@@ -1,6 +1,6 @@
 """Tuning post-processing on validation, against the official metric of the track.
 
-What is tuned, per output group (`decode.groups`): the smoothing kind and window (valence and
+What is tuned, per output group (`abaw.core.layout`): the smoothing kind and window (valence and
 arousal each on their own: their CCCs are separate terms of the score); then, at the chosen
 window, each AU's decision threshold and the class bias (a prior adjustment of the argmax). The
 score is separable over the groups (VA = mean of two CCCs, MTL = VA + EXPR + AU, the AU score =
@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from abaw import metrics, protocol
-from abaw.formats.prediction_set import PredictionSet
-from abaw.post import decode as dec
+from abaw import metrics
+from abaw.core.decisions import Decision
+from abaw.core.prediction_set import PredictionSet
 from abaw.post import impute as imp
 from abaw.post import objectives as ob
 from abaw.post import smooth as sm
 from abaw.post.parallel import in_parallel
 from abaw.post.params import PostParams
-from abaw.post.truth import Target, ValTruth
+from abaw.post.truth import Target, Targets, ValTruth
 
-__all__ = ["DEFAULT_WINDOWS", "Target", "ValTruth", "evaluate", "tune"]
-
-DEFAULT_WINDOWS = (1, 3, 5, 9, 15, 25, 35, 51, 75, 101, 151, 201, 301)
+__all__ = ["Target", "ValTruth", "evaluate", "tune"]
 
 
-def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_WINDOWS,
+def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAULT_WINDOWS,
          impute: str | None = "linear", ignore_imputed: bool = True, thresholds: bool = True,
          bias: bool = True, progress=None, **choices) -> PostParams:
     """Choose the post-processing of `ps` that maximises its validation score against `truth`.
@@ -43,7 +41,9 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
     for kind in kinds:
         sm.check(kind, 1)
     windows = sorted({sm.check("mean", w) for w in windows} | {1})
-    if ps.track in protocol.IMAGE_TRACKS:
+    lay = ps.layout
+    lay.check_width(len(ps.columns))
+    if lay.image_level:
         windows = [1]                       # rows are images: nothing to smooth along
     if impute is not None and imp.missing_rows(ps).any():
         ps = imp.impute(ps, impute)
@@ -52,8 +52,8 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
     ignore = ps.imputed if ignore_imputed else None
     params = PostParams(ps.track, ps.edition, impute, ignore_imputed)
     at_rows = ps.outputs.copy()     # the chosen smoothing at the scored rows of each group
-    for group, cols in dec.groups(ps.track, len(ps.columns)).items():
-        gkind, target = dec.group_kind(group, ps.track), targets[group]
+    for group, g in lay.groups.items():
+        cols, gkind, target = g.columns, g.kind, targets[group]
         x = ps.outputs[:, cols]
         best, choice = -np.inf, (kinds[0], 1)
         sweeps = {}
@@ -70,11 +70,11 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
         chosen = sweeps[choice[0]].at(choice[1], target.rows)
         at_rows[target.rows, cols] = chosen.T
-        if gkind == "multi_label" and thresholds:
+        if gkind == "binary" and thresholds:
             hist = ob.decide(gkind, sweeps[choice[0]], choice[1], target)
             params.thresholds = ob.best_thresholds(
                 ob.au_terms_from_hist(hist, ps.edition, zd)).tolist()
-        if gkind == "single_label" and bias:
+        if gkind == "classes" and bias:
             b, v = ob.tune_bias(chosen, target.labels, ps.track, ps.edition, zd)
             params.bias = b.tolist() if np.any(b) else None
         if progress:
@@ -82,34 +82,17 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=DEFAULT_
     raw = evaluate(ps, truth, targets=targets, **choices)
     # The same values `params.apply` gives at these rows (tests/test_post_tune.py checks it),
     # without smoothing everything once more.
-    tuned = evaluate(ps.replace(outputs=at_rows), truth, params, targets=targets, **choices)
+    tuned = evaluate(ps.replace(outputs=at_rows), truth, params.decision(), targets=targets,
+                     **choices)
     params.scores = {"raw": raw.value, "tuned": tuned.value, "raw_parts": raw.parts,
                      "tuned_parts": tuned.parts, "frames": tuned.frames}
     return params
 
 
-def evaluate(ps: PredictionSet, truth: ValTruth, decision=None, targets=None, **choices):
-    """Official `metrics.Score` of `ps` on the truth's valid frames, decoded with `decision`
-    (a PostParams or its dict; default: the set's `provenance["post"]`, else plain decoding)."""
-    targets = targets or truth.align(ps)
-    decision = decision if decision is not None else ps.provenance.get("post")
-    kind = dec.kind_of(ps.track)
-    if kind != "multi_task":
-        t = next(iter(targets.values()))
-        pred = dec.decode(ps.track, ps.outputs[t.rows], decision)
-        if kind == "regression":
-            true = np.column_stack([targets[n].labels for n in protocol.VA_NAMES])
-        else:
-            true = t.labels if kind == "multi_label" else t.labels.astype(np.int64)
-        return metrics.score(ps.track, ps.edition, pred, true, **choices)
-    cols = dec.groups(ps.track, len(ps.columns))
-    va = targets[protocol.VA_NAMES[0]]
-    pred = {"VA": ps.outputs[va.rows][:, cols["valence"].start:cols["arousal"].stop],
-            "EXPR": ps.outputs[targets["EXPR"].rows][:, cols["EXPR"]],
-            "AU": ps.outputs[targets["AU"].rows][:, cols["AU"]]}
-    bias, thresholds = dec._decision_params(decision)
-    pred = {"VA": dec.clip_va(pred["VA"]), "EXPR": dec.classes(pred["EXPR"], bias),
-            "AU": dec.active(pred["AU"], thresholds)}
-    true = {"VA": np.column_stack([targets[n].labels for n in protocol.VA_NAMES]),
-            "EXPR": targets["EXPR"].labels, "AU": targets["AU"].labels}
-    return metrics.score("MTL", ps.edition, pred, true, **choices)
+def evaluate(ps: PredictionSet, truth: ValTruth, decision: Decision | None = None,
+             targets: Targets | None = None, **choices) -> metrics.Score:
+    """Official `metrics.Score` of `ps` on the truth's annotated frames, decided by `decision`
+    (default: the set's own)."""
+    targets = targets if targets is not None else truth.align(ps)
+    return metrics.score_outputs(ps.layout, ps.outputs[targets.rows], targets.labels,
+                                 ps.decision if decision is None else decision, **choices)

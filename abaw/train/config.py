@@ -7,6 +7,8 @@
 An unknown section or key, or a value of the wrong type, is an AbawError naming the file (or the
 `--set` argument), the key, what was found and what was expected. The resolved config is written
 into the run folder as `config.toml`; `abaw predict` and `--resume` read it back from there.
+Only what changes training lives here; a recipe's pipeline sections (features, post-processing,
+how the track is predicted) extend it in `abaw.recipe`, loaded by the same `load_config`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import tomllib
 
@@ -91,39 +94,6 @@ class RunConfig:
 
 
 @dataclass
-class FeaturesConfig:
-    """What `abaw run` extracts before training (the trainer itself reads the stores it is given)."""
-
-    backbones: list = field(default_factory=lambda: ["efficientnet-b0"])  # registered names, in
-    #                            the order the model's input streams take them
-    weights: dict = field(default_factory=dict)  # backbone -> weights folder or hub id; "random":
-    #                            a seeded random initialisation of the real architecture, written
-    #                            by abaw (offline demo); "pretrain": trained on the training crops
-    layers: dict = field(default_factory=dict)   # backbone -> layer to read (default: the entry's)
-    pooling: dict = field(default_factory=dict)  # backbone -> pooling (default: the entry's)
-    batch_size: int = 64       # images (or audio chunks) per forward pass
-    workers: int = 2           # decoding processes
-
-
-@dataclass
-class PostConfig:
-    """Validation-tuned post-processing of `abaw run` (see `abaw smooth`)."""
-
-    kinds: list = field(default_factory=lambda: ["mean", "gaussian", "median"])  # smoothers tried
-    windows: list = field(default_factory=lambda: [1, 5, 9, 15, 25, 41, 61, 101])  # frames;
-    #                            ±50 frames (101) was worth points on real Aff-Wild2
-    impute: str = "linear"     # frames without a face: nearest | linear | ffill
-    thresholds: bool = True    # tune one threshold per AU
-    bias: bool = True          # tune a per-class bias (EXPR / CE)
-
-
-@dataclass
-class PipelineConfig:
-    derive_from: str = ""      # CE: "EXPR" = compound scores from a basic-expression model (no
-    #                            compound training data exists); "" = train this track directly
-
-
-@dataclass
 class Config:
     track: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -131,22 +101,22 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    features: FeaturesConfig = field(default_factory=FeaturesConfig)
-    post: PostConfig = field(default_factory=PostConfig)
-    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
+    # keys with a closed set of values, and keys that must be > 0
+    CHOICES: ClassVar[dict] = {
+        "optim.optimizer": ("adamw", "adam", "sgd"),
+        "optim.schedule": ("cosine", "linear", "constant"),
+        "loss.class_weights": ("none", "inverse", "sqrt"),
+        "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
+    }
+    POSITIVE: ClassVar[tuple] = (
+        "optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
+        "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
+        "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every")
 
-CHOICES = {
-    "optim.optimizer": ("adamw", "adam", "sgd"),
-    "optim.schedule": ("cosine", "linear", "constant"),
-    "loss.class_weights": ("none", "inverse", "sqrt"),
-    "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
-    "post.impute": ("nearest", "linear", "ffill"),
-    "pipeline.derive_from": ("", "EXPR"),
-}
-POSITIVE = ("optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
-            "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
-            "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every")
+    def training(self) -> Config:
+        """The training sections alone (of a recipe, which extends them)."""
+        return Config(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Config)})
 
 
 def _describe(typ) -> str:
@@ -171,7 +141,7 @@ def _section_fields(cls) -> dict:
 
 def _set(cfg: Config, dotted: str, value, origin: str) -> None:
     parts = dotted.split(".")
-    top = _section_fields(Config)
+    top = _section_fields(type(cfg))
     if parts[0] not in top:
         raise AbawError(f"{origin}: field {parts[0]}: unknown, expected one of {', '.join(top)}")
     if parts[0] == "track":
@@ -199,13 +169,13 @@ def _set(cfg: Config, dotted: str, value, origin: str) -> None:
 
 
 def _validate(cfg: Config, origin: str) -> None:
-    for key, allowed in CHOICES.items():
+    for key, allowed in cfg.CHOICES.items():
         sec, name = key.split(".")
         v = getattr(getattr(cfg, sec), name)
         if v not in allowed:
             raise AbawError(f"{origin}: field {key}: found {v!r}, expected one of "
                             f"{', '.join(repr(a) for a in allowed)}")
-    for key in POSITIVE:
+    for key in cfg.POSITIVE:
         sec, name = key.split(".")
         v = getattr(getattr(cfg, sec), name)
         if v <= 0:
@@ -232,10 +202,13 @@ def parse_override(text: str):
     return key, value
 
 
-def load_config(recipe=None, overrides=(), track: str | None = None) -> Config:
+def load_config(recipe=None, overrides=(), track: str | None = None, schema=Config,
+                known_only: bool = False):
     """Defaults <- recipe file <- `--set` overrides; `track` (from the command line) must agree
-    with a track named in the recipe."""
-    cfg = Config()
+    with a track named in the recipe. `schema`: Config or a class extending it (a recipe);
+    `known_only`: the file's top-level keys the schema lacks are skipped (a run folder's config
+    written with more sections than training reads)."""
+    cfg = schema()
     origin = "defaults"
     if recipe is not None:
         path = Path(recipe)
@@ -246,7 +219,10 @@ def load_config(recipe=None, overrides=(), track: str | None = None) -> Config:
         except tomllib.TOMLDecodeError as e:
             raise AbawError(f"{path}: not valid TOML ({e})") from None
         origin = str(path)
+        known = _section_fields(schema)
         for k, v in data.items():
+            if known_only and k not in known:
+                continue
             _set(cfg, k, v, origin)
         _validate(cfg, origin)
     for text in overrides:
@@ -295,14 +271,17 @@ def config_hash(cfg: Config) -> str:
 
 
 def read_run_config(run_dir) -> Config:
+    """The training config a run folder was trained with (earlier runs also hold their
+    recipe's pipeline sections there: they are skipped)."""
     path = Path(run_dir) / "config.toml"
     if not path.is_file():
         raise AbawError(f"{path}: not found, expected a run folder written by `abaw train`")
-    return load_config(path)
+    return load_config(path, known_only=True)
 
 
 def diff(a: Config, b: Config) -> str | None:
-    """The first dotted key whose value differs, or None."""
+    """The first dotted key of `a`'s sections whose value differs in `b`, or None (the resume
+    check: a Config compares what changes training, nothing of a recipe's pipeline sections)."""
     da, db = to_dict(a), to_dict(b)
     for sec in da:
         if isinstance(da[sec], dict):

@@ -65,11 +65,3 @@ def broadcast_floats(d: Dist, values: list[float]) -> list[float]:
         t = t.to(d.device)
     dist.broadcast(t, 0)
     return t.cpu().tolist()
-
-
-def all_mean(d: Dist, t: torch.Tensor) -> torch.Tensor:
-    if d.world == 1:
-        return t
-    t = t.clone()
-    dist.all_reduce(t)
-    return t / d.world

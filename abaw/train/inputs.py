@@ -1,5 +1,5 @@
-"""What a run reads: the index, the feature stores, the split (or k-fold) of ids, feature
-statistics for normalisation, and a teacher's outputs for distillation."""
+"""What a run reads: the feature stores, the split (or k-fold) of ids, feature statistics for
+normalisation, and a teacher's outputs for distillation."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
 from abaw.features.store import FeatureStore
-from abaw.formats.prediction_set import PredictionSet
 from abaw.train.windows import VideoData, align, load_video
 
 
@@ -19,11 +19,6 @@ def open_stores(paths) -> list[FeatureStore]:
     if not paths:
         raise AbawError("--features: found nothing, expected one or more feature store folders")
     return [p if isinstance(p, FeatureStore) else FeatureStore(p) for p in paths]
-
-
-def load_index(root, edition: int | None = None):
-    from abaw.data import load_index as _load
-    return _load(root, edition)
 
 
 def split_ids(index, track, folds: int, fold: int, seed: int) -> tuple[list[str], list[str]]:

@@ -12,7 +12,10 @@ import numpy as np
 import torch
 
 from abaw import metrics
+from abaw.core.layout import Layout
+from abaw.errors import AbawError
 from abaw.models import AffectModel, model_options
+from abaw.train.blocks import activate
 from abaw.train.config import Config
 from abaw.train.windows import WindowSet, average_to_frames, prefetched
 
@@ -74,7 +77,7 @@ def autocast(cfg: Config, device: torch.device):
 
 
 @torch.no_grad()
-def predict_frames(model, videos, track, edition, cfg: Config, device, window: int,
+def predict_frames(model, videos, lay: Layout, cfg: Config, device, window: int,
                    stride: int) -> list[np.ndarray]:
     """Activated outputs (N, K) per video: windows every `stride` frames, overlaps averaged."""
     model.eval()
@@ -87,15 +90,17 @@ def predict_frames(model, videos, track, edition, cfg: Config, device, window: i
             b = to_device(host, device)
             with autocast(cfg, device):
                 out = model(b["x"], b["mask"])["outputs"]
-            yield which, track.activate(out.float(), edition).cpu().numpy()
+            yield which, activate(lay, out.float()).cpu().numpy()
 
-    return average_to_frames(ws, batches(), track.out_dim(edition))
+    return average_to_frames(ws, batches(), lay.width)
 
 
-def evaluate(model, videos, track, edition, cfg, device, window, stride) -> metrics.Score:
-    outs = predict_frames(model, videos, track, edition, cfg, device, window, stride)
-    col = metrics.MetricCollector(track.name, edition)
-    for vd, out in zip(videos, outs, strict=True):
-        if vd.label_mask.any():
-            col.add(vd.id, track.decode(out, edition), track.truth(vd.labels, edition))
-    return col.compute()
+def evaluate(model, videos, lay: Layout, cfg, device, window, stride) -> metrics.Score:
+    """The official score of the model's plain decisions, pooled over the labelled videos."""
+    outs = predict_frames(model, videos, lay, cfg, device, window, stride)
+    scored = [(out, vd.labels) for vd, out in zip(videos, outs, strict=True)
+              if vd.label_mask.any()]
+    if not scored:
+        raise AbawError(f"{lay.track}: no videos to score")
+    return metrics.score_outputs(lay, np.concatenate([o for o, _ in scored]),
+                                 np.concatenate([y for _, y in scored]))

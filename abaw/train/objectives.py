@@ -16,6 +16,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from abaw.core.layout import Layout
 from abaw.errors import AbawError
 from abaw.models import losses as L
 
@@ -24,40 +25,26 @@ MAIN = {"values": ("ccc", "mse", "ccc+mse"), "classes": ("ce", "focal", "vnaw", 
 DEFAULT_MAIN = {"values": "ccc", "classes": "ce", "binary": "bce"}
 
 
-def class_weights(y: np.ndarray, n_classes: int, mode: str) -> torch.Tensor | None:
-    """inverse: N / (C * n_c) (a class never seen counts as 1 frame); sqrt: its square root."""
-    if mode == "none":
-        return None
-    counts = np.bincount(y.astype(np.int64), minlength=n_classes)[:n_classes].clip(min=1)
-    w = counts.sum() / (n_classes * counts)
-    return torch.tensor(np.sqrt(w) if mode == "sqrt" else w, dtype=torch.float32)
-
-
-def pos_weights(y: np.ndarray) -> torch.Tensor:
-    """Per column: negatives / positives, clipped to [1/100, 100] (BCE `pos_weight`)."""
-    pos = (y == 1).sum(0)
-    neg = (y == 0).sum(0)
-    return torch.tensor(np.clip(neg / np.maximum(pos, 1), 0.01, 100.0), dtype=torch.float32)
-
-
-def default_objective(track, cfg, stats, edition: int, teacher: bool = False,
-                      prompts: np.ndarray | None = None) -> L.Objective:
-    blocks = track.blocks_of(edition)
+def objective(lay: Layout, cfg, stats, teacher: bool = False,
+              prompts: np.ndarray | None = None) -> L.Objective:
+    """The objective of a track's layout `lay` from the loss config `cfg` (LossConfig) and the
+    training label statistics."""
+    blocks = lay.blocks
     kinds = {b.kind for b in blocks}
     if cfg.main and not any(cfg.main in MAIN[k] for k in kinds):
         allowed = sorted({m for k in kinds for m in MAIN[k]})
         raise AbawError(f"loss.main: found {cfg.main!r}, expected one of {', '.join(allowed)} "
-                        f"for track {track.name}")
+                        f"for track {lay.track}")
     prompt_t = None if prompts is None else torch.as_tensor(np.asarray(prompts), dtype=torch.float32)
     prompt_used = False
-    terms, start = [], 0
+    terms = []
     for i, b in enumerate(blocks):
-        out = (start, start + b.size)
-        start += b.size
+        out = (b.columns.start, b.columns.stop)
+        labels = (b.labels.start, b.labels.stop)
         pre = f"{b.task}_" if len(blocks) > 1 else ""
         w = float(cfg.task_weights.get(b.task, 1.0))
         main = cfg.main if cfg.main in MAIN[b.kind] else DEFAULT_MAIN[b.kind]
-        common = dict(cols=out, target_cols=b.labels, mask_col=i)
+        common = dict(cols=out, target_cols=labels, mask_col=i)
         valid = stats.mask[:, i]
         if b.kind == "values":
             if "ccc" in main:
@@ -67,11 +54,11 @@ def default_objective(track, cfg, stats, edition: int, teacher: bool = False,
             if prompt_t is not None and len(prompt_t) == 9 and b.size == 2:
                 fn = partial(L.prompt_grid, prompts=prompt_t, temperature=cfg.prompt_temperature,
                              sigma=cfg.grid_sigma)
-                terms.append(L.Term(pre + "grid", fn, cols=None, target_cols=b.labels, mask_col=i,
+                terms.append(L.Term(pre + "grid", fn, cols=None, target_cols=labels, mask_col=i,
                                     weight=w * cfg.prompt_weight, source="embedding"))
                 prompt_used = True
         elif b.kind == "classes":
-            cw = class_weights(stats.labels[valid, b.labels[0]], b.size, cfg.class_weights)
+            cw = L.class_weights(stats.labels[valid, b.labels.start], b.size, cfg.class_weights)
             fn = {"ce": partial(L.cross_entropy, class_weight=cw,
                                 label_smoothing=cfg.label_smoothing),
                   "focal": partial(L.focal, gamma=cfg.focal_gamma, class_weight=cw),
@@ -81,11 +68,11 @@ def default_objective(track, cfg, stats, edition: int, teacher: bool = False,
             if prompt_t is not None and len(prompt_t) == b.size:
                 fn = partial(L.prompt_contrastive, prompts=prompt_t,
                              temperature=cfg.prompt_temperature)
-                terms.append(L.Term(pre + "prompt", fn, cols=None, target_cols=b.labels,
+                terms.append(L.Term(pre + "prompt", fn, cols=None, target_cols=labels,
                                     mask_col=i, weight=w * cfg.prompt_weight, source="embedding"))
                 prompt_used = True
         else:
-            pw = pos_weights(stats.labels[valid, b.labels[0]:b.labels[1]]) if cfg.pos_weights else None
+            pw = L.pos_weights(stats.labels[valid, b.labels]) if cfg.pos_weights else None
             terms.append(L.Term(pre + "bce", partial(L.binary_cross_entropy, pos_weight=pw),
                                 weight=w, **common))
         if teacher:

@@ -10,13 +10,13 @@ A k-fold run predicts with each fold's model into `<run>/fold<i>/predictions/`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
+from abaw.core.prediction_set import PredictionSet
+from abaw.core.track import Track
 from abaw.errors import AbawError
 from abaw.features.store import IDENTITY_KEYS
-from abaw.formats.prediction_set import PredictionSet
 from abaw.train import checkpoint, inputs
 from abaw.train.config import config_hash, read_run_config
 
@@ -25,6 +25,16 @@ SPLITS = ("train", "val", "test")
 
 def fold_dirs(run_dir: Path) -> list[Path]:
     return sorted(p for p in run_dir.glob("fold*") if (p / "run.json").is_file())
+
+
+def trained_track(run_dir) -> Track:
+    """The spec of the track a run folder was trained on (what `abaw predict RUN` predicts)."""
+    from tracks import get_track
+
+    run_dir = Path(run_dir)
+    folds = fold_dirs(run_dir)
+    where = folds[0] if folds and not (run_dir / "config.toml").is_file() else run_dir
+    return get_track(read_run_config(where).track)
 
 
 def _check_stores(run_dir: Path, info: dict, stores) -> None:
@@ -40,33 +50,35 @@ def _check_stores(run_dir: Path, info: dict, stores) -> None:
                                 f"features {run_dir} was trained on")
 
 
-def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=None,
-                quiet: bool = False, device: str | None = None, on: str | None = None):
-    """Predict `split` with the best checkpoint of a run; returns the PredictionSet (or a list,
-    one per fold). `root` / `stores` default to those the run was trained on. `on` names another
-    index table whose sequences to predict (e.g. an EXPR model over the CE videos)."""
+def predict_run(track: Track, run_dir, split: str, index=None, stores=None, root=None, out=None,
+                quiet: bool = False, device: str | None = None):
+    """Predict `split` of `track`'s index table with the best checkpoint of a run trained on
+    `track`; returns the PredictionSet (or a list, one per fold). `root` / `stores` default to
+    those the run was trained on. A spec with another index table predicts its sequences (an
+    EXPR model over the CE videos: `replace(expr, index_track="CE")`)."""
     import torch
 
+    from abaw.data import load_index
     from abaw.train import distributed
     from abaw.train.modeling import build_model, predict_frames
-    from tracks import get_track
 
     run_dir = Path(run_dir)
     if split not in SPLITS:
         raise AbawError(f"--split: found {split!r}, expected one of {', '.join(SPLITS)}")
     folds = fold_dirs(run_dir)
     if folds and not (run_dir / "run.json").is_file():
-        return [predict_run(f, split, index, stores, root, None, quiet, device, on) for f in folds]
+        return [predict_run(track, f, split, index, stores, root, None, quiet, device)
+                for f in folds]
     info_path = run_dir / "run.json"
     if not info_path.is_file():
         raise AbawError(f"{info_path}: not found, expected a run folder written by `abaw train`")
     info = json.loads(info_path.read_text())
     cfg = read_run_config(run_dir)
-    track = get_track(cfg.track)
-    if on:
-        track = dataclasses.replace(track, index_track=on.upper(), _cache={})
+    if cfg.track != track.name:
+        raise AbawError(f"{run_dir / 'config.toml'}: field track: found {cfg.track!r}, expected "
+                        f"{track.name!r} (the track to predict)")
     if index is None:
-        index = inputs.load_index(root or info["index_root"])
+        index = load_index(root or info["index_root"], None)
     stores = inputs.open_stores(stores if stores is not None else info["features"])
     _check_stores(run_dir, info, stores)
     edition = track.edition_for(index.edition)
@@ -81,7 +93,7 @@ def predict_run(run_dir, split: str, index=None, stores=None, root=None, out=Non
         raise AbawError(f"index of {index.root}: no {track.index_name} sequences in split {split}")
     videos = inputs.load_videos(index, track, ids, stores, edition, with_labels=(split != "test"))
     with torch.no_grad():
-        outs = predict_frames(model, videos, track, edition, cfg, dev, info["window"],
+        outs = predict_frames(model, videos, track.layout(edition), cfg, dev, info["window"],
                               info["predict_stride"])
     per_video = {vd.id: (vd.frames, o, ~vd.present) for vd, o in zip(videos, outs, strict=True)}
     prov = {"track": track.name, "edition": edition, "run": str(run_dir), "split": split,

@@ -1,6 +1,6 @@
 """The generic trainer: any track's head on cached features, one process or DDP.
 
-    train(cfg, index, stores, run_dir)   # k folds -> run_dir/fold<i>/ each
+    train(track, cfg, index, stores, run_dir)   # k folds -> run_dir/fold<i>/ each
 
 Per epoch: windows shuffled by (seed, fold, epoch); global batches of `optim.batch_size` windows
 (each DDP rank takes every world-th window of the batch); AdamW with warmup + cosine (the rate is
@@ -25,9 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from abaw.core.track import Track
+from abaw.core.version import code_version
 from abaw.errors import AbawError
 from abaw.train import checkpoint, distributed
-from abaw.train.config import Config, config_hash, diff, load_config, to_toml
+from abaw.train.blocks import LabelStats
+from abaw.train.config import Config, config_hash, diff, read_run_config, to_toml
 from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_ids
 from abaw.train.modeling import (
     autocast,
@@ -38,10 +41,8 @@ from abaw.train.modeling import (
     seed_all,
     to_device,
 )
-from abaw.train.track import LabelStats
+from abaw.train.objectives import objective
 from abaw.train.windows import WindowSet, prefetched
-
-CODE_VERSION = "abaw-train-1"
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Session:
     cfg: Config
     d: distributed.Dist
     run_dir: Path
-    track: object
+    track: Track
     edition: int
     fold: int
     window: int
@@ -76,23 +77,28 @@ class Session:
     opt: torch.optim.Optimizer
 
 
-def train(cfg: Config, index, stores, run_dir, resume: bool = False, quiet: bool = False,
-          on_step=None):
-    """Train one run (or every fold of a k-fold run into `run_dir/fold<i>`)."""
+def train(track: Track, cfg: Config, index, stores, run_dir, resume: bool = False,
+          quiet: bool = False, on_step=None):
+    """Train `track` as `cfg` says: one run, or every fold of a k-fold run into
+    `run_dir/fold<i>`."""
+    if cfg.track != track.name:
+        raise AbawError(f"config: field track: found {cfg.track!r}, expected {track.name!r} (the "
+                        "track being trained)")
     run_dir = Path(run_dir)
     if cfg.run.folds > 1 and cfg.run.fold == -1:
         d = distributed.setup(cfg.run.device, cfg.run.deterministic)
         if d.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.atomic_write_text(run_dir / "config.toml", to_toml(cfg))
-        return [train_one(replace(cfg, run=replace(cfg.run, fold=i)), index, stores,
+        return [train_one(track, replace(cfg, run=replace(cfg.run, fold=i)), index, stores,
                           run_dir / f"fold{i}", resume, quiet, on_step)
                 for i in range(cfg.run.folds)]
-    return train_one(cfg, index, stores, run_dir, resume, quiet, on_step)
+    return train_one(track, cfg, index, stores, run_dir, resume, quiet, on_step)
 
 
-def train_one(cfg: Config, index, stores, run_dir, resume=False, quiet=False, on_step=None):
-    s = _prepare(cfg, index, stores, Path(run_dir), resume)
+def train_one(track: Track, cfg: Config, index, stores, run_dir, resume=False, quiet=False,
+              on_step=None):
+    s = _prepare(track, cfg, index, stores, Path(run_dir), resume)
     d, last_path = s.d, s.run_dir / "last.safetensors"
     state = {"epoch": 0, "step": 0, "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0,
              "history": [], "done": False}
@@ -136,14 +142,13 @@ def train_one(cfg: Config, index, stores, run_dir, resume=False, quiet=False, on
 
     if d.main and state["best_epoch"] >= 0 and not (s.run_dir / "predictions/val.npz").exists():
         from abaw.train.predict import predict_run
-        predict_run(s.run_dir, "val", index=index, stores=stores, quiet=True)
+        predict_run(track, s.run_dir, "val", index=index, stores=stores, quiet=True)
     distributed.barrier(d)
     return TrainResult(s.run_dir, state["best_score"], state["best_epoch"], state["epoch"],
                        state["history"])
 
 
-def _prepare(cfg: Config, index, stores, run_dir: Path, resume: bool) -> Session:
-    from tracks import get_track
+def _prepare(track: Track, cfg: Config, index, stores, run_dir: Path, resume: bool) -> Session:
     d = distributed.setup(cfg.run.device, cfg.run.deterministic)
     if cfg.run.deterministic and d.device.type == "cuda":
         # CPU kernels are already deterministic for a fixed thread count; the switch itself
@@ -151,7 +156,6 @@ def _prepare(cfg: Config, index, stores, run_dir: Path, resume: bool) -> Session
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     fold = max(cfg.run.fold, 0)
-    track = get_track(cfg.track)
     edition = track.edition_for(index.edition)
     window = cfg.data.window or track.window
     if track.image_level and window != 1:
@@ -167,8 +171,8 @@ def _prepare(cfg: Config, index, stores, run_dir: Path, resume: bool) -> Session
         attach_teacher(cfg.loss.teacher, train_v, n_out)
     stats = LabelStats(np.concatenate([v.labels for v in train_v]),
                        np.concatenate([v.label_mask & v.present[:, None] for v in train_v]))
-    objective = track.objective(cfg.loss, stats, edition, teacher=bool(cfg.loss.teacher),
-                                prompts=_prompts(cfg))
+    loss = objective(track.layout(edition), cfg.loss, stats, teacher=bool(cfg.loss.teacher),
+                     prompts=_prompts(cfg))
 
     seed_all(cfg.run.seed * 1000 + fold)
     model = build_model(cfg, [st.dim for st in stores], n_out)
@@ -184,7 +188,7 @@ def _prepare(cfg: Config, index, stores, run_dir: Path, resume: bool) -> Session
     total = math.ceil(len(starts) / cfg.optim.accumulate) * cfg.optim.epochs
     return Session(cfg, d, run_dir, track, edition, fold, window,
                    cfg.data.predict_stride or max(1, window // 2), train_ids, val_ids, val_v,
-                   windows, starts, total, objective, model, make_optimizer(cfg, model))
+                   windows, starts, total, loss, model, make_optimizer(cfg, model))
 
 
 def _check_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
@@ -192,7 +196,7 @@ def _check_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
         raise AbawError(f"{run_dir}: a run is already there; pass --resume to continue it, or "
                         "choose another --out")
     if resume and (run_dir / "config.toml").is_file():
-        key = diff(load_config(run_dir / "config.toml"), cfg)
+        key = diff(read_run_config(run_dir), cfg)
         if key is not None:
             raise AbawError(f"{run_dir / 'config.toml'}: field {key}: the resumed run was "
                             "trained with another value, expected the same recipe and --set")
@@ -256,7 +260,7 @@ def _validate(s: Session, epoch: int) -> tuple[float, dict]:
         return math.nan, {}
     score, parts = math.nan, {}
     if s.d.main:
-        sc = evaluate(s.model, s.val_videos, s.track, s.edition, cfg, s.d.device, s.window,
+        sc = evaluate(s.model, s.val_videos, s.track.layout(s.edition), cfg, s.d.device, s.window,
                       s.pstride)
         score, parts = sc.value, {k: float(v) for k, v in sc.parts.items()}
     return distributed.broadcast_floats(s.d, [score])[0], parts
@@ -278,7 +282,7 @@ def _write_run_info(s: Session, index, stores) -> None:
     info = {"track": s.track.name, "edition": s.edition, "index_root": str(index.root),
             "index_fingerprint": index.fingerprint, "features": [str(st.path) for st in stores],
             "feature_meta": [st.meta for st in stores], "train_ids": s.train_ids,
-            "val_ids": s.val_ids, "config_hash": config_hash(s.cfg), "code": CODE_VERSION,
+            "val_ids": s.val_ids, "config_hash": config_hash(s.cfg), "code": code_version(),
             "window": s.window, "predict_stride": s.pstride}
     checkpoint.atomic_write_text(s.run_dir / "run.json", json.dumps(info, indent=2))
 

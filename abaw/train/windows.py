@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from abaw.errors import AbawError
+from abaw.train.blocks import label_mask
 
 
 @dataclass
@@ -66,7 +67,7 @@ def load_video(index, track, id: str, stores, edition: int, with_labels: bool = 
         raise AbawError(f"index {seq.source or id}: found {len(labels)} label rows, expected "
                         f"{len(seq.frames)} (one per frame)")
     return VideoData(id, np.asarray(seq.frames, np.int64), feats, rows, first, present, labels,
-                     track.label_mask(labels, len(seq.frames), edition))
+                     label_mask(track.layout(edition), labels, len(seq.frames)))
 
 
 def window_starts(n: int, length: int, stride: int) -> np.ndarray:

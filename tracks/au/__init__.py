@@ -5,13 +5,6 @@ AUs are active in a small share of frames. Thresholds stay at 0.5 here; tuning t
 validation is post-processing.
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
 
-
-def blocks(edition: int):
-    n = len(protocol.au_names(edition))
-    return (Block("AU", "binary", n, (0, n)),)
-
-
-TRACK = Track("AU", blocks, window=64)
+TRACK = Track("AU", window=64)

@@ -2,15 +2,10 @@
 
 No training set is released. This spec trains on labelled compound data a user supplies (a CE
 table with train/val sequences in the index); compound scores derived from a basic-expression
-model are a separate path that needs no training.
+model (`derive`, which a recipe picks with `pipeline.derive_from = "EXPR"`) need no training.
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
+from tracks.ce.compound import derive
 
-
-def blocks(edition: int):
-    return (Block("CE", "classes", len(protocol.CE_CLASSES), (0, 1)),)
-
-
-TRACK = Track("CE", blocks, window=64)
+TRACK = Track("CE", window=64, derive=derive)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import protocol
+from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
-from abaw.formats.prediction_set import PredictionSet
 
 # compound class -> its two basic expressions (the protocol's CE order and EXPR names)
 PAIRS = {

@@ -4,12 +4,6 @@ Default loss: cross-entropy with inverse-frequency class weights from the traini
 (Neutral and Other outnumber Fear ~15 to 1), so the rare classes count in the macro F1.
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
 
-
-def blocks(edition: int):
-    return (Block("EXPR", "classes", len(protocol.expr_classes(edition)), (0, 1)),)
-
-
-TRACK = Track("EXPR", blocks, window=64)
+TRACK = Track("EXPR", window=64)

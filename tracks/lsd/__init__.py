@@ -3,12 +3,6 @@ by macro F1. Image level: each row is an independent image, so the window is 1 f
 head sees no temporal context (an MLP is the natural head).
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
 
-
-def blocks(edition: int):
-    return (Block("LSD", "classes", len(protocol.LSD_CLASSES), (0, 1)),)
-
-
-TRACK = Track("LSD", blocks, window=1, image_level=True)
+TRACK = Track("LSD", window=1)

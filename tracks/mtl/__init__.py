@@ -7,14 +7,6 @@ clip, so a temporal head would see neighbours that are seconds apart. A recipe m
 `data.window` > 1 to let the head look at the neighbouring listed frames of the same video.
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
 
-
-def blocks(edition: int):
-    return (Block("VA", "values", 2, (0, 2)),
-            Block("EXPR", "classes", len(protocol.EXPR_CLASSES_8), (2, 3)),
-            Block("AU", "binary", len(protocol.AUS_12), (3, 15)))
-
-
-TRACK = Track("MTL", blocks, window=1)
+TRACK = Track("MTL", window=1)

@@ -5,12 +5,6 @@ beats MSE because CCC also rewards matching the spread of the annotations. Windo
 give the head about 2 s of context at 30 fps.
 """
 
-from abaw import protocol
-from abaw.train.track import Block, Track
+from abaw.core.track import Track
 
-
-def blocks(edition: int):
-    return (Block("VA", "values", len(protocol.VA_NAMES), (0, 2)),)
-
-
-TRACK = Track("VA", blocks, window=64)
+TRACK = Track("VA", window=64)

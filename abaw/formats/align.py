@@ -1,11 +1,9 @@
-"""From raw prediction-set outputs to the values a submission holds: alignment, filling, decoding.
+"""The raw outputs of the rows a submission (or a metric) needs, from a prediction set.
 
-- `align`: the outputs of the required (video, frame) rows, in the order asked. Frames the
-  prediction set lacks (no face, dropped frames) are filled by a named policy and counted per
-  video; a video wholly missing is an error.
-- `decode`: the values written, by the decision rules of `abaw.post.decode` (clip VA to
-  [-1, 1], argmax over class probabilities, an AU is active when probability >= its threshold),
-  in the dtypes the writers format (float64 VA, int8 AUs), after checking the outputs.
+`align` returns the outputs of the required (video, frame) rows, in the order asked. Frames the
+prediction set lacks (no face, dropped frames) are filled by a named policy and counted per
+video; a video wholly missing is an error. `abaw.core.decisions` then decides them (clip,
+argmax, thresholds).
 """
 
 from __future__ import annotations
@@ -14,9 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from abaw import protocol
 from abaw.errors import AbawError
-from abaw.post import decode as rules
 
 FILL_POLICIES = ("nearest", "linear", "ffill", "error")
 # nearest: the closest predicted frame of the same video (ties: the earlier one).
@@ -120,58 +116,3 @@ def _fill(order, code_sorted, pred_video, vid, frame, j, policy):
         w = (frame[both] - fl[both]) / np.maximum(fr[both] - fl[both], 1)
         blend = (both, order[left[both]], order[right[both]], w)
     return src, blend
-
-
-def resolve_thresholds(thresholds, names, provenance: dict | None = None) -> np.ndarray:
-    """Per-AU thresholds: None (the prediction set's tuned `au_thresholds`, else 0.5), a number,
-    a list in AU order, or a dict AU name -> threshold covering every AU."""
-    if thresholds is None and provenance:
-        thresholds = provenance.get("au_thresholds")
-    if thresholds is None:
-        return np.full(len(names), rules.DEFAULT_THRESHOLD)
-    if isinstance(thresholds, dict):
-        unknown = sorted(set(thresholds) - set(names))
-        missing = [n for n in names if n not in thresholds]
-        if unknown or missing:
-            raise AbawError(f"AU thresholds: found {unknown or 'no'} unknown and {missing or 'no'} "
-                            f"missing names, expected one threshold per AU of {', '.join(names)}")
-        thresholds = [thresholds[n] for n in names]
-    t = np.asarray(thresholds, dtype=np.float64)
-    if t.ndim == 0:
-        t = np.full(len(names), float(t))
-    if t.shape != (len(names),) or not np.all(np.isfinite(t)):
-        raise AbawError(f"AU thresholds: found {t.tolist()}, expected one finite number or "
-                        f"{len(names)} (one per AU: {', '.join(names)})")
-    return t
-
-
-def decode(track: str, edition: int, outputs: np.ndarray, thresholds=None,
-           provenance: dict | None = None) -> np.ndarray:
-    """Raw outputs (M, K) -> the values written: VA (M, 2) float64 in [-1, 1]; classes (M,)
-    int64; AUs (M, n_AU) int8; MTL (M, 15) float64 = v, a, class, 12 AUs."""
-    track = track.upper()
-    r = protocol.rules(track, edition)
-    o = np.asarray(outputs)
-    if o.dtype.kind != "f":
-        o = o.astype(np.float64)
-    if o.ndim != 2 or o.shape[1] != r.n_outputs:
-        raise AbawError(f"{track} outputs: found shape {o.shape}, expected (frames, {r.n_outputs}) "
-                        f"columns {','.join(r.names)}")
-    bad = ~np.isfinite(o)
-    if bad.any():
-        i = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise AbawError(f"{track} outputs: found {int(bad.any(axis=1).sum())} rows with NaN/inf "
-                        f"(first at row {i}), expected finite raw outputs")
-    if track == "VA":
-        return rules.clip_va(o, np.float64)
-    if r.kind == "single_label":
-        return rules.classes(o)
-    if track == "AU":
-        return rules.active(o, resolve_thresholds(thresholds, r.names, provenance)).astype(np.int8)
-    if track == "MTL":
-        n_va, n_ex = len(protocol.VA_NAMES), len(protocol.EXPR_CLASSES_8)
-        aus = rules.active(o[:, n_va + n_ex:], resolve_thresholds(thresholds, protocol.AUS_12,
-                                                                  provenance))
-        return np.column_stack([rules.clip_va(o[:, :n_va], np.float64),
-                                rules.classes(o[:, n_va:n_va + n_ex]), aus]).astype(np.float64)
-    raise AbawError(f"track: found {track}, expected one of VA, EXPR, AU, MTL, LSD, CE")

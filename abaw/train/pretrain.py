@@ -21,11 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from abaw import protocol
+from abaw import metrics
 from abaw.atomic import atomic_folder
+from abaw.core.layout import edition_for, layout
+from abaw.core.version import code_version
 from abaw.errors import AbawError
 from abaw.models import losses as L
-from abaw.train import objectives
 
 # ImageNet statistics: the inputs are ordinary RGB photos of faces, and every timm CNN expects them
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -48,26 +49,16 @@ class TrainingRows:
     held_out_ids: int = 0                                 # ids left out: val/test in some track
 
 
-def _heads_of(track: str, edition: int, n_columns: int) -> dict[str, tuple[Head, slice]]:
-    """Heads one track's label columns feed: name -> (head, columns)."""
-    names = protocol.rules(track, edition).names
-    if track == "VA":
-        return {"VA": (Head("va", 2), slice(0, 2))}
-    if track == "AU":
-        return {"AU": (Head("binary", n_columns), slice(0, n_columns))}
-    if track == "MTL":  # valence, arousal, the expression class, then the AUs
-        n_au = n_columns - 3
-        return {"MTL_VA": (Head("va", 2), slice(0, 2)),
-                "MTL_EXPR": (Head("class", len(names) - 2 - n_au), slice(2, 3)),
-                "MTL_AU": (Head("binary", n_au), slice(3, n_columns))}
-    return {track: (Head("class", len(names)), slice(0, 1))}  # EXPR, LSD, CE
+HEAD_KIND = {"values": "va", "classes": "class", "binary": "binary"}
 
 
-def _masks(index, track: str, id: str) -> dict[str, np.ndarray]:
-    """Per head of the track: (N,) True where that task's label is annotated."""
-    if track == "MTL":
-        return {f"MTL_{task}": m for task, m in index.mtl_valid(id).items()}
-    return {track: index.valid(track, id)}
+def _heads_of(track: str, edition: int) -> dict[str, tuple[Head, slice]]:
+    """Heads one track's label columns feed, one per output block: name -> (head, label
+    columns). A track of several blocks (MTL) names its heads TRACK_TASK."""
+    lay = layout(track, edition_for(track, edition))
+    several = len(lay.blocks) > 1
+    return {f"{track}_{b.task}" if several else track: (Head(HEAD_KIND[b.kind], b.size), b.labels)
+            for b in lay.blocks}
 
 
 def training_rows(index, max_frames: int | None = None) -> TrainingRows:
@@ -87,10 +78,12 @@ def training_rows(index, max_frames: int | None = None) -> TrainingRows:
             if not image_rows and id in held_out:
                 continue
             have = np.ones(len(seq.frames), bool) if image_rows else index.has_crop(id, seq.frames)
-            masks = _masks(index, track, id)
+            heads_here = _heads_of(track, index.edition)
+            masks = metrics.label_mask(layout(track, edition_for(track, index.edition)),
+                                       seq.labels)
             labelled = np.zeros(len(seq.frames), bool)
-            for name, (head, cols) in _heads_of(track, index.edition, seq.labels.shape[1]).items():
-                keep = np.flatnonzero(have & masks[name])
+            for m, (name, (head, cols)) in enumerate(heads_here.items()):
+                keep = np.flatnonzero(have & masks[:, m])
                 if len(keep) == 0:
                     continue
                 heads.setdefault(name, head)
@@ -176,7 +169,7 @@ def head_loss(head: Head, out: torch.Tensor, y: torch.Tensor, weight=None):
 def class_weights(y: np.ndarray, k: int) -> torch.Tensor:
     """The trainer's inverse-frequency weights over the labelled rows (the weighted mean of the
     cross-entropy does not depend on their scale)."""
-    return objectives.class_weights(y[~np.isnan(y)], k, "inverse")
+    return L.class_weights(y[~np.isnan(y)], k, "inverse")
 
 
 def pretrain(index, out, arch: str = "resnet18", image_size: int = 64, epochs: int = 4,
@@ -187,7 +180,7 @@ def pretrain(index, out, arch: str = "resnet18", image_size: int = 64, epochs: i
     import timm
     from timm.models import save_for_hf
 
-    from abaw.features.extract import _code_version, progress
+    from abaw.features.extract import progress
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -251,7 +244,7 @@ def pretrain(index, out, arch: str = "resnet18", image_size: int = 64, epochs: i
             "index_fingerprint": index.fingerprint, "tracks": data.tracks,
             "heads": {n: h.kind for n, h in data.heads.items()}, "frames": len(data.paths),
             "held_out_ids": data.held_out_ids, "final_train_losses": losses,
-            "seconds": round(seconds, 1), "code_version": _code_version(),
+            "seconds": round(seconds, 1), "code_version": code_version(),
             "timm": timm.__version__, "torch": torch.__version__}
     with atomic_folder(out) as tmp:      # a folder appears complete or not at all
         save_for_hf(backbone, tmp, safe_serialization=True, data_config={

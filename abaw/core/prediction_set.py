@@ -4,13 +4,16 @@ Stored flat so that per-video operations are slices, not dict look-ups over 600 
 `videos[i]` owns rows `offsets[i]:offsets[i+1]` of `frames`, `outputs` and `imputed`.
 
 - `frames`: 1-based frame numbers (image-level tracks: 1-based row of the release list).
-- `outputs`: raw outputs, float32 — VA values (N, 2); class probabilities (N, C); AU
-  probabilities (N, 12); MTL the three side by side (N, 2 + 8 + 12). Decoding (clip, argmax,
-  thresholds) happens only in the writers.
+- `outputs`: raw outputs, float32, in the track's layout (`abaw.core.layout`) — VA values (N, 2);
+  class probabilities (N, C); AU probabilities (N, 12); MTL the three side by side
+  (N, 2 + 8 + 12). Decisions (clip, argmax, thresholds) are taken by `abaw.core.decisions`.
 - `imputed`: True where a frame had no model output (no face) and was filled by a policy.
-- `provenance`: JSON-able dict (track, edition, run, config hash, post-processing parameters ...).
+- `decision`: what tuning chose for deciding these outputs (AU thresholds, class bias, whether
+  post-processing was applied), see `Decision`.
+- `provenance`: JSON-able dict (track, edition, run, config hash, post-processing record ...).
 
-Saved as one `.npz` (no pickles), written atomically.
+Saved as one `.npz` (no pickles), written atomically. A set saved before it had a `decision`
+loads with the one its provenance implied (`au_thresholds`, `post.applied`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from abaw import protocol
 from abaw.atomic import atomic_file
+from abaw.core.decisions import Decision
+from abaw.core.layout import Layout, layout
 from abaw.errors import AbawError
 
 
@@ -37,6 +41,7 @@ class PredictionSet:
     outputs: np.ndarray               # (N, K) float32
     imputed: np.ndarray               # (N,) bool
     provenance: dict = field(default_factory=dict)
+    decision: Decision = field(default_factory=Decision)
 
     def __post_init__(self):
         self.track = self.track.upper()
@@ -62,9 +67,10 @@ class PredictionSet:
     # --- construction ---------------------------------------------------------------------------
     @classmethod
     def from_videos(cls, track: str, edition: int, per_video: dict, columns=None,
-                    provenance: dict | None = None) -> PredictionSet:
+                    provenance: dict | None = None, decision: Decision | None = None
+                    ) -> PredictionSet:
         """`per_video`: id -> (frames, outputs[, imputed]); videos kept in the dict's order."""
-        columns = tuple(columns or default_columns(track, edition))
+        columns = tuple(columns or layout(track, edition).names)
         videos = list(per_video)
         frames, outputs, imputed, offsets = [], [], [], [0]
         for vid in videos:
@@ -81,11 +87,12 @@ class PredictionSet:
                    np.concatenate(frames) if frames else np.zeros(0, np.int64),
                    np.concatenate(outputs) if outputs else np.zeros((0, k), np.float32),
                    np.concatenate(imputed) if imputed else np.zeros(0, bool),
-                   dict(provenance or {}))
+                   dict(provenance or {}), decision or Decision())
 
     def replace(self, outputs=None, imputed=None, frames=None, offsets=None, videos=None,
-                **provenance_update) -> PredictionSet:
-        """A new set with some arrays replaced; `provenance_update` is merged into provenance."""
+                decision: Decision | None = None, **provenance_update) -> PredictionSet:
+        """A new set with some arrays (or its decision) replaced; `provenance_update` is merged
+        into provenance."""
         return PredictionSet(
             self.track, self.edition, self.columns,
             list(self.videos if videos is None else videos),
@@ -93,9 +100,15 @@ class PredictionSet:
             self.frames if frames is None else frames,
             self.outputs if outputs is None else outputs,
             self.imputed if imputed is None else imputed,
-            {**self.provenance, **provenance_update})
+            {**self.provenance, **provenance_update},
+            self.decision if decision is None else decision)
 
     # --- access ---------------------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        """The track's output layout in this set's edition (blocks, groups)."""
+        return layout(self.track, self.edition)
+
     def index_of(self, video: str) -> int:
         if not hasattr(self, "_pos"):
             self._pos = {v: i for i, v in enumerate(self.videos)}
@@ -119,7 +132,8 @@ class PredictionSet:
     def save(self, path) -> Path:
         path = Path(path)
         meta = {"track": self.track, "edition": self.edition, "columns": list(self.columns),
-                "videos": self.videos, "provenance": self.provenance}
+                "videos": self.videos, "provenance": self.provenance,
+                "decision": self.decision.to_dict()}
         with atomic_file(path) as fh:
             np.savez(fh, meta=np.array(json.dumps(meta)), offsets=self.offsets,
                      frames=self.frames, outputs=self.outputs, imputed=self.imputed)
@@ -136,11 +150,14 @@ class PredictionSet:
                 arrays = {k: z[k] for k in ("offsets", "frames", "outputs", "imputed")}
         except (OSError, ValueError, KeyError) as e:
             raise AbawError(f"{path}: not a prediction set ({e})") from None
-        return cls(meta["track"], int(meta["edition"]), tuple(meta["columns"]), meta["videos"],
-                   arrays["offsets"], arrays["frames"], arrays["outputs"], arrays["imputed"],
-                   meta.get("provenance", {}))
-
-
-def default_columns(track: str, edition: int) -> tuple[str, ...]:
-    """Output column names of a track: VA values, class names, AU names (MTL: all three)."""
-    return protocol.rules(track, edition).names
+        track, edition, prov = meta["track"], int(meta["edition"]), meta.get("provenance", {})
+        if "decision" in meta:
+            decision = Decision.from_dict(meta["decision"], f"{path}: decision")
+        else:                     # saved before sets had a decision: what the keys implied
+            lay = layout(track, edition) if "au_thresholds" in prov else None
+            decision = Decision.from_provenance(prov, lay)
+            prov = {k: v for k, v in prov.items() if k != "au_thresholds"}
+            if isinstance(prov.get("post"), dict):
+                prov["post"] = {k: v for k, v in prov["post"].items() if k != "applied"}
+        return cls(track, edition, tuple(meta["columns"]), meta["videos"], arrays["offsets"],
+                   arrays["frames"], arrays["outputs"], arrays["imputed"], prov, decision)

@@ -10,10 +10,10 @@ import torch
 from abaw import protocol
 from abaw.cli import main
 from abaw.errors import AbawError
-from abaw.features import pretrain as pt
 from abaw.features.extract import extract
 from abaw.features.registry import create_backbone, expected_folder, get_spec, weights_found
 from abaw.features.store import FeatureStore
+from abaw.train import pretrain as pt
 
 FAST = dict(image_size=32, epochs=1, batch_size=16, max_frames=40, quiet=True)
 
