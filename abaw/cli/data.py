@@ -62,6 +62,8 @@ def _print(report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from abaw.core.layout import edition_for, layout
+
     console = Console(highlight=False)
     table = Table("track", "split", "videos", "frames", "valid labels", "frames without crop",
                   "ids without crops", "_left/_right pairs",
@@ -72,7 +74,9 @@ def _print(report) -> None:
     console.print(table)
     for s in report.summary:
         if s.histogram:
-            what = "positive frames per AU" if s.track == "AU" else "valid frames per class"
+            lay = layout(s.track, edition_for(s.track, report.edition))
+            what = ("valid frames per class" if lay.block("classes") is not None
+                    else "positive frames per AU")                  # as `check` counts them
             hist = "  ".join(f"{k} {v:,}" for k, v in s.histogram.items())
             console.print(f"{s.track} {s.split} ({what}): {hist}", soft_wrap=True)
     errors = sum(p.severity == "error" for p in report.problems)
