@@ -20,6 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 test: install
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 test-slow: install

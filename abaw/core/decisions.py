@@ -15,13 +15,19 @@ bending the probabilities, so they always travel in the decision.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from abaw import protocol
-from abaw.core.layout import Layout
+from abaw.core.layout import Layout, Scored
 from abaw.errors import AbawError
+
+# AU thresholds as a user gives them: one number, one per AU in order, or AU name -> threshold
+Thresholds: TypeAlias = float | Sequence[float] | dict[str, float]
 
 DEFAULT_THRESHOLD = 0.5
 FLOOR = 1e-12  # probabilities below it count as it (the log of 0)
@@ -44,12 +50,12 @@ class Decision:
         """The bias still to add at decision time (none once folded into the outputs)."""
         return None if self.folded else self.bias
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"thresholds": None if self.thresholds is None else list(self.thresholds),
                 "bias": None if self.bias is None else list(self.bias), "folded": self.folded}
 
     @classmethod
-    def from_dict(cls, d: dict | None, source: str = "decision") -> Decision:
+    def from_dict(cls, d: dict[str, Any] | None, source: str = "decision") -> Decision:
         if not d:
             return cls()
         if not isinstance(d, dict) or set(d) - {"thresholds", "bias", "folded"}:
@@ -58,7 +64,7 @@ class Decision:
         return cls(d.get("thresholds"), d.get("bias"), bool(d.get("folded", False)))
 
     @classmethod
-    def from_provenance(cls, provenance: dict, lay: Layout | None) -> Decision:
+    def from_provenance(cls, provenance: dict[str, Any], lay: Layout | None) -> Decision:
         """The decision of a set saved before it had one: its tuned `au_thresholds` (AU name ->
         threshold; `lay` names the AUs) and whether `post` parameters were applied (their bias
         then folded in)."""
@@ -74,7 +80,7 @@ class Decision:
 
 # --- the three rules ---------------------------------------------------------------------------
 
-def clip_va(values, dtype=None) -> np.ndarray:
+def clip_va(values: ArrayLike, dtype: DTypeLike | None = None) -> NDArray:
     """VA values clipped to the annotated range, in `dtype` (default: theirs if floating)."""
     v = np.asarray(values)
     if dtype is None:
@@ -83,7 +89,7 @@ def clip_va(values, dtype=None) -> np.ndarray:
     return np.clip(v.astype(dtype, copy=False), lo, hi)
 
 
-def classes(probs, bias=None) -> np.ndarray:
+def classes(probs: ArrayLike, bias: ArrayLike | None = None) -> NDArray:
     """(N, C) probabilities -> (N,) int64 class indices; `bias` (C,) is added to log-probabilities."""
     p = np.asarray(probs)
     if bias is None or not np.any(bias):
@@ -94,7 +100,7 @@ def classes(probs, bias=None) -> np.ndarray:
     return np.argmax(np.log(np.maximum(p, FLOOR)) + bias, axis=1).astype(np.int64)
 
 
-def active(probs, thresholds=None) -> np.ndarray:
+def active(probs: ArrayLike, thresholds: ArrayLike | None = None) -> NDArray:
     """(N, A) probabilities -> (N, A) bool, active where p >= the column's threshold."""
     p = np.asarray(probs)
     t = np.full(p.shape[1], DEFAULT_THRESHOLD) if thresholds is None else \
@@ -104,7 +110,7 @@ def active(probs, thresholds=None) -> np.ndarray:
     return p >= t
 
 
-def fold_bias(probs, bias) -> np.ndarray:
+def fold_bias(probs: ArrayLike, bias: ArrayLike) -> NDArray:
     """softmax(log p + b): probabilities whose argmax is the biased decision. (N, C) float32."""
     logits = np.log(np.maximum(np.asarray(probs, np.float64), FLOOR)) + np.asarray(bias)
     logits -= logits.max(axis=1, keepdims=True)
@@ -114,7 +120,8 @@ def fold_bias(probs, bias) -> np.ndarray:
 
 # --- a layout's outputs ------------------------------------------------------------------------
 
-def decide_blocks(lay: Layout, outputs, decision: Decision | None = None) -> dict:
+def decide_blocks(lay: Layout, outputs: ArrayLike,
+                  decision: Decision | None = None) -> dict[str, NDArray]:
     """Raw outputs (N, K) of `lay` -> task -> its decisions: values (N, 2) clipped, classes (N,)
     int64, AUs (N, A) bool."""
     d = decision or Decision()
@@ -128,14 +135,14 @@ def decide_blocks(lay: Layout, outputs, decision: Decision | None = None) -> dic
     return out
 
 
-def decide(lay: Layout, outputs, decision: Decision | None = None):
+def decide(lay: Layout, outputs: ArrayLike, decision: Decision | None = None) -> Scored:
     """`decide_blocks` in the form `abaw.metrics.score` takes: one array for a track of one
     block, the dict by task for several (MTL)."""
     out = decide_blocks(lay, outputs, decision)
     return out if len(out) > 1 else next(iter(out.values()))
 
 
-def check_outputs(lay: Layout, outputs) -> np.ndarray:
+def check_outputs(lay: Layout, outputs: ArrayLike) -> NDArray:
     """The outputs as a float array of the layout's width with finite values, else AbawError."""
     o = np.asarray(outputs)
     if o.dtype.kind != "f":
@@ -151,7 +158,7 @@ def check_outputs(lay: Layout, outputs) -> np.ndarray:
     return o
 
 
-def resolve_thresholds(thresholds, names) -> tuple[float, ...]:
+def resolve_thresholds(thresholds: Thresholds, names: Sequence[str]) -> tuple[float, ...]:
     """Per-AU thresholds from a number, a list in AU order, or a dict AU name -> threshold
     covering every AU of `names`."""
     if isinstance(thresholds, dict):
@@ -170,7 +177,7 @@ def resolve_thresholds(thresholds, names) -> tuple[float, ...]:
     return tuple(float(x) for x in t)
 
 
-def with_thresholds(decision: Decision, thresholds, lay: Layout) -> Decision:
+def with_thresholds(decision: Decision, thresholds: Thresholds | None, lay: Layout) -> Decision:
     """`decision` with the AU thresholds a user gave (number, list or dict); None keeps its own."""
     binary = lay.block("binary")
     if thresholds is None or binary is None:

@@ -20,11 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from abaw import protocol
 from abaw.errors import AbawError
+
+# what `abaw.metrics.score` takes: one array for a track of one block, a dict by task for several
+Scored: TypeAlias = NDArray | dict[str, NDArray]
 
 KINDS = ("values", "classes", "binary")
 _KIND_OF = {"regression": "values", "single_label": "classes", "multi_label": "binary"}
@@ -88,7 +93,7 @@ class Layout:
             raise AbawError(f"{self.track} prediction set: found {n_columns} output columns, "
                             f"expected {self.width}")
 
-    def split(self, values, cast: bool = False):
+    def split(self, values: ArrayLike, cast: bool = False) -> Scored:
         """Rows in the label layout (labels, or decoded submission values) -> what
         `abaw.metrics.score` takes: one array for one block, a dict by task for several.
         A class block gives its index column; `cast`: class indices as int64, 0/1 as int8."""
@@ -141,7 +146,7 @@ def layout(track: str, edition: int) -> Layout:
     return out
 
 
-def _groups(blocks) -> dict[str, Group]:
+def _groups(blocks: list[Block]) -> dict[str, Group]:
     out = {}
     for b in blocks:
         if b.kind == "values":          # valence and arousal: one group each

@@ -19,10 +19,13 @@ loads with the one its provenance implied (`au_thresholds`, `post.applied`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from abaw.atomic import atomic_file
 from abaw.core.decisions import Decision
@@ -43,7 +46,7 @@ class PredictionSet:
     provenance: dict = field(default_factory=dict)
     decision: Decision = field(default_factory=Decision)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.track = self.track.upper()
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
         self.frames = np.asarray(self.frames, dtype=np.int64)
@@ -66,9 +69,9 @@ class PredictionSet:
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_videos(cls, track: str, edition: int, per_video: dict, columns=None,
-                    provenance: dict | None = None, decision: Decision | None = None
-                    ) -> PredictionSet:
+    def from_videos(cls, track: str, edition: int, per_video: dict[str, tuple],
+                    columns: Sequence[str] | None = None, provenance: dict | None = None,
+                    decision: Decision | None = None) -> PredictionSet:
         """`per_video`: id -> (frames, outputs[, imputed]); videos kept in the dict's order."""
         columns = tuple(columns or layout(track, edition).names)
         videos = list(per_video)
@@ -89,17 +92,19 @@ class PredictionSet:
                    np.concatenate(imputed) if imputed else np.zeros(0, bool),
                    dict(provenance or {}), decision or Decision())
 
-    def replace(self, outputs=None, imputed=None, frames=None, offsets=None, videos=None,
-                decision: Decision | None = None, **provenance_update) -> PredictionSet:
+    def replace(self, outputs: ArrayLike | None = None, imputed: ArrayLike | None = None,
+                frames: ArrayLike | None = None, offsets: ArrayLike | None = None,
+                videos: Sequence[str] | None = None, decision: Decision | None = None,
+                **provenance_update: Any) -> PredictionSet:
         """A new set with some arrays (or its decision) replaced; `provenance_update` is merged
         into provenance."""
         return PredictionSet(
             self.track, self.edition, self.columns,
             list(self.videos if videos is None else videos),
-            self.offsets if offsets is None else offsets,
-            self.frames if frames is None else frames,
-            self.outputs if outputs is None else outputs,
-            self.imputed if imputed is None else imputed,
+            self.offsets if offsets is None else np.asarray(offsets),
+            self.frames if frames is None else np.asarray(frames),
+            self.outputs if outputs is None else np.asarray(outputs),
+            self.imputed if imputed is None else np.asarray(imputed),
             {**self.provenance, **provenance_update},
             self.decision if decision is None else decision)
 
@@ -120,7 +125,7 @@ class PredictionSet:
         i = self.index_of(video)
         return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
 
-    def video(self, video: str):
+    def video(self, video: str) -> tuple[NDArray, NDArray, NDArray]:
         """(frames, outputs, imputed) of one video, as views."""
         s = self.rows(video)
         return self.frames[s], self.outputs[s], self.imputed[s]
@@ -129,7 +134,7 @@ class PredictionSet:
         return len(self.frames)
 
     # --- disk -----------------------------------------------------------------------------------
-    def save(self, path) -> Path:
+    def save(self, path: str | Path) -> Path:
         path = Path(path)
         meta = {"track": self.track, "edition": self.edition, "columns": list(self.columns),
                 "videos": self.videos, "provenance": self.provenance,
@@ -140,7 +145,7 @@ class PredictionSet:
         return path
 
     @classmethod
-    def load(cls, path) -> PredictionSet:
+    def load(cls, path: str | Path) -> PredictionSet:
         path = Path(path)
         if not path.is_file():
             raise AbawError(f"{path}: prediction set not found, expected a .npz written by abaw")
