@@ -55,3 +55,18 @@ def test_user_error_is_one_line_without_traceback():
     assert out.returncode == 2
     assert out.stderr.strip() == "error: edition: found 12, expected one of 1-10"
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("argv", [["run", "--track", "foo"],
+                                  ["run", "--track", "foo", "--last"],
+                                  ["train", "--track", "foo", "--root", ".", "--features", "x",
+                                   "--out", "o"],
+                                  ["validate", "x.txt", "--track", "foo", "--edition", "8"]])
+def test_an_unknown_track_is_refused_in_one_line_before_any_work(argv, capsys):
+    from abaw.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "--track: found 'foo', expected one of va, expr, au, mtl, lsd, ce" in err

@@ -62,6 +62,37 @@ def test_every_head_runs_the_whole_path(env, head):
     assert validate(out.zip_path, "EXPR", out.edition, root=roots[8]).valid
 
 
+def test_folds_predict_validation_once_each_and_hold_out_what_their_run_says(env, monkeypatch):
+    from abaw.core.prediction_set import PredictionSet
+    from abaw.data import load_index
+    from abaw.train import predict
+
+    base, roots, overrides = env
+    calls, real = [], predict.predict_run
+
+    def counted(track, run_dir, split, *args, **kw):
+        calls.append((Path(run_dir).name, split))
+        return real(track, run_dir, split, *args, **kw)
+    monkeypatch.setattr(predict, "predict_run", counted)
+    out = pipeline.run_track(get_track("expr"), roots[8], recipe="demo",
+                             overrides=[*overrides, "run.folds=2"], work=base / "runs-folds",
+                             out=base / "subs-folds", quiet=True)
+    run = Path(out.run_dir)
+    assert sorted(c for c in calls if c[1] == "val") == [("fold0", "val"), ("fold1", "val")]
+    assert sorted(c for c in calls if c[0] != run.name) == [
+        ("fold0", "test"), ("fold0", "val"), ("fold1", "test"), ("fold1", "val")]
+    # each validation video comes from the fold whose run.json held it out
+    val = pipeline.fold_predictions(get_track("expr"), run, "val", load_index(roots[8]), None)
+    seen = []
+    for fold in ("fold0", "fold1"):
+        own = PredictionSet.load(run / fold / "predictions" / "val.npz")
+        held = set(json.loads((run / fold / "run.json").read_text())["val_ids"]) & set(val.videos)
+        for v in held:
+            np.testing.assert_array_equal(val.video(v)[1], own.video(v)[1])
+        seen += held
+    assert sorted(seen) == sorted(val.videos)
+
+
 def test_last_prints_the_last_run(env):
     base, roots, overrides = env
     pipeline.run_track(get_track("expr"), roots[8], recipe="demo", overrides=overrides,

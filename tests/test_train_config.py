@@ -67,3 +67,25 @@ def test_override_values_are_read_as_toml_else_as_text():
     assert parse_override("a.b = 1e-3") == ("a.b", 1e-3)
     assert parse_override("model.head=tcn") == ("model.head", "tcn")
     assert parse_override('x={k = "v"}') == ("x", {"k": "v"})
+
+
+def test_a_recipe_extends_training_and_resuming_compares_training_only(tmp_path):
+    from abaw.recipe import load_recipe
+    from abaw.train.config import Config, read_run_config
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('track = "expr"\n[model]\nhead = "tcn"\n[post]\nwindows = [1, 9]\n'
+                      '[pipeline]\nderive_from = ""\n')
+    full = load_recipe(recipe, ["features.workers=0"], track="EXPR")
+    assert full.post.windows == [1, 9] and full.features.workers == 0
+    training = full.training()
+    assert type(training) is Config and training.model.head == "tcn"
+    assert "[post]" not in to_toml(training) and "[features]" not in to_toml(training)
+    with pytest.raises(AbawError, match="field post: unknown"):
+        load_config(recipe)                               # the trainer reads training sections
+    assert diff(training, load_recipe(recipe, ["post.windows=[1]"], track="EXPR")) is None
+    assert diff(training, load_recipe(recipe, ["model.hidden=7"], track="EXPR")) == "model.hidden"
+    run = tmp_path / "run"                                # written with a whole recipe
+    run.mkdir()
+    (run / "config.toml").write_text(to_toml(full))
+    assert diff(read_run_config(run), training) is None
