@@ -186,7 +186,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
-        track.key, recipe or "default")
+        track, recipe or "default")
     if recipe_file is None:
         raise AbawError(f"--recipe: found {recipe!r}, expected a TOML file or a recipe name in "
                         f"tracks/{track.key}/recipes/")

@@ -13,14 +13,14 @@ NAMES = ("va", "expr", "au", "mtl", "lsd", "ce")
 
 
 def get_track(name: str):
-    """The `Track` spec of a track name (any case)."""
+    """The `Track` spec of a track name (any case): the one look-up of a name."""
     key = str(name).lower()
     if key not in NAMES:
         raise AbawError(f"--track: found {name!r}, expected one of {', '.join(NAMES)}")
     return importlib.import_module(f"tracks.{key}").TRACK
 
 
-def recipe_path(name: str, recipe: str = "default") -> Path | None:
-    """`tracks/<name>/recipes/<recipe>.toml` if it exists."""
-    path = Path(__file__).parent / name.lower() / "recipes" / f"{recipe}.toml"
+def recipe_path(track, recipe: str = "default") -> Path | None:
+    """`tracks/<key>/recipes/<recipe>.toml` of a `Track` spec if it exists."""
+    path = Path(__file__).parent / track.key / "recipes" / f"{recipe}.toml"
     return path if path.is_file() else None

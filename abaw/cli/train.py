@@ -32,7 +32,7 @@ def train(track, recipe, root, edition, features, out, overrides, resume, quiet)
     from tracks import recipe_path
 
     if recipe is None:
-        recipe = recipe_path(track.key)
+        recipe = recipe_path(track)
     cfg = load_recipe(recipe, overrides, track=track.name).training()
     stores = open_stores(features)
     index = load_index(root, edition)
