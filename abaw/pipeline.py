@@ -113,8 +113,8 @@ def ensure_random(name: str, folder: Path, seed: int) -> Path:
 def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     """One prediction set for `split`: the run's, or the folds' combined (val: each video from
     the fold that held it out, so tuning never sees a model trained on it; test: fold mean).
-    Validation sets are the ones training wrote (`predictions/val.npz` of each run or fold), the
-    held-out videos those its `run.json` lists."""
+    The validation sets are the ones training wrote (`predictions/val.npz` of the run or of
+    each fold), and the videos a fold held out are those its `run.json` lists."""
     from abaw.core.prediction_set import PredictionSet
     from abaw.post.ensemble import fold_average
     from abaw.train.predict import fold_dirs, predict_run

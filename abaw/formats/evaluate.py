@@ -3,11 +3,10 @@
 `evaluate_predictions(index, predictions, ...)` takes a DatasetIndex (the CLI builds it with
 `load_index(root, edition)`) and either a PredictionSet (raw outputs: decided exactly as the
 writers decide them, `abaw.metrics.score_outputs`) or an `Official` (values read from a
-submission-format file). Every
-annotated sequence of the split is scored, pooled over all its frames (abaw.metrics); frames the
-annotations mark invalid are ignored, predictions for them too. A sequence without predictions
-is an error unless `allow_missing`; frames a prediction set lacks are filled by the fill policy
-and counted.
+submission-format file). Every annotated sequence of the split is scored, pooled over all its
+frames (abaw.metrics); frames the annotations mark invalid are ignored, predictions for them
+too. A sequence without predictions is an error unless `allow_missing`; frames a prediction set
+lacks are filled by the fill policy and counted.
 """
 
 from __future__ import annotations
