@@ -1,9 +1,14 @@
-"""Files that appear whole or not at all.
+"""Files that appear whole or not at all, and folders abaw replaces only when it made them.
 
 Everything abaw writes for later (prediction sets, submissions, zips, features, checkpoints,
 parameters, weights folders) goes to a temporary file or folder beside the target and is renamed
 over it: `os.replace` is atomic within one file system, so an interrupted run leaves the old one
-or none, never half of a new one that a later step would read as complete.
+or none, never half of a new one that a later step would read as complete. Files and folders get
+the permissions an ordinary `open` / `mkdir` would give (umask applied), not the private ones of
+`tempfile`.
+
+A folder made by `atomic_folder` holds a marker file (`MARKER`); an existing folder is replaced
+only when it has one, so no command ever removes a folder it did not create.
 """
 
 from __future__ import annotations
@@ -16,6 +21,20 @@ from pathlib import Path
 
 from abaw.errors import AbawError
 
+MARKER = ".abaw-folder"     # inside every folder `atomic_folder` made: it may replace that folder
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def made_by_abaw(path) -> bool:
+    """A real folder (not a link) holding abaw's marker file."""
+    path = Path(path)
+    return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
+
 
 @contextmanager
 def atomic_file(path, mode: str = "wb", fsync: bool = False):
@@ -25,6 +44,7 @@ def atomic_file(path, mode: str = "wb", fsync: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())      # mkstemp makes it private (0600)
         with os.fdopen(fd, mode) as fh:
             yield fh
             if fsync:
@@ -45,19 +65,27 @@ def write_bytes(path, data: bytes, fsync: bool = False) -> Path:
 
 @contextmanager
 def atomic_folder(path):
-    """Yield a new, empty folder beside `path`; on a clean exit it becomes `path` (parents made).
-    An existing folder at `path` is replaced, and removed only once the new one is in place."""
+    """Yield a new folder beside `path` (holding only the marker); on a clean exit it becomes
+    `path` (parents made). An existing folder at `path` is replaced only if abaw made it (its
+    marker is there), and removed only once the new one is in place."""
     path = Path(path)
+    if path.is_symlink():
+        raise AbawError(f"{path}: found a link, expected a folder abaw made (nothing was "
+                        "replaced; choose another name)")
     if path.exists() and not path.is_dir():
         raise AbawError(f"{path}: found a file, expected a folder")
+    if path.exists() and not made_by_abaw(path):
+        raise AbawError(f"{path}: found a folder abaw did not make (no {MARKER} inside), expected "
+                        "a new name or a folder abaw wrote; nothing was replaced")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary folder
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result is an ordinary folder
+    (tmp / MARKER).write_bytes(b"made by abaw: abaw may replace this folder\n")
     old = None
     try:
         yield tmp
-        if path.exists():
-            old = path.parent / f".{path.name}.old.{os.getpid()}"
+        if path.exists():     # moved aside to a fresh name of our own, removed once replaced
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old)
         os.replace(tmp, path)
     except BaseException:

@@ -211,6 +211,8 @@ MTL_FILES = {
         "val": "validation_set_annotations.txt"},
 }
 MTL_TEST_LIST = "MTL_test_set.txt"
+# Edition 3's own name for it (51,245 images); it may sit at the root beside the other test lists.
+MTL_TEST_LIST_ED3 = "Multi_Task_Learning_Challenge_test_set_release.txt"
 LSD_FOLDERS = {"train": "training_set_synthetic_images", "val": "validation_set_real_images",
                "test": "test_set_images"}  # the flat test folder's name is not in the reference
 LSD_TEST_LIST = "LSD_Challenge_test_set_release.txt"

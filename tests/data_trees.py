@@ -63,11 +63,14 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-def crops(root: Path, id_: str, frames, folder="cropped_aligned") -> None:
+JPEG_STUB = b"\xff\xd8\xff\xd9"   # start and end markers: what the index's cheap check reads
+
+
+def crops(root: Path, id_: str, frames, folder="cropped_aligned", data=JPEG_STUB) -> None:
     d = root / folder / id_
     d.mkdir(parents=True, exist_ok=True)
     for f in frames:
-        (d / f"{f:05d}.jpg").write_bytes(b"")
+        (d / f"{f:05d}.jpg").write_bytes(data)
 
 
 def fmt(track: str, row) -> str:

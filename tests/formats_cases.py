@@ -2,6 +2,8 @@
 
 Built by hand from the protocol facts (independent of the writers): two people in one video
 (`_left` / `_right`), a plain-number video, a name with a dash suffix, frames without a face.
+The videos are in the order a real template has them, which is not sorted by id: a writer or
+validator that sorts ids gets these templates wrong.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import numpy as np
 from abaw import protocol
 from abaw.core.prediction_set import PredictionSet
 
-VIDEOS = {"10-60-1280x720_left": 14, "10-60-1280x720_right": 14, "105": 17,
-          "122-60-1920x1080-1": 12}
+VIDEOS = {"122-60-1920x1080-1": 12, "10-60-1280x720_left": 14, "10-60-1280x720_right": 14,
+          "105": 17}
+assert list(VIDEOS) != sorted(VIDEOS)
 MTL_FRAMES = {"7-25-1920x1080": [3, 4, 9, 10, 11, 30, 31], "88": [1, 2, 5, 6, 7, 8, 40, 41],
               "9-15-1280x720_left": [12, 13, 14, 15, 16]}
 LSD_IMAGES = 23

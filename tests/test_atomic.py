@@ -3,7 +3,7 @@ temporary file."""
 
 import pytest
 
-from abaw.atomic import atomic_file, atomic_folder, write_bytes
+from abaw.atomic import MARKER, atomic_file, atomic_folder, write_bytes
 from abaw.errors import AbawError
 
 
@@ -33,10 +33,10 @@ def test_a_folder_appears_whole_or_keeps_the_old_one(tmp_path):
     with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
         (tmp / "b.txt").write_text("half")
         raise RuntimeError("interrupted")
-    assert [p.name for p in target.iterdir()] == ["a.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "a.txt"]
     with atomic_folder(target) as tmp:
         (tmp / "b.txt").write_text("new")
-    assert [p.name for p in target.iterdir()] == ["b.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "b.txt"]
     assert [p.name for p in target.parent.iterdir()] == ["EXPR"]   # no temporary or old folder
     (tmp_path / "file").write_text("x")
     with pytest.raises(AbawError, match="found a file, expected a folder"), \

@@ -70,3 +70,39 @@ def test_an_unknown_track_is_refused_in_one_line_before_any_work(argv, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "--track: found 'foo', expected one of va, expr, au, mtl, lsd, ce" in err
+
+
+EDITION_ZERO = [  # every command taking --edition: 0 is an edition given (and refused)
+    ["protocol", "--edition", "0"],
+    ["protocol", "--edition", "0", "--track", "va"],
+    ["data", "synth", "{tmp}/twin", "--edition", "0"],
+    ["data", "check", "{tmp}", "--edition", "0"],
+    ["data", "index", "{tmp}", "--edition", "0"],
+    ["validate", "{tmp}/x.txt", "--track", "va", "--edition", "0", "--template", "{tmp}/x.txt"],
+    ["eval", "--split", "val", "--track", "va", "--root", "{tmp}", "--pred", "{tmp}/x.txt",
+     "--edition", "0"],
+    ["features", "prompts", "--track", "expr", "--edition", "0", "--out", "{tmp}/p.npy"],
+]
+
+
+@pytest.mark.parametrize("argv", EDITION_ZERO, ids=[" ".join(a[:2]) for a in EDITION_ZERO])
+def test_edition_zero_is_an_error_not_the_default(argv, tmp_path):
+    (tmp_path / "x.txt").write_text("x\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = subprocess.run([sys.executable, "-m", "abaw"] + [a.format(tmp=tmp_path) for a in argv],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "edition: found 0, expected one of 1-10" in out.stderr and "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before          # nothing written
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["protocol", "--track", "foo"], "--track: found 'FOO', expected one of"),
+    (["protocol", "--track", "mtl", "--edition", "5"], "expected one of AU, ERI, EXPR, VA in "
+                                                       "edition 5"),
+    (["protocol", "--track", ""], "--track: found ''"),
+])
+def test_protocol_with_an_unknown_track_is_one_line(argv, words):
+    out = subprocess.run([sys.executable, "-m", "abaw", *argv], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2 and words in out.stderr and out.stderr.count("\n") == 1

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from abaw.data import build, cache, load_index
+from abaw.data.crops import crop_frames
 from abaw.errors import AbawError
 
 
@@ -196,8 +197,8 @@ def test_cache_roundtrip_and_invalidation(tmp_path, monkeypatch):
     t = ed10(tmp_path)
     D.mtl(tmp_path, 4)  # unused by edition 10: must not matter
     first = load_index(tmp_path, 10)
-    files = list((tmp_path / ".abaw-index").iterdir())
-    assert [f.suffix for f in files] == [".npz"] and files[0].stem == first.fingerprint
+    files = list((tmp_path / ".abaw-index").glob("*.npz"))
+    assert len(files) == 1 and files[0].stem == first.fingerprint
     with np.load(files[0], allow_pickle=False) as z:  # no pickles inside
         assert "meta" in z.files
     calls = []
@@ -213,7 +214,7 @@ def test_cache_roundtrip_and_invalidation(tmp_path, monkeypatch):
     assert calls == [1] and changed.fingerprint != first.fingerprint
     assert len(changed.sequence("VA", "102").frames) == 6
     assert changed.sequence("VA", "102").labels[-1].tolist() == [0.5, 0.5]
-    assert len(list((tmp_path / ".abaw-index").iterdir())) == 1  # the stale cache is gone
+    assert len(list((tmp_path / ".abaw-index").glob("*.npz"))) == 1  # the stale cache is gone
     D.crops(tmp_path, "102", [3])  # a new crop image: its folder's mtime changes
     assert load_index(tmp_path, 10).media["102"].crop_frames.tolist() == [1, 2, 3, 4, 5]
     assert calls == [1, 1]
@@ -267,10 +268,10 @@ def test_crop_names_parsed_in_bulk_and_odd_files_reported(tmp_path):
     D.crops(tmp_path, "a", [10, 2, 11])
     D.write(tmp_path / "cropped_aligned" / "a" / "Thumbs.db", b"")
     D.write(tmp_path / "cropped_aligned" / "a" / "7.jpg", b"")
-    frames, other = build.crop_frames(tmp_path / "cropped_aligned" / "a")
-    assert frames.tolist() == [2, 10, 11] and sorted(other) == ["7.jpg", "Thumbs.db"]
-    frames, other = build.crop_frames(tmp_path / "cropped_aligned" / "b")  # the bulk path
-    assert frames.tolist() == [1, 2] and other == []
+    frames, other, bad = crop_frames(tmp_path / "cropped_aligned" / "a")
+    assert frames.tolist() == [2, 10, 11] and sorted(other) == ["7.jpg", "Thumbs.db"] and not bad
+    frames, other, bad = crop_frames(tmp_path / "cropped_aligned" / "b")  # the bulk path
+    assert frames.tolist() == [1, 2] and other == [] and not bad
     idx = load_index(tmp_path, 10, cache=False)
     assert idx.media["a"].crop_frames.tolist() == [2, 10, 11]
     assert any(p.startswith("cropped_aligned/a/") and "found 2 files not named <NNNNN>.jpg" in p

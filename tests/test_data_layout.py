@@ -142,6 +142,10 @@ def test_templates_by_pattern_and_given(tmp_path):
     lay = discover(tmp_path, 8)
     assert lay.templates["VA"].name == "my_VA_test_set_v2.txt"
     D.write(tmp_path / "other" / "VA_test_set_copy.txt", header + "a/00001.jpg,\n")
+    lay = discover(tmp_path, 8)                       # two copies of one file: the shallowest
+    assert lay.templates["VA"].name == "my_VA_test_set_v2.txt" and errors(lay.problems) == []
+    assert any("found a copy of the VA template" in str(p) for p in lay.problems)
+    D.write(tmp_path / "other" / "VA_test_set_copy.txt", header + "b/00001.jpg,\n")
     lay = discover(tmp_path, 8)
     err = [str(p) for p in errors(lay.problems)]
     assert len(err) == 1 and "found 2 VA templates" in err[0] and "pass --template VA=FILE" in err[0]
@@ -180,4 +184,5 @@ def test_missing_test_data_is_a_warning(tmp_path):
         assert (f".: found no *{token}*test_set*.txt (e.g. CVPR_8th_ABAW_{token}_test_set_example."
                 f"txt), expected the {track} test template of edition 8; no {track} test "
                 f"sequences; pass --template {track}=FILE") in text
-    assert any("found no CER.txt, expected the CE test template of edition 8" in t for t in text)
+    assert any("found no CER.txt or *CE*test_set*.txt, expected the CE test template of edition 8"
+               in t for t in text)

@@ -178,3 +178,58 @@ def test_unreadable_crop_is_one_line_naming_the_file(data, tmp_path):
         extract(broken, b, tmp_path / "s", tracks=["AU"], workers=1, quiet=True)
     assert "vidA/00002.jpg" in str(e.value) and "\n" not in str(e.value)
     assert not FeatureStore(tmp_path / "s").has("vidA")
+
+
+@pytest.mark.parametrize("change", ["replaced", "rewritten-same-bytes", "removed"])
+@pytest.mark.parametrize("id", ["vidA", "vidB_left"])
+def test_a_changed_crop_makes_only_its_video_stale(change, id, data, tmp_path):
+    """The store knows the crops each id was made from: replacing one (as re-copying a damaged
+    file does) re-extracts that id on the next run, and only it."""
+    import os
+    import shutil
+
+    from PIL import Image
+
+    index, tiny = data
+    root = tmp_path / "copy"
+    shutil.copytree(index.root / "cropped_aligned", root / "cropped_aligned")
+    copy = DatasetIndex(root, 10, "x", index.sequences, index.media)
+    b = create_backbone("vit-b16", weights=tiny["vit-b16"])
+    extract(copy, b, tmp_path / "s", workers=0, quiet=True)
+    before = files(tmp_path / "s")
+    crop = root / "cropped_aligned" / id / f"{CROPS[id][1]:05d}.jpg"
+    if change == "replaced":
+        img = np.random.default_rng(7).integers(0, 256, (112, 112, 3), dtype=np.uint8)
+        Image.fromarray(img).save(crop, quality=90)
+    elif change == "rewritten-same-bytes":
+        crop.write_bytes(crop.read_bytes())
+        st = crop.stat()
+        os.utime(crop, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    else:
+        crop.unlink()
+    if change == "removed":
+        with pytest.raises(AbawError, match=crop.name):       # the index still lists it
+            extract(copy, b, tmp_path / "s", workers=0, quiet=True)
+        return
+    summary = extract(copy, b, tmp_path / "s", workers=0, quiet=True)
+    assert summary["written"] == 1 and summary["done_before"] == len(CROPS) - 1
+    after = files(tmp_path / "s")
+    changed = {n for n in after if after[n] != before[n]}
+    assert changed <= {f"{id}.npy", f"{id}.rows.npz"} and f"{id}.rows.npz" in changed
+    if change == "replaced":
+        assert f"{id}.npy" in changed
+    assert extract(copy, b, tmp_path / "s", workers=0, quiet=True)["written"] == 0
+
+
+def test_a_replaced_video_makes_its_audio_stale(data, tmp_path):
+    import shutil
+
+    index, _ = data
+    root = tmp_path / "copy"
+    shutil.copytree(index.root / "videos", root / "videos")
+    copy = DatasetIndex(root, 10, "x", index.sequences, index.media)
+    b = create_backbone("logmel")
+    extract(copy, b, tmp_path / "a", workers=0, quiet=True)
+    write_video(root / "videos" / "vidA.mp4", np.arange(15) / 30, lambda t: 900.0)
+    summary = extract(copy, b, tmp_path / "a", workers=0, quiet=True)
+    assert summary["written"] == 1                                  # vidA only

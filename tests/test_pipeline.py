@@ -100,7 +100,7 @@ def test_last_prints_the_last_run(env):
     res = subprocess.run([sys.executable, "-m", "abaw", "run", "--track", "expr", "--last",
                           "--work", str(base / "runs-last")], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert "EXPR (edition 8) val:" in res.stdout and "expr_ed8.zip" in res.stdout
+    assert "EXPR (edition 8) val:" in res.stdout and "expr_ed8_demo-" in res.stdout
 
 
 def test_last_without_a_run_is_a_one_line_error(tmp_path):

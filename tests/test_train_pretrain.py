@@ -70,8 +70,8 @@ def test_loads_back_as_face_resnet18_and_extracts(twin, trained, tmp_path):
     from safetensors.torch import load_file
 
     index = twin(8)
-    assert sorted(p.name for p in trained.iterdir()) == ["config.json", "model.safetensors",
-                                                         "pretrain.json"]
+    assert sorted(p.name for p in trained.iterdir()) == [".abaw-folder", "config.json",
+                                                         "model.safetensors", "pretrain.json"]
     info = json.loads((trained / "pretrain.json").read_text())
     assert info["arch"] == "resnet18" and info["image_size"] == 32 and info["frames"] == 40
     assert info["index_fingerprint"] == index.fingerprint and info["seed"] == 0

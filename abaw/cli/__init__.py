@@ -26,6 +26,7 @@ COMMANDS = {
     "eval": ("evaluate", "evaluate", "Score predictions against a split with the official metric."),
     "validate": ("validate", "validate", "Check a submission file, folder or zip before upload."),
     "submit": ("submit", "submit", "Write, validate and zip a submission from a prediction set."),
+    "submissions": ("submissions", "submissions", "List submissions: scores, dates, uploads."),
     "run": ("run", "run", "The whole path for one track: index, features, train, post, submit."),
     "demo": ("demo", "demo", "Run every track end to end on the synthetic twin and print a table."),
 }

@@ -130,6 +130,6 @@ def synth(out, edition, size, seed, images, progress):
     from abaw import protocol
     from abaw.data.synth import synthesize
 
-    synthesize(out, edition=edition or protocol.LATEST_EDITION, size=size, seed=seed,
-               images=images, progress=progress)
-    click.echo(f"wrote the edition {edition or protocol.LATEST_EDITION} {size} twin to {out}")
+    edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
+    synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress)
+    click.echo(f"wrote the edition {edition} {size} twin to {out}")

@@ -27,12 +27,12 @@ def load_any(pred: Path, split: str, track: str | None, edition: int | None, roo
 
     if pred.suffix == ".npz" or (pred / RUN_PREDICTIONS.format(split=split)).is_file():
         predictions = load_predictions(pred, split)[0]
-        return predictions, load_index(root, edition or predictions.edition)
+        return predictions, load_index(root, predictions.edition if edition is None else edition)
     if track is None:
         raise AbawError(f"{pred}: found predictions in the submission format, expected --track "
                         "to read them")
     index = load_index(root, edition)
-    return read_official(pred, track, edition or index.edition), index
+    return read_official(pred, track, index.edition if edition is None else edition), index
 
 
 def show(ev) -> None:

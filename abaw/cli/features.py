@@ -65,7 +65,8 @@ def prompts(backbone, weights, track, edition, template, out):
     from abaw.features.registry import create_backbone, get_spec
 
     get_spec(backbone)
-    texts = class_prompts(track, edition or protocol.LATEST_EDITION, template)
+    texts = class_prompts(track, protocol.LATEST_EDITION if edition is None else edition,
+                          template)
     emb = write_prompt_embeddings(create_backbone(backbone, weights=weights), texts, out)
     for i, text in enumerate(texts):
         click.echo(f"{i}\t{text}")

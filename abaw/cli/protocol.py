@@ -2,6 +2,8 @@
 
 import click
 
+from abaw.errors import AbawError
+
 
 @click.command("protocol")
 @click.option("--edition", type=int, help="Only this edition (1-10).")
@@ -21,15 +23,21 @@ def protocol(edition, track, unsure):
             table.add_row(key, c.default, ", ".join(c.alternatives), c.why)
         console.print(table)
         return
-    editions = [edition] if edition else sorted(p.EDITIONS)
+    editions = sorted(p.EDITIONS) if edition is None else [edition]
+    for n in editions:
+        p.tracks_of(n)      # an unknown edition (0 included) is the one-line edition error
+    if track is not None:
+        track = track.upper()
+        known = sorted({t for n in editions for t in p.tracks_of(n, include_extensions=True)})
+        if track not in known:
+            where = f" in edition {edition}" if edition is not None else ""
+            raise AbawError(f"--track: found {track!r}, expected one of {', '.join(known)}{where}")
     table = Table("ed.", "venue", "track", "annotation folder", "submission", "header", "metric",
                   show_lines=False)
     for n in editions:
-        ed = p.EDITIONS.get(n)
-        if ed is None:
-            p.rules("VA", n)  # raises the one-line edition error
+        ed = p.EDITIONS[n]
         for t in p.tracks_of(n, include_extensions=True):
-            if track and t != track.upper():
+            if track is not None and t != track:
                 continue
             r = p.rules(t, n)
             table.add_row(str(n), ed.venue, t, r.task_folder or "-", r.submission,

@@ -4,7 +4,9 @@
     abaw submit test.npz --root DATA --edition 3 --layout annotation
 
 PRED is a prediction set (.npz) or a run directory (its predictions/test.npz). Nothing is packed
-unless the written files validate (exit status 1, with the validator's report).
+unless the written files validate (exit status 1, with the validator's report); warnings are
+shown. The zip is `<out>/<track>_ed<N>_<run>.zip` (manifest beside it) and never replaces another
+run's; `abaw submissions` lists them.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def parse_thresholds(text: str | None):
 @click.option("--layout", type=click.Choice(["track", "annotation", "none"]), default=None,
               help="Editions 1-3: per-video files under VA/, under VA_Set/, or at the top level "
                    "[default: track].")
-@click.option("--name", default=None, help="Base name of the zip [default: <track>_ed<N>].")
+@click.option("--name", default=None,
+              help="Base name of the zip, a plain file name [default: <track>_ed<N>_<run>].")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def submit(pred, out_dir, template, test_list, root, edition, fill, thresholds, decimals, layout,
            name, as_json):
@@ -81,6 +84,9 @@ def submit(pred, out_dir, template, test_list, root, edition, fill, thresholds, 
         return
     m = sub.manifest
     filled = m["post_processing"]["filled_frames"]
+    if sub.report.warnings:
+        from abaw.cli.validate import show_report
+        show_report(sub.report)
     click.echo(f"{m['track']} edition {m['edition']}: {sub.report.summary()}")
     click.echo(f"filled {filled:,} frames missing from the predictions "
                f"({m['post_processing']['fill']})")

@@ -3,7 +3,9 @@
     abaw validate EXPR.txt --track expr --edition 8 --template ABAW_Expr_test_set_example.txt
     abaw validate sub.zip --track va --edition 3 --test-list VA_test_set_release.txt --root DATA
 
-Exit status: 0 valid, 1 invalid (every problem listed, grouped by kind), 2 usage error.
+Exit status: 0 valid (warnings allowed), 1 invalid (every problem listed, grouped by kind; under
+--strict warnings count), 2 usage error, 3 not checked (per-video files without the test videos
+and their lengths: pass --root).
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ def show_report(report, console=None) -> None:
     from abaw.formats.report import KINDS
 
     console = console or Console(highlight=False, soft_wrap=True)
-    style = "bold green" if report.valid else "bold red"
+    style = {"valid": "bold green", "not checked": "bold yellow"}.get(report.verdict, "bold red")
     console.print(Text(report.summary(), style=style))
-    for kind in KINDS:
+    for kind in sorted(KINDS, key=lambda k: not report.is_error(k)):    # errors, then warnings
         count = report.counts.get(kind, 0)
         if not count:
             continue
-        console.print(Text(f"\n{KINDS[kind]} [{kind}]: {count}", style="bold yellow"))
+        level = "" if report.is_error(kind) else "warning (accepted, costs score): "
+        console.print(Text(f"\n{level}{KINDS[kind]} [{kind}]: {count}",
+                           style="bold red" if report.is_error(kind) else "bold yellow"))
         for p in report.examples.get(kind, []):
             console.print(Text(f"  {p}"))
         hidden = count - len(report.examples.get(kind, []))
         if hidden > 0:
             console.print(Text(f"  ... and {hidden} more", style="dim"))
+    for what in report.unchecked:
+        console.print(Text(f"not checked: {what}", style="yellow"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
 
@@ -54,16 +60,20 @@ def show_report(report, console=None) -> None:
                    "when no template is given.")
 @click.option("--max-examples", default=10, show_default=True, type=click.IntRange(1),
               help="Examples kept per kind of problem (counts are always exact).")
+@click.option("--strict", is_flag=True,
+              help="Warnings (few decimals, constant columns, dummy values, classes never "
+                   "predicted) are errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
-def validate(path, track, edition, template, test_list, root, max_examples, as_json):
+def validate(path, track, edition, template, test_list, root, max_examples, strict, as_json):
     """Check PATH (a file, a folder of per-video files, or a zip) and list every problem."""
     from abaw.formats.validator import validate as run
 
     report = run(path, track.name, edition, template=template, test_list=test_list,
-                 root=root, cap=max_examples)
+                 root=root, cap=max_examples, strict=strict)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         show_report(report)
-    if not report.valid:
-        sys.exit(1)       # SystemExit passes through `abaw.cli.main`: status 1 means invalid
+    # SystemExit passes through `abaw.cli.main`: 1 invalid, 3 not checked
+    if report.verdict != "valid":
+        sys.exit(1 if report.verdict == "invalid" else 3)

@@ -11,15 +11,15 @@ Which rows a sequence has:
 - LSD: one sequence per split ("train", "val", "test"), rows = images (`Sequence.images`).
 
 Nothing is dropped silently: a file that can't be parsed, a crop folder no annotation refers to,
-an annotated id without crops, a duplicate id: each is a `Problem` naming the file and line.
+an annotated id without crops, a duplicate id: each is a `Problem` naming the file and line. A
+crop that can't be decoded (0 bytes, or a JPEG cut short: an interrupted copy) is an error naming
+it, and is never listed as a frame with a face, so no later step stops on it.
 `load_index` raises the first error (`strict`); `abaw data check` lists them all.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from abaw import protocol
 from abaw.data import annotations, lists, media
 from abaw.data import cache as index_cache
 from abaw.data import problems as P
+from abaw.data.crops import crop_frames
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import Layout, discover
 from abaw.errors import AbawError
@@ -36,7 +37,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # Annotation rows differ from the decoded count by -1..+2 on some real videos (protocol §2), so a
 # crop may sit a frame or two past the last row; further than this suggests a mismatched file.
 ROW_SLACK = 2
-_CROP_NAME = re.compile(rf"\d{{{protocol.FRAME_DIGITS}}}\.jpg\Z")
 
 
 def load_index(root, edition: int | None = None, cache: bool = True, probe_media: bool = False,
@@ -77,24 +77,6 @@ def build_index(root, edition=None, use_cache=True, probe_media=False, templates
     if use_cache and not P.errors(problems):
         index_cache.write(index)
     return index, problems
-
-
-def crop_frames(folder: Path) -> tuple[np.ndarray, list[str]]:
-    """Sorted 1-based frame numbers of the `<NNNNN>.jpg` files in a crop folder, and other names."""
-    names = os.listdir(folder)
-    width = protocol.FRAME_DIGITS + 4
-    joined = "".join(names).encode("ascii", errors="replace")
-    if len(joined) == width * len(names):  # the usual case: parse every name at once
-        a = np.frombuffer(joined, np.uint8).reshape(-1, width)  # (n, 9)
-        digits = a[:, :protocol.FRAME_DIGITS].astype(np.int64) - 48
-        ok = np.all((digits >= 0) & (digits <= 9), axis=1) & np.all(
-            a[:, protocol.FRAME_DIGITS:] == np.frombuffer(b".jpg", np.uint8), axis=1)
-        frames = digits @ (10 ** np.arange(protocol.FRAME_DIGITS - 1, -1, -1))
-        other = [names[i] for i in np.flatnonzero(~ok)]
-        return np.sort(frames[ok]), other
-    good = [n for n in names if _CROP_NAME.match(n)]
-    other = [n for n in names if not _CROP_NAME.match(n)]
-    return np.sort(np.array([int(n[:protocol.FRAME_DIGITS]) for n in good], np.int64)), other
 
 
 class Builder:
@@ -238,11 +220,17 @@ class Builder:
             dirs = self.lay.crop_dirs.get(id_, [])
             frames = np.zeros(0, np.int64)
             if dirs:
-                frames, other = crop_frames(dirs[0])
+                frames, other, bad = crop_frames(dirs[0])
                 if other:
                     self.problems.append(P.warning(self.lay.rel(dirs[0] / other[0]), None,
                                                    f"{len(other)} files not named <NNNNN>.jpg",
                                                    "only crops", "ignored"))
+                if bad:
+                    more = f" ({len(bad)} crops of {id_!r} like it)" if len(bad) > 1 else ""
+                    self.problems.append(P.error(self.lay.rel(dirs[0] / bad[0][0]), None,
+                                                 f"{bad[0][1]}{more}", "a JPEG crop that decodes",
+                                                 "copy it again; until then its frame counts as "
+                                                 "without a face"))
             if len(dirs) > 1:
                 self.problems.append(P.warning(self.lay.rel(dirs[1]), None,
                                                f"a second crop folder for {id_!r}", "one",

@@ -9,6 +9,12 @@ never read. Paths are relative to the root, so a moved tree keeps its cache.
 Layout of the file: per track one array of all labels and one of the frames of sequences whose
 frames are not simply 1..N, per-sequence facts in a JSON `meta` array, LSD image paths as one
 newline-joined byte string. Loading it is a handful of reads, whatever the number of videos.
+
+Safety: the cache is only an optimisation, so a cache file that can't be read whole and
+consistent (truncated, bad CRC, empty, other arrays, another fingerprint) is rebuilt, never
+trusted. A cache folder is never reached through a link, and the only files ever deleted are
+`<fingerprint>.npz` files (and their temporary files) in a cache folder abaw made (it holds
+`atomic.MARKER`): nothing else, wherever a link or a shared tree points.
 """
 
 from __future__ import annotations
@@ -16,15 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import re
 from pathlib import Path
 
 import numpy as np
 
+from abaw.atomic import MARKER, atomic_file, made_by_abaw
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import CACHE_DIR, Layout
 
 VERSION = 2
+FINGERPRINT_CHARS = 20
+_CACHE_FILE = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}\.npz\Z")
+_LEFTOVER = re.compile(rf"\.[0-9a-f]{{{FINGERPRINT_CHARS}}}\.npz\.[a-z0-9_]{{8}}\.tmp\Z")
 SMALL_INT_TRACKS = ("EXPR", "AU", "LSD", "CE")  # labels stored as int8 (read back as float32)
 
 
@@ -48,43 +58,63 @@ def fingerprint(lay: Layout, **options) -> str:
         lines.append(f"d\t{lay.rel(p)}\t{os.stat(p).st_mtime_ns}")
     lines += [f"p\t{p}" for p in lay.problems]  # the layout's own findings
     h.update("\n".join(sorted(lines)).encode())
-    return h.hexdigest()[:20]
+    return h.hexdigest()[:FINGERPRINT_CHARS]
+
+
+def _places(root: Path) -> list[tuple[Path, int]]:
+    """(cache folder, how many of its last path components are the cache's own)."""
+    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "abaw" / "index"
+    key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:12]
+    return [(Path(root) / CACHE_DIR, 1), (user / key, 3)]
 
 
 def cache_dirs(root: Path) -> list[Path]:
     """Where a cache may live: inside the root, else (a read-only release) in the user cache."""
-    user = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "abaw" / "index"
-    key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:12]
-    return [Path(root) / CACHE_DIR, user / key]
+    return [d for d, _ in _places(root)]
+
+
+def _linked(folder: Path, own: int) -> bool:
+    """A link among the folder's own components: the cache would land wherever it points."""
+    return any(p.is_symlink() for p in [folder, *folder.parents][:own])
 
 
 def read(root: Path, fp: str) -> DatasetIndex | None:
-    for d in cache_dirs(root):
+    for d, own in _places(root):
         path = d / f"{fp}.npz"
-        if path.is_file():
-            try:
-                return _load(path, root)
-            except (OSError, ValueError, KeyError):
-                continue  # a damaged cache is rebuilt, never trusted
+        if _linked(d, own) or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            return _load(path, root, fp)
+        except Exception:  # noqa: BLE001  a cache that can't be read whole is rebuilt, never trusted
+            continue
     return None
 
 
 def write(idx: DatasetIndex) -> Path | None:
-    """Save atomically (temp file, then rename) in the first writable cache folder; old ones go."""
+    """Save atomically (temp file, then rename) in the first usable cache folder; the folder's
+    older cache files go, if abaw made the folder."""
     arrays = _pack(idx)
-    for d in cache_dirs(idx.root):
+    for d, own in _places(idx.root):
+        if _linked(d, own):
+            continue                            # never followed, never written through
         try:
-            d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+            if not d.exists():
+                d.mkdir(parents=True)
+                (d / MARKER).write_bytes(b"made by abaw: its index cache\n")
+            elif not made_by_abaw(d) and d.is_dir() and all(
+                    _CACHE_FILE.match(e.name) and e.is_file(follow_symlinks=False)
+                    for e in os.scandir(d)):
+                (d / MARKER).write_bytes(b"made by abaw: its index cache\n")   # an older cache
             path = d / f"{idx.fingerprint}.npz"
-            os.replace(tmp, path)
+            with atomic_file(path) as fh:
+                np.savez(fh, **arrays)
         except OSError:
             continue
-        for old in d.glob("*.npz"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        if made_by_abaw(d):
+            for e in os.scandir(d):             # only the names this cache writes
+                if (e.name != path.name and (_CACHE_FILE.match(e.name) or _LEFTOVER.match(e.name))
+                        and e.is_file(follow_symlinks=False)):
+                    os.unlink(e.path)
         return path
     return None
 
@@ -127,17 +157,50 @@ def _pack(idx: DatasetIndex) -> dict:
     return arrays
 
 
-def _load(path: Path, root: Path) -> DatasetIndex:
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(f"damaged cache: {what}")
+
+
+def _check(data: dict, meta: dict, fp: str) -> None:
+    """Every array the meta describes is there, with the sizes and kinds it says."""
+    _expect(isinstance(meta, dict) and meta.get("version") == VERSION, "version")
+    _expect(meta.get("fingerprint") == fp and isinstance(meta.get("edition"), int), "fingerprint")
+    _expect(isinstance(meta.get("problems"), list) and isinstance(meta.get("tracks"), dict)
+            and isinstance(meta.get("media"), list), "meta")
+    want = {"meta", "media.crop_frames", "media.timestamps"} | {
+        f"{t}.{k}" for t in meta["tracks"] for k in ("frames", "labels", "images")}
+    _expect(set(data) == want, "arrays")
+    for track, info in meta["tracks"].items():
+        rows = info["rows"]
+        _expect(all(isinstance(r, list) and len(r) == 7 and isinstance(r[3], int) and r[3] >= 0
+                    for r in rows), f"{track} rows")
+        frames, labels = data[f"{track}.frames"], data[f"{track}.labels"]
+        _expect(frames.ndim == 1 and frames.dtype.kind in "iu"
+                and len(frames) == sum(r[3] for r in rows if not r[4]), f"{track} frames")
+        _expect(labels.ndim == 2 and labels.dtype.kind in "iuf" and labels.shape[1] == info["width"]
+                and len(labels) == sum(r[3] for r in rows if r[5]), f"{track} labels")
+        _expect(data[f"{track}.images"].dtype == np.uint8, f"{track} images")
+    media = meta["media"]
+    _expect(all(isinstance(m, list) and len(m) == 6 for m in media), "media")
+    crops, stamps = data["media.crop_frames"], data["media.timestamps"]
+    _expect(crops.ndim == 1 and crops.dtype.kind in "iu"
+            and len(crops) == sum(m[3] for m in media), "crop frames")
+    _expect(stamps.ndim == 1 and len(stamps) == sum(m[4] for m in media if m[4] >= 0),
+            "timestamps")
+
+
+def _load(path: Path, root: Path, fp: str) -> DatasetIndex:
     with np.load(path, allow_pickle=False) as z:
         data = {k: z[k] for k in z.files}
     meta = json.loads(data["meta"].tobytes().decode())
-    if meta["version"] != VERSION:
-        raise ValueError("old cache format")
+    _check(data, meta, fp)
     idx = DatasetIndex(Path(root), meta["edition"], meta["fingerprint"], problems=meta["problems"])
     for track, info in meta["tracks"].items():
         frames, labels = data[f"{track}.frames"], data[f"{track}.labels"].astype(np.float32)
         blob = data[f"{track}.images"].tobytes().decode()
         images = blob.split("\n") if blob else []
+        _expect(len(images) == sum(r[3] for r in info["rows"] if r[6]), f"{track} images")
         seqs, fo, lo, io = {}, 0, 0, 0
         for id_, split, source, n, plain, has_labels, has_images in info["rows"]:
             if plain:

@@ -20,6 +20,26 @@ MAX_DEPTH = 4  # root/<annotation root>/<track folder>/<split folder> is depth 3
 AFFWILD_TRACKS = ("VA", "EXPR", "AU")
 _BATCH = re.compile(r"batch\d+\Z")
 _CE_VIDEO = re.compile(r"(\d\d)(\.[A-Za-z0-9]+)\Z")
+_ORDINAL = re.compile(r"(?<![0-9])([0-9]{1,2})(?:st|nd|rd|th)(?![a-z])", re.IGNORECASE)
+
+
+def template_facts(name: str) -> tuple[int | None, str] | None:
+    """(edition, track) of a file named like an organisers' template, or None.
+
+    Names vary between copies of one edition (`CVPR_6th_ABAW_Expr_test_set_sample.txt`,
+    `..._test_set_example.txt`, `ABAW_VA_test_set_example.txt`): a template is recognised by the
+    track token and `test_set`, its edition by the ordinal (`6th`; None when the name has none).
+    """
+    low = name.lower()
+    if "test_set" not in low or not low.endswith(".txt"):
+        return None
+    tokens = re.split(r"[^a-z0-9]+", low[:-4])
+    tracks = [t for t, tok in protocol.TEMPLATE_TRACK_TOKEN.items() if tok.lower() in tokens]
+    if len(tracks) != 1:
+        return None
+    m = _ORDINAL.search(name)
+    edition = int(m.group(1)) if m and int(m.group(1)) in protocol.EDITIONS else None
+    return edition, tracks[0]
 
 
 def all_split_folders() -> set[str]:
@@ -81,6 +101,7 @@ def detect_edition(s: Scan) -> int:
     template_eds = {e for e in protocol.EDITIONS for t in ("VA", "EXPR", "AU")
                     if protocol.EDITIONS[e].template_name
                     and protocol.template_name(t, e) in s.files}
+    template_eds |= {f[0] for name in s.files if (f := template_facts(name)) and f[0]}
     mtl47 = protocol.MTL_FILES[4]["train"] in s.files
     lsd = any(n in s.dirs for n in protocol.LSD_FOLDERS.values()) or protocol.LSD_TEST_LIST in s.files
     ce = protocol.CE_TEMPLATE_NAME in s.files or bool(s.ce_videos)
@@ -96,7 +117,7 @@ def detect_edition(s: Scan) -> int:
             fits.append(e)
     narrowing = [
         lambda e: e in template_eds,
-        lambda e: e == 3 if ("MTL_Challenge" in present
+        lambda e: e == 3 if ("MTL_Challenge" in present or protocol.MTL_TEST_LIST_ED3 in s.files
                              or any(n in s.files for n in protocol.TEST_LISTS_ED3.values())) else True,
         lambda e: ("LSD" in protocol.EDITIONS[e].tracks) == lsd if not present else True,
         lambda e: ("CE" in protocol.EDITIONS[e].tracks) == ce if not present else True,

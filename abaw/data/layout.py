@@ -12,6 +12,7 @@ What is missing or ambiguous becomes a `Problem`; a tree with nothing of the edi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from pathlib import Path
 
 from abaw import protocol
 from abaw.data import problems as P
-from abaw.data.detect import AFFWILD_TRACKS, Scan, all_task_folders, detect_edition, scan
+from abaw.data.detect import (
+    AFFWILD_TRACKS,
+    Scan,
+    all_task_folders,
+    detect_edition,
+    scan,
+    template_facts,
+)
 from abaw.errors import AbawError
 
 CACHE_DIR = ".abaw-index"  # inside the root; hidden, so the walk never enters it
@@ -172,14 +180,17 @@ def _mtl(lay: Layout, s: Scan) -> None:
         else:
             lay.problems.append(P.error(lay.rel(lay.root), None, f"no {names[split]}",
                                         f"the MTL {split} file of edition {lay.edition}"))
+    known = (protocol.MTL_TEST_LIST, protocol.MTL_TEST_LIST_ED3)
     test = [p for d in folders for p in sorted(d.glob("*.txt"))
             if "test" in p.name.lower() and p.name not in (protocol.LSD_TEST_LIST,)]
     if len(test) > 1:
-        test = [p for p in test if p.name == protocol.MTL_TEST_LIST] or test
+        test = [p for p in test if p.name in known] or test
+    # edition 3's list may sit at the root beside the other test lists, not in MTL_Challenge/
+    test = test or [p for n in known for p in s.files.get(n, [])]
     if test:
         lay.mtl_files["test"] = _unique(lay, test, "MTL test list")
     else:
-        _no_test(lay, "MTL", "*test*.txt beside the MTL files", "list")
+        _no_test(lay, "MTL", test_rows_pattern("MTL", lay.edition), "list")
 
 
 def _lsd(lay: Layout, s: Scan) -> None:
@@ -221,33 +232,60 @@ def _tests(lay: Layout, s: Scan, given: dict) -> None:
         for t in [t for t, p in lay.test_lists.items() if p is None]:
             del lay.test_lists[t]
             if lay.edition == 3:  # editions 1-2 list names were never published
-                _no_test(lay, t, protocol.TEST_LISTS_ED3[t], "list")
+                _no_test(lay, t, test_rows_pattern(t, lay.edition), "list")
         return
-    special = set(protocol.TEST_LISTS_ED3.values()) | {protocol.LSD_TEST_LIST, protocol.MTL_TEST_LIST}
-    for t in tracks:
+    special = set(protocol.TEST_LISTS_ED3.values()) | {protocol.LSD_TEST_LIST, protocol.MTL_TEST_LIST,
+                                                        protocol.MTL_TEST_LIST_ED3}
+    for t in tracks + (["CE"] if "CE" in lay.tracks else []):
         if t in lay.templates:
             continue
-        token = protocol.TEMPLATE_TRACK_TOKEN[t].lower()
+        # by what identifies a template (track token, `test_set`, the edition's ordinal if the
+        # name has one), not by one spelling: teams' copies say _example or _sample
         cands = [p for name, paths in s.files.items() for p in paths
-                 if "test_set" in name and name not in special
-                 and token in name[:-4].lower().split("_")]
-        exact = [p for p in cands if p.name == protocol.template_name(t, lay.edition)]
-        if len(cands) > 1 and len(exact) != 1:
-            lay.problems.append(P.error(lay.rel(cands[0]), None,
-                                        f"{len(cands)} {t} templates "
-                                        f"({', '.join(lay.rel(c) for c in cands)})",
-                                        "one", f"pass --template {t}=FILE"))
-        elif cands:
-            lay.templates[t] = (exact or cands)[0]
-        else:
-            _no_test(lay, t, f"*{protocol.TEMPLATE_TRACK_TOKEN[t]}*test_set*.txt (e.g. "
-                     f"{protocol.template_name(t, lay.edition)})", "template")
-    if "CE" in lay.tracks and "CE" not in lay.templates:
-        p = _unique(lay, s.files.get(protocol.CE_TEMPLATE_NAME, []), protocol.CE_TEMPLATE_NAME)
-        if p is not None:
-            lay.templates["CE"] = p
-        else:
-            _no_test(lay, "CE", protocol.CE_TEMPLATE_NAME, "template")
+                 if name not in special and (f := template_facts(name)) and f[1] == t
+                 and f[0] in (None, lay.edition)]
+        if t == "CE":
+            cands += s.files.get(protocol.CE_TEMPLATE_NAME, [])
+        chosen = _choose_template(lay, t, sorted(cands, key=lambda p: (len(p.parts), str(p))))
+        if chosen is not None:
+            lay.templates[t] = chosen
+        elif not cands:
+            _no_test(lay, t, test_rows_pattern(t, lay.edition), "template")
+
+
+def _choose_template(lay: Layout, track: str, cands: list) -> Path | None:
+    """One template among the candidates: the edition's own spelling, the one whose name carries
+    the edition's ordinal, or copies of one file (the shallowest); else an error."""
+    if len(cands) <= 1:
+        return cands[0] if cands else None
+    for keep in (lambda p: p.name == protocol.template_name(track, lay.edition),
+                 lambda p: (template_facts(p.name) or (None,))[0] == lay.edition):
+        narrowed = [p for p in cands if keep(p)]
+        if len(narrowed) == 1:
+            return narrowed[0]
+    if len({hashlib.sha256(p.read_bytes()).digest() for p in cands}) == 1:   # copies of one file
+        lay.problems.append(P.warning(lay.rel(cands[1]), None, f"a copy of the {track} template",
+                                      "one", f"using {lay.rel(cands[0])}"))
+        return cands[0]
+    lay.problems.append(P.error(lay.rel(cands[0]), None, f"{len(cands)} {track} templates "
+                                f"({', '.join(lay.rel(c) for c in cands)})", "one",
+                                f"pass --template {track}=FILE"))
+    return None
+
+
+def test_rows_pattern(track: str, edition: int) -> str:
+    """Where discovery looks for a track's test rows (template, list), in words for messages."""
+    track = track.upper()
+    if track == "MTL":
+        return (f"*test*.txt beside the MTL files, or {protocol.MTL_TEST_LIST} / "
+                f"{protocol.MTL_TEST_LIST_ED3}")
+    if track == "LSD":
+        return protocol.LSD_TEST_LIST
+    if protocol.EDITIONS[edition].submission == "per_video":
+        return protocol.TEST_LISTS_ED3.get(track, f"a {track} test list")
+    token = protocol.TEMPLATE_TRACK_TOKEN[track]
+    spelt = f"*{token}*test_set*.txt (e.g. {protocol.template_name(track, edition)})"
+    return f"{protocol.CE_TEMPLATE_NAME} or *CE*test_set*.txt" if track == "CE" else spelt
 
 
 def _no_test(lay: Layout, track: str, name: str, what: str) -> None:

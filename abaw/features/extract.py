@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import time
@@ -41,6 +42,26 @@ class Job:
     paths: list[str] = field(default_factory=list)  # images of the present rows, in row order
     video: str | None = None            # raw video (audio)
     timestamps: np.ndarray | None = None  # decoded frame times from the index, if it has them
+    inputs: str = ""                    # fingerprint of what the rows are made from
+
+
+def input_fingerprint(job: Job, root) -> str:
+    """What the stored rows of `job` depend on: its rows, which have an input, and the name, size
+    and mtime of every file read (crops / images, or the raw video). A replaced crop changes it.
+    Names are relative to the dataset root, so a moved tree keeps its features."""
+    root = str(root).rstrip(os.sep) + os.sep
+    h = hashlib.sha1(np.asarray(job.frames, np.int64).tobytes())
+    h.update(np.asarray(job.present, bool).tobytes())
+    if job.timestamps is not None:
+        h.update(np.asarray(job.timestamps, np.float64).tobytes())
+    for p in job.paths + ([job.video] if job.video else []):
+        try:
+            st = os.stat(p)
+            stamp = f"{st.st_size}\t{st.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        h.update(f"{p[len(root):] if p.startswith(root) else p}\t{stamp}\n".encode())
+    return h.hexdigest()
 
 
 def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
@@ -170,7 +191,7 @@ def extract_visual(backbone, jobs, store, device, batch_size, workers, precision
             rows = np.zeros((len(job.frames), backbone.dim), np.float32)
             if outs:
                 rows[job.present] = torch.cat(outs).cpu().numpy()  # (n_present, D)
-            store.write(job.id, job.frames, rows, job.present)
+            store.write(job.id, job.frames, rows, job.present, job.inputs)
             if on_done:
                 on_done(job.id)
     finally:
@@ -209,7 +230,7 @@ def extract_audio(backbone, jobs, store, device, batch_size, workers, precision,
                 else:
                     rows, present = audio_rows(times, job.frames, centres + start, feats,
                                                backbone.hop_s)
-                store.write(job.id, job.frames, rows, present)
+                store.write(job.id, job.frames, rows, present, job.inputs)
                 bar.update(len(job.frames))
                 if on_done:
                     on_done(job.id)
@@ -226,8 +247,9 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
             rank: int | None = None, world: int | None = None) -> dict:
     """Extract `backbone` features for the index into the store at `out`; returns a summary.
 
-    Ids already in the store are skipped (resume); `on_done(id)` is called after each id is
-    written (progress hooks, tests that interrupt a run)."""
+    Ids already in the store and made from the same inputs are skipped (resume); an id whose
+    crops or video changed is made again. `on_done(id)` is called after each id is written
+    (progress hooks, tests that interrupt a run)."""
     known = index.tracks()
     for t in tracks or ():
         if t.upper() not in known:
@@ -241,7 +263,9 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
     _, meta["precision"] = autocast(backbone.device, precision)
     meta["code_version"] = code_version()
     store = FeatureStore.create(out, meta)
-    pending = [j for j in jobs if not store.has(j.id)]
+    for j in jobs:
+        j.inputs = input_fingerprint(j, index.root)
+    pending = [j for j in jobs if not store.current(j.id, j.inputs)]
     run = extract_visual if backbone.kind == "visual" else extract_audio
     t0 = time.perf_counter()
     n = run(backbone, pending, store, backbone.device, batch_size, workers, precision, quiet,

@@ -3,11 +3,14 @@
 Layout of a store folder:
     meta.json         backbone, revision, layer, pooling, preprocessing, dim, code version
     <id>.rows.npz     frames (N,) int64 1-based, present (N,) bool (False: no crop / no input,
-                      the row is zeros and must not be trusted)
+                      the row is zeros and must not be trusted), inputs: the fingerprint of the
+                      files the rows were made from (crops' names, sizes and mtimes; the raw
+                      video's for audio)
     <id>.npy          features (N, dim) float16, written last: its presence means "done"
 
 Every file is written to a temporary name and renamed, so a killed extraction never leaves a file
-that looks complete, and a restart skips exactly the ids whose `.npy` exists.
+that looks complete, and a restart skips exactly the ids whose `.npy` exists and whose inputs are
+unchanged: a replaced crop (or video) makes its id's features stale, and they are made again.
 """
 
 from __future__ import annotations
@@ -66,15 +69,28 @@ class FeatureStore:
     def has(self, id: str) -> bool:
         return (self.path / f"{id}.npy").is_file()
 
-    def write(self, id: str, frames, features, present) -> None:
+    def inputs(self, id: str) -> str | None:
+        """The fingerprint of the inputs `id` was made from (None: not recorded, or unreadable)."""
+        try:
+            with np.load(self.path / f"{id}.rows.npz", allow_pickle=False) as z:
+                return str(z["inputs"]) if "inputs" in z.files else None
+        except Exception:  # noqa: BLE001  an unreadable record is a stale one: made again
+            return None
+
+    def current(self, id: str, inputs: str) -> bool:
+        """Done, and made from exactly these inputs."""
+        return self.has(id) and self.inputs(id) == inputs
+
+    def write(self, id: str, frames, features, present, inputs: str = "") -> None:
         frames = np.asarray(frames, dtype=np.int64)
         present = np.asarray(present, dtype=bool)
         feats = np.asarray(features, dtype=np.float16)
         if feats.shape != (len(frames), self.dim) or present.shape != frames.shape:
             raise AbawError(f"feature store {self.path}: {id}: found features {feats.shape}, "
                             f"expected ({len(frames)}, {self.dim})")
+        (self.path / f"{id}.npy").unlink(missing_ok=True)   # stale features never outlive their rows
         with atomic_file(self.path / f"{id}.rows.npz") as fh:
-            np.savez(fh, frames=frames, present=present)
+            np.savez(fh, frames=frames, present=present, inputs=np.array(inputs))
         with atomic_file(self.path / f"{id}.npy") as fh:
             np.save(fh, feats)
 

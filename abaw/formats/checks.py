@@ -13,21 +13,32 @@ import numpy as np
 
 from abaw import protocol
 from abaw.formats import textscan as ts
+from abaw.formats.numbers import all_numbers
 from abaw.formats.report import Report, quote
 from abaw.formats.templates import IMAGE_SUFFIXES, Template, parse_keys
-from abaw.formats.values import check_values
+from abaw.formats.values import ValueStats, check_values
+
+# The largest template has 1,022,655 rows (edition 5+ EXPR): a file of more lines than twice that
+# is not a submission, and is not split into lines (that would cost ~50 bytes of memory per line).
+MAX_LINES = 1 << 21
 
 
 def check_file(report: Report, file: str, data: bytes, track: str, edition: int,
                template: Template | None = None, expected_rows: int | None = None,
-               video: str = "") -> None:
-    """Check one file: with `template` a keyed single file, else a per-video file of `video`."""
+               video: str = "", stats: ValueStats | None = None) -> None:
+    """Check one file: with `template` a keyed single file, else a per-video file of `video`.
+    `stats` gathers what the submission-wide warnings need (see `values.ValueStats`)."""
     r = protocol.rules(track, edition)
     keyed = template is not None
     if not data or data.isspace():
         n = len(template) if keyed else expected_rows
         report.add("empty_file", file, None, "an empty file" if not data else "only whitespace",
                    "a header line and " + (f"{n} rows" if n else "one row per frame"))
+        return
+    n_lines = data.count(b"\n")
+    if n_lines > MAX_LINES:
+        report.add("too_large", file, None, f"{n_lines:,} lines",
+                   f"at most {MAX_LINES:,} (the largest template has 1,022,655 rows); not read")
         return
     lines = ts.split_lines(data)
     report.checked["files"] += 1
@@ -51,7 +62,9 @@ def check_file(report: Report, file: str, data: bytes, track: str, edition: int,
     starts, ends = lines.starts[body], lines.ends[body]
     report.checked["rows"] += len(body)
     if keyed:
-        vstart, has_sep = check_rows(report, file, lines, body, template, edition)
+        vstart, has_sep, aligned = check_rows(report, file, lines, body, template, edition)
+        if aligned and stats is not None and template.value_style == "dummy":
+            _compare_dummy(stats, lines, vstart, ends, template)
     else:
         vstart, has_sep = starts, np.ones(len(body), bool)
         if expected_rows is not None and expected_rows >= 0 and len(body) != expected_rows:
@@ -59,7 +72,21 @@ def check_file(report: Report, file: str, data: bytes, track: str, edition: int,
             report.add("length", file, None, f"{len(body)} rows",
                        f"{expected_rows} (one per frame of {video or 'the video'}, frames 1-"
                        f"{expected_rows}; {diff:+d} row{'s' if abs(diff) > 1 else ''})")
-    check_values(report, file, lines, body + 1, vstart, ends, has_sep, track, edition)
+    check_values(report, file, lines, body + 1, vstart, ends, has_sep, track, edition, stats)
+
+
+def _compare_dummy(stats: ValueStats, lines, vstart, vend, tpl: Template) -> None:
+    """Count rows whose values are, byte for byte, the template's placeholder values."""
+    t_start = tpl.row_start + tpl.key_len + 1
+    t_end = tpl.lines.ends[tpl.row_line - 1]
+    n = vend - vstart
+    same = n == t_end - t_start
+    same[same] = ts.equal_prefixes(lines.buf, vstart[same], tpl.lines.buf, t_start[same],
+                                   n[same])
+    stats.dummy_rows += len(same)
+    stats.dummy_equal += int(same.sum())
+    if not stats.dummy_example and len(same):
+        stats.dummy_example = quote(tpl.lines.data[int(t_start[0]):int(t_end[0])])
 
 
 def _line_ends(report, file, lines, newline: bytes) -> None:
@@ -79,11 +106,7 @@ def _looks_like_row(line: bytes, keyed: bool) -> bool:
     first = line.split(b",", 1)[0].strip()
     if keyed:
         return b"/" in first or first.lower().endswith(IMAGE_SUFFIXES)
-    try:
-        [float(x) for x in line.split(b",")]
-        return True
-    except ValueError:
-        return False
+    return all_numbers(line)
 
 
 def _header(report, file, lines, expected: str, keyed: bool) -> bool:
@@ -113,7 +136,8 @@ def _header(report, file, lines, expected: str, keyed: bool) -> bool:
 
 def check_rows(report: Report, file: str, lines: ts.Lines, body, tpl: Template,
                edition: int):
-    """Rows against the template; returns (start of values (R,), row has a separator (R,))."""
+    """Rows against the template; returns (start of values (R,), row has a separator (R,),
+    every row has the template row's key in the template's order)."""
     starts, ends = lines.starts[body], lines.ends[body]
     klen = tpl.key_len
     if len(body) == len(tpl):                                      # fast path: same keys
@@ -121,10 +145,10 @@ def check_rows(report: Report, file: str, lines: ts.Lines, body, tpl: Template,
         ok = (after < ends) & (lines.buf[np.minimum(after, len(lines.buf) - 1)] == ts.COMMA)
         if ok.all() and ts.equal_prefixes(lines.buf, starts, tpl.lines.buf, tpl.row_start,
                                           klen).all():
-            return after + 1, np.ones(len(body), bool)
+            return after + 1, np.ones(len(body), bool), True
     key_end = ts.first_comma(lines.buf, len(lines.data), starts, ends, lines.commas())
     _align(report, file, lines, starts, key_end, body + 1, tpl, edition)
-    return key_end + 1, key_end < ends
+    return key_end + 1, key_end < ends, False
 
 
 class _Keys:
@@ -156,11 +180,11 @@ def _align(report, file, lines, starts, key_end, line_no, tpl: Template, edition
     rep = np.zeros(len(order), bool)
     rep[1:] = trow[order[1:]] == trow[order[:-1]]
     first_of = np.maximum.accumulate(np.where(~rep, np.arange(len(order)), 0))
-    dups = np.sort(order[rep])
-    first_line = dict(zip(order[rep].tolist(), line_no[order[first_of[rep]]].tolist(),
-                          strict=True))
+    in_file_order = np.argsort(order[rep], kind="stable")
+    dups = order[rep][in_file_order]
+    dup_first = line_no[order[first_of[rep]]][in_file_order]     # line of each one's first
     report.add_rows("duplicate_row", file, line_no[dups], lambda i: (
-        f"{quote(sub_keys[dups[i]])} again (first on line {first_line[int(dups[i])]})",
+        f"{quote(sub_keys[dups[i]])} again (first on line {int(dup_first[i])})",
         "each template row once"))
     firsts = np.sort(order[~rep])
     _order(report, file, line_no, trow, firsts, sub_keys, tpl)
@@ -195,23 +219,30 @@ def _match(report, file, lines, starts, key_end, line_no, sub_keys, t_keys, tpl)
         f"frame name {quote(sub_keys[garbage[i]])}",
         f"<video>/<{'N' * protocol.FRAME_DIGITS}>.jpg as in the template"))
     new_video = np.flatnonzero(~bad & (tv < 0))
-    for v in np.unique(vid[new_video]):
-        at = new_video[vid[new_video] == v]
-        name = videos[v]
+    ids, first, count = np.unique(vid[new_video], return_index=True, return_counts=True)
+
+    def extra_video(i):                            # one problem per video, counted in bulk
+        name = videos[ids[i]]
         pairs = [p for p in tpl.videos if p.startswith(name + "_")]
         hint = f" (the template has {', '.join(pairs)})" if pairs else ""
-        report.add("extra_video", file, int(line_no[at[0]]),
-                   f"{len(at)} rows of video {name!r}{hint}", "only the template's videos")
+        return f"{count[i]} rows of video {name!r}{hint}", "only the template's videos"
+    report.add_rows("extra_video", file, line_no[new_video[first]], extra_video)
     extra = np.flatnonzero(~bad & (tv >= 0) & ~hit)
     if len(extra):                                   # runs of consecutive extra rows, per video
-        cut = np.flatnonzero((np.diff(extra) != 1) | (np.diff(tv[extra]) != 0)) + 1
-        runs = np.split(extra, cut)
+        a, b = _runs(extra, tv[extra])
         lengths = tpl.lengths()
-        report.add_rows("extra_rows", file, [line_no[run[0]] for run in runs], lambda i: (
-            _frames_text(videos[vid[runs[i][0]]], frames[runs[i]]),
-            f"only the template's rows (frames {_range(tpl, videos[vid[runs[i][0]]])} of "
-            f"{lengths[videos[vid[runs[i][0]]]]} rows)"))
+        report.add_rows("extra_rows", file, line_no[extra[a]], lambda i: (
+            _frames_text(videos[vid[extra[a[i]]]], frames[extra[a[i]:b[i]]]),
+            f"only the template's rows (frames {_range(tpl, videos[vid[extra[a[i]]]])} of "
+            f"{lengths[videos[vid[extra[a[i]]]]]} rows)"))
     return trow
+
+
+def _runs(rows: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[a, b) bounds (indices into `rows`) of runs of consecutive rows of one group: no list of
+    arrays, whatever the number of runs."""
+    cut = np.flatnonzero((np.diff(rows) != 1) | (np.diff(group) != 0)) + 1
+    return np.r_[0, cut], np.r_[cut, len(rows)]
 
 
 def _range(tpl, video) -> str:
@@ -243,10 +274,10 @@ def _missing(report, file, line_no, trow, firsts, tpl: Template, edition: int) -
         return
     if tpl.image_level:
         rows = np.flatnonzero(missing)
-        runs = np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1)
-        report.add_rows("missing_rows", file, [None] * len(runs), lambda i: (
-            f"no rows for {len(runs[i])} image(s) from {quote(tpl.key(int(runs[i][0])))} "
-            f"(line {int(tpl.row_line[runs[i][0]])} of the list)", "every image of the test list"))
+        a, b = _runs(rows, np.zeros(len(rows), np.int8))
+        report.add_rows("missing_rows", file, [None] * len(a), lambda i: (
+            f"no rows for {b[i] - a[i]} image(s) from {quote(tpl.key(int(rows[a[i]])))} "
+            f"(line {int(tpl.row_line[rows[a[i]]])} of the list)", "every image of the test list"))
         return
     vid = tpl.video_of_row
     per_video_missing = np.bincount(vid[missing], minlength=len(tpl.videos))
@@ -266,13 +297,13 @@ def _missing(report, file, line_no, trow, firsts, tpl: Template, edition: int) -
     part = np.flatnonzero(missing & ~whole[vid])
     if len(part) == 0:
         return
-    cut = np.flatnonzero((np.diff(part) != 1) | (np.diff(vid[part]) != 0)) + 1
-    runs = np.split(part, cut)
+    a, b = _runs(part, vid[part])
+    first = part[a]
     last_seen = np.maximum.accumulate(np.where(sub_line >= 0, sub_line, 0))
-    where = [int(last_seen[run[0] - 1]) + 1 if run[0] > 0 and last_seen[run[0] - 1] > 0 else 2
-             for run in runs]
+    before = last_seen[np.maximum(first - 1, 0)]
+    where = np.where((first > 0) & (before > 0), before + 1, 2)     # the line it belongs on
     report.add_rows("missing_rows", file, where, lambda i: (
-        f"no rows for {_span(tpl, runs[i])} of video {tpl.videos[vid[runs[i][0]]]!r}",
+        f"no rows for {_span(tpl, part[a[i]:b[i]])} of video {tpl.videos[vid[first[i]]]!r}",
         "every template row, frames without a face too"))
 
 

@@ -62,7 +62,8 @@ def evaluate_predictions(index, predictions, track: str | None = None, split: st
     track = (track or predictions.track).upper()
     if track != predictions.track.upper():
         raise AbawError(f"predictions: found track {predictions.track}, expected {track}")
-    edition = edition or predictions.edition or index.edition
+    if edition is None:              # 0 is an edition given (and refused), not "not given"
+        edition = predictions.edition if predictions.edition is not None else index.edition
     lay = layout(track, edition)
     ids = index.ids(track, split)
     if not ids:

@@ -16,9 +16,10 @@ import numpy as np
 from abaw import protocol
 from abaw.errors import AbawError
 from abaw.formats import textscan as ts
+from abaw.formats.entries import JUNK, list_entries
+from abaw.formats.numbers import all_numbers, read_number
 from abaw.formats.report import Report
 from abaw.formats.templates import IMAGE_SUFFIXES, parse_keys
-from abaw.formats.validator import JUNK, list_entries
 from abaw.formats.values import check_values, column_types
 
 
@@ -48,7 +49,7 @@ def read_official(path, track: str, edition: int) -> Official:
         for e in entries:
             if not e.parts[-1].endswith(".txt"):
                 continue
-            frames, values = _file(e.name, e.read(), r, keyed=False)
+            frames, values = _file(e.name, _read(e, report), r, keyed=False)
             out.videos[e.parts[-1][:-4]] = (frames[0], values)
         if not out.videos:
             raise AbawError(f"{path}: found no <video>.txt files, expected one per video")
@@ -56,7 +57,7 @@ def read_official(path, track: str, edition: int) -> Official:
     files = [e for e in entries if e.parts[-1].lower().endswith((".txt", ".csv"))]
     if len(files) != 1:
         raise AbawError(f"{path}: found {len(files)} prediction files, expected exactly one")
-    keys, values = _file(files[0].name, files[0].read(), r, keyed=True)
+    keys, values = _file(files[0].name, _read(files[0], report), r, keyed=True)
     image_level, videos, vid, frames, bad, names = keys
     if image_level:
         out.images = names
@@ -66,6 +67,12 @@ def read_official(path, track: str, edition: int) -> Official:
         rows = np.flatnonzero(vid == k)
         out.videos[v] = (frames[rows], values[rows])
     return out
+
+
+def _read(entry, report: Report) -> bytes:
+    data = entry.read()           # None: too large or unreadable, said in the report
+    _raise(report)
+    return data
 
 
 def _raise(report: Report) -> None:
@@ -83,7 +90,7 @@ def _file(name: str, data: bytes, r, keyed: bool):
     first = lines.raw(0)
     head = first.split(b",", 1)[0]
     has_header = not (b"/" in head or head.lower().endswith(IMAGE_SUFFIXES)) if keyed else \
-        not _numbers(first)
+        not all_numbers(first)
     body = np.arange(1 if has_header else 0, len(lines))
     body = body[lines.ends[body] > lines.starts[body]]
     if len(body) == 0:
@@ -112,20 +119,13 @@ def _file(name: str, data: bytes, r, keyed: bool):
     return keys, _parse(lines, vstart, ends, len(column_types(r.track, r.edition)))
 
 
-def _numbers(line: bytes) -> bool:
-    try:
-        [float(x) for x in line.split(b",")]
-        return True
-    except ValueError:
-        return False
-
-
 def _parse(lines: ts.Lines, vstart, vend, n_fields: int) -> np.ndarray:
     starts, lengths = ts.fields(lines.buf, lines.commas(), vstart - 1, vend, n_fields)
     values, codes = ts.parse_numbers(lines.buf, starts, lengths)
     for r, c in np.argwhere(codes == ts.OTHER).tolist():     # exponents, spaces: rare
         s = int(starts[r, c])
-        values[r, c] = float(lines.data[s:s + int(lengths[r, c])])
+        v = read_number(lines.data[s:s + int(lengths[r, c])])
+        values[r, c] = np.nan if v is None else v
     if not np.all(np.isfinite(values)):
         raise AbawError("predictions: found a value that is not a finite number, expected "
                         "numbers only")

@@ -2,6 +2,12 @@
 
 Each problem reads `file:line: found ..., expected ...`. A kind's count is exact even when only
 the first `cap` examples are kept, so a million bad rows cost a counter, not a million strings.
+
+Two levels: an error is what the organisers would reject or mis-read (wrong rows, names, counts,
+values out of range); a warning (`WARNINGS`) is accepted but costs score (few decimals, a constant
+column, the template's dummy values, a class never predicted). Warnings are shown and leave the
+file valid, unless `strict`. A report whose expected rows were unknown (`unchecked`, e.g. per-video
+files without the test videos and their lengths) is "not checked", never valid.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ KINDS = {
     "empty_file": "empty file",
     "zip_unsafe": "unsafe zip entries (never extracted)",
     "zip_unreadable": "unreadable zip",
+    "too_large": "too large to be a submission (not read)",
     "layout": "files in the wrong place",
     "unexpected_file": "files that are not part of a submission",
     "bom": "byte-order mark",
@@ -41,8 +48,13 @@ KINDS = {
     "class_not_integer": "class indices that are not integers",
     "class_range": "class indices out of range",
     "au_not_binary": "AUs that are not 0/1",
-    "precision": "suspiciously rounded values",
+    "precision": "values written with fewer than 3 decimals",
+    "constant_column": "constant columns",
+    "template_dummy": "the template's dummy values",
+    "class_never_predicted": "classes / AUs never predicted",
 }
+# accepted by the organisers but costly: shown, and errors only under `strict`
+WARNINGS = frozenset({"precision", "constant_column", "template_dummy", "class_never_predicted"})
 DEFAULT_CAP = 10
 
 
@@ -77,6 +89,8 @@ class Report:
     counts: Counter = field(default_factory=Counter)
     notes: list = field(default_factory=list)       # what was and wasn't checked
     checked: Counter = field(default_factory=Counter)   # files, rows, videos
+    strict: bool = False                            # warnings count as errors
+    unchecked: list = field(default_factory=list)   # what the rows could not be checked against
 
     def add(self, kind: str, file, line, found: str, expected: str) -> None:
         if kind not in KINDS:
@@ -99,21 +113,43 @@ class Report:
                                  found, expected))
         self.counts[kind] += n
 
+    def is_error(self, kind: str) -> bool:
+        return self.strict or kind not in WARNINGS
+
+    @property
+    def errors(self) -> int:
+        return sum(n for k, n in self.counts.items() if self.is_error(k))
+
+    @property
+    def warnings(self) -> int:
+        return sum(n for k, n in self.counts.items() if not self.is_error(k))
+
+    @property
+    def verdict(self) -> str:
+        """valid, invalid, or not checked (no errors, but the expected rows were unknown)."""
+        if self.errors:
+            return "invalid"
+        return "not checked" if self.unchecked else "valid"
+
     @property
     def valid(self) -> bool:
-        return not self.counts
+        return self.verdict == "valid"
 
     def kinds(self) -> set[str]:
         return set(self.counts)
 
     def problems(self) -> list[Problem]:
-        return [p for kind in KINDS for p in self.examples.get(kind, [])]
+        """Kept examples, errors first (in KINDS order), then warnings."""
+        order = sorted(KINDS, key=lambda k: not self.is_error(k))
+        return [p for kind in order for p in self.examples.get(kind, [])]
 
     def to_dict(self) -> dict:
         return {
             "path": self.path, "track": self.track, "edition": self.edition, "valid": self.valid,
-            "problems": sum(self.counts.values()),
+            "verdict": self.verdict, "strict": self.strict, "problems": sum(self.counts.values()),
+            "errors": self.errors, "warnings": self.warnings, "unchecked": list(self.unchecked),
             "kinds": {k: {"title": KINDS[k], "count": self.counts[k],
+                          "level": "error" if self.is_error(k) else "warning",
                           "examples": [asdict(p) for p in self.examples.get(k, [])]}
                       for k in KINDS if self.counts[k]},
             "checked": dict(self.checked), "notes": list(self.notes),
@@ -125,7 +161,8 @@ class Report:
         for k in KINDS:
             if not self.counts[k]:
                 continue
-            out.append(f"{KINDS[k]} ({k}): {self.counts[k]}")
+            level = "" if self.is_error(k) else "warning: "
+            out.append(f"{level}{KINDS[k]} ({k}): {self.counts[k]}")
             out.extend(f"  {p}" for p in self.examples.get(k, []))
             hidden = self.counts[k] - len(self.examples.get(k, []))
             if hidden > 0:
@@ -135,7 +172,14 @@ class Report:
     def summary(self) -> str:
         what = ", ".join(f"{v:,} {k[:-1] if v == 1 and k.endswith('s') else k}"
                          for k, v in self.checked.items())
-        if self.valid:
-            return f"{self.path}: valid {self.track} submission for edition {self.edition} ({what})"
-        return (f"{self.path}: INVALID — {sum(self.counts.values())} problems of "
-                f"{len(self.counts)} kinds ({what})")
+        warned = (f"; {self.warnings} warning{'s' if self.warnings != 1 else ''} that cost score"
+                  if self.warnings else "")
+        if self.verdict == "valid":
+            return (f"{self.path}: valid {self.track} submission for edition {self.edition} "
+                    f"({what}){warned}")
+        if self.verdict == "not checked":
+            return (f"{self.path}: NOT CHECKED — no errors found, but without "
+                    f"{' and '.join(self.unchecked)} the rows can't be checked ({what}){warned}")
+        kinds = len([k for k in self.counts if self.is_error(k)])
+        return (f"{self.path}: INVALID — {self.errors} problems of {kinds} kinds ({what})"
+                f"{warned}")

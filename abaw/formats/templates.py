@@ -22,6 +22,7 @@ import numpy as np
 from abaw import protocol
 from abaw.errors import AbawError
 from abaw.formats import textscan as ts
+from abaw.formats.numbers import ASCII_BLANKS, is_frame_number
 
 IMAGE_SUFFIXES = (b".jpg", b".jpeg", b".png")
 
@@ -109,7 +110,7 @@ def parse_keys(buf, starts, key_len, line_no, where: str, strict: bool = True):
         key = bytes(buf[s:s + int(key_len[i])]).decode("utf-8", "replace")
         video, _, name = key.rpartition("/")
         stem = name.rsplit(".", 1)[0] if "." in name else name
-        if not video or not stem.isdigit() or not stem.isascii():
+        if not video or not is_frame_number(stem):
             if strict:
                 raise AbawError(f"{where}:{int(line_no[i])}: found key {key!r}, expected "
                                 f"<video>/<{'N' * d}>.jpg (a 1-based frame number)")
@@ -174,6 +175,27 @@ def template_from_bytes(data: bytes, name: str = "template", path: Path | None =
     header = lines.text(0) if has_header else None
     return Template(path, lines, header, starts, key_end - starts, rows + 1, style,
                     b"\r\n" if lines.crlf[0] else b"\n", name)
+
+
+def _columns(header: str) -> list[str]:
+    return [c.strip(ASCII_BLANKS.decode()).lower() for c in header.split(",")]
+
+
+def template_for(source, r) -> Template:
+    """The template or MTL / LSD list `source` (a path or a Template) for the track rules `r`.
+
+    Its header must name the track's value columns (the key column's name is not checked): a VA
+    template used for EXPR would give EXPR rows under a VA header. A list without a header (MTL /
+    LSD lists may have none) can't be checked and is taken as it is.
+    """
+    tpl = source if isinstance(source, Template) else read_template(source)
+    if tpl.header is None or _columns(tpl.header)[1:] == _columns(r.prediction_header)[1:]:
+        return tpl
+    other = sorted({t for e, ed in protocol.EDITIONS.items() for t in ed.tracks
+                    if _columns(tpl.header)[1:] == _columns(protocol.rules(t, e).prediction_header)[1:]})
+    hint = f" (the {' / '.join(other)} header)" if other else ""
+    raise AbawError(f"{tpl.name}:1: found header {tpl.header[:120]!r}{hint}, expected the "
+                    f"{r.track} header {r.prediction_header!r}: is this the {r.track} template?")
 
 
 def read_template(path) -> Template:

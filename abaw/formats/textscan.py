@@ -215,6 +215,18 @@ def _parse_chunk(buf, starts, lengths):
     return np.where(ok, values, np.nan), codes
 
 
+def fraction_digits(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Digits written after the point of each plain decimal field (0 without a point): the
+    precision as written, whatever the value (`0.000000` has 6)."""
+    starts, lengths = np.ravel(starts), np.ravel(lengths)
+    if len(starts) == 0:
+        return np.zeros(0, np.int64)
+    width = max(int(lengths.max()), 1)
+    m = gather(buf, starts, width)                                   # (n, width)
+    isdot = (m == DOT) & (np.arange(width)[None, :] < lengths[:, None])
+    return np.where(isdot.any(axis=1), lengths - isdot.argmax(axis=1) - 1, 0)
+
+
 def single_chars(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, n_fields: int):
     """Fast path for rows of n one-character fields `d,d,...,d` (classes, 0/1 AUs).
 

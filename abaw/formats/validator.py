@@ -1,9 +1,20 @@
 """`validate`: check a submission file, a folder of per-video files, or a zip, before upload.
 
-What the rows must be comes from the template / test list the user passes, or from the test
-sequences of a dataset index (`root`). Zip members are read in memory; an entry with an absolute
-path or `..` is reported and never read. Every problem is reported (see `report.KINDS`), each as
-`file:line: found ..., expected ...`, grouped and capped per kind with exact counts.
+What the rows must be comes from the template / test list the user passes, else from the same
+file found under the dataset root (`root`: the file its test sequences were read from): the
+template's rows, names and order are the only authority, never the index's sorted ids. Every
+problem is reported (see `report.KINDS`), each as `file:line: found ..., expected ...`, grouped
+and capped per kind with exact counts; warnings (`report.WARNINGS`) leave a file valid unless
+`strict`. Per-video files checked without the test videos and their lengths are "not checked".
+
+Bounded, whatever the input (a zip bomb, a huge file): files are read by `entries` (streams,
+at most 128 MiB uncompressed in all, a compression-ratio bound, at most 10,000 entries; nothing
+is ever extracted, an entry with an absolute path or `..` is reported and never read); a file of
+more than `checks.MAX_LINES` lines is not split into lines; value fields are parsed
+`values.CHUNK_ROWS` rows at a time. So a validation holds one file of at most 128 MiB and its
+per-line arrays at a time: its peak memory was measured at about 0.7 GB on the worst file within
+the bounds, and ~10 MB above start-up on an 8 MB zip of eight 1 GiB members
+(`tests/test_validator_bounds.py`).
 
 Layout choices (the organisers never documented them, `protocol.UNSURE["per_video_folder"]`):
 a single-file submission is expected at the top level of a zip; per-video files at the top level
@@ -12,49 +23,42 @@ or in one folder named after the track (`VA/`) or its annotation folder (`VA_Set
 
 from __future__ import annotations
 
-import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from abaw import protocol
 from abaw.errors import AbawError
 from abaw.formats.checks import check_file
+from abaw.formats.entries import JUNK, Entry, list_entries
 from abaw.formats.report import DEFAULT_CAP, Report, quote
-from abaw.formats.templates import Template, image_template, read_template, template_from_rows
+from abaw.formats.templates import Template, template_for
+from abaw.formats.values import ValueStats
 from abaw.formats.writers import per_video_lengths
-
-JUNK = ("__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini")
-MAX_MEMBER_BYTES = 1 << 31          # a zip member larger than 2 GiB is not a submission
-
-
-@dataclass
-class Entry:
-    name: str                         # shown in problems: the path inside the zip / folder
-    parts: tuple[str, ...]            # folders + file name inside the container
-    read: Callable[[], bytes]
 
 
 def validate(path, track: str, edition: int, template=None, test_list=None, root=None,
-             lengths: dict | None = None, cap: int = DEFAULT_CAP) -> Report:
+             lengths: dict | None = None, cap: int = DEFAULT_CAP, strict: bool = False) -> Report:
     """Validate the submission at `path` for `track` in `edition`.
 
     template: file or Template (editions 5+, CE). test_list: MTL / LSD release list, or the
-    edition 1-3 id list (file or list). root: dataset folder or DatasetIndex (its test sequences
-    give the rows, ids and lengths). lengths: id -> frames for per-video files.
+    edition 1-3 id list (file or list). root: dataset folder or DatasetIndex (the template or
+    list it was built from gives the rows; editions 1-3: its test sequences give ids and
+    lengths). lengths: id -> frames for per-video files. strict: warnings are errors.
     """
     path = Path(path)
     if not path.exists():
         raise AbawError(f"{path}: not found, expected a submission file, folder or zip")
     r = protocol.rules(track, edition)
-    report = Report(str(path), r.track, edition, cap)
+    report = Report(str(path), r.track, edition, cap, strict=strict)
     index = _index(root, edition)
+    tpl = None if r.submission == "per_video" else expected_rows(r, template, test_list, index)
     entries = list_entries(path, report)
+    stats = ValueStats(r.track, edition)
     if r.submission == "per_video":
-        _per_video(report, entries, r, test_list, index, lengths)
+        _per_video(report, entries, r, test_list, index, lengths, stats)
+        stats.warn(report, path)
     else:
-        tpl = expected_rows(r, template, test_list, index)
-        _single(report, entries, r, tpl, path)
+        file = _single(report, entries, r, tpl, path, stats)
+        stats.warn(report, file)
     return report
 
 
@@ -66,72 +70,34 @@ def _index(root, edition):
 
 
 def expected_rows(r, template, test_list, index) -> Template:
+    """The rows a single-file submission must have: the template / list given, else the one the
+    dataset index's test sequences were read from (found under its root)."""
     source = template if template is not None else test_list
-    if isinstance(source, Template):
-        return source
-    if source is not None:
-        return read_template(source)
-    if index is not None:
-        ids = index.ids(r.track, "test")
-        if not ids:
-            raise AbawError(f"index of {index.root}: found no {r.track} test sequences, expected "
-                            "the test set (or pass the template)")
-        if r.track in protocol.IMAGE_TRACKS:      # one sequence of images, named by the list
-            seq = index.sequence(r.track, ids[0])
-            return image_template([PurePosixPath(p).name for p in seq.images or []],
-                                  r.prediction_header, f"{r.track} test list of {index.root}")
-        return template_from_rows(ids, [index.sequence(r.track, i).frames for i in ids],
-                                  r.prediction_header, f"{r.track} test rows of {index.root}")
     what = "test list" if r.submission == "release_order" else "template"
-    raise AbawError(f"{r.track} edition {r.edition}: found no {what}, expected --template FILE "
-                    "(the organisers' file) or --root DATASET")
+    if source is not None:
+        return template_for(source, r)
+    if index is None:
+        raise AbawError(f"{r.track} edition {r.edition}: found no {what}, expected --template FILE "
+                        "(the organisers' file) or --root DATASET")
+    return template_for(find_rows_file(r, index), r)
 
 
-def list_entries(path: Path, report: Report) -> list[Entry]:
-    if path.is_file() and path.suffix.lower() == ".zip":
-        return _zip_entries(path, report)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        return [Entry(p.relative_to(path).as_posix(), p.relative_to(path).parts,
-                      (lambda p=p: p.read_bytes())) for p in files]
-    return [Entry(str(path), (path.name,), path.read_bytes)]
+def find_rows_file(r, index) -> Path:
+    """The template / test list under the index's root that its `r.track` test rows came from."""
+    from abaw.data.layout import test_rows_pattern
 
-
-def _zip_entries(path: Path, report: Report) -> list[Entry]:
-    try:
-        zf = zipfile.ZipFile(path)
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as e:
-        report.add("zip_unreadable", path, None, f"an unreadable zip ({e})", "a valid zip file")
-        return []
-    out = []
-    for info in infos:
-        name = info.filename
-        pure = PurePosixPath(name.replace("\\", "/"))
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-            report.add("zip_unsafe", path, None, f"entry {quote(name)} with an absolute path",
-                       "relative paths inside the zip")
-            continue
-        if ".." in pure.parts:
-            report.add("zip_unsafe", path, None, f"entry {quote(name)} that climbs out with '..'",
-                       "relative paths inside the zip")
-            continue
-        if info.is_dir():
-            continue
-        if info.file_size > MAX_MEMBER_BYTES:
-            report.add("zip_unreadable", path, None, f"entry {quote(name)} of "
-                       f"{info.file_size} bytes", "submission files under 2 GiB")
-            continue
-
-        def read(info=info):
-            try:
-                return zf.read(info)
-            except (zipfile.BadZipFile, RuntimeError, OSError) as e:
-                report.add("zip_unreadable", path, None, f"entry {quote(info.filename)} that "
-                           f"can't be read ({e})", "readable, unencrypted entries")
-                return None
-        out.append(Entry(pure.as_posix(), pure.parts, read))
-    return out
+    root = Path(index.root)
+    sources = sorted({index.sequence(r.track, i).source for i in index.ids(r.track, "test")})
+    files = [root / s for s in sources if s and (root / s).is_file()]
+    what = "test list" if r.submission == "release_order" else "template"
+    if len(files) == 1 and len(sources) == 1:
+        return files[0]
+    if len(sources) > 1:
+        raise AbawError(f"index of {root}: found {r.track} test rows from {len(sources)} files "
+                        f"({', '.join(sources[:3])}), expected one {what}: pass --template FILE")
+    raise AbawError(f"{root}: found no {r.track} {what} (looked for "
+                    f"{test_rows_pattern(r.track, r.edition)} under it), expected the organisers' "
+                    f"file: pass --template FILE")
 
 
 def _split_junk(report: Report, entries: list[Entry], container: Path) -> list[Entry]:
@@ -145,12 +111,13 @@ def _split_junk(report: Report, entries: list[Entry], container: Path) -> list[E
     return keep
 
 
-def _single(report: Report, entries, r, tpl: Template, path: Path) -> None:
+def _single(report: Report, entries, r, tpl: Template, path: Path, stats: ValueStats) -> str:
+    """Check the one file of a single-file submission; returns its name (for warnings)."""
     entries = _split_junk(report, entries, path)
     if not entries:
         if not report.counts:
             report.add("empty_file", path, None, "no files", "one submission file")
-        return
+        return str(path)
     if len(entries) > 1:
         names = ", ".join(quote(e.name) for e in entries[:5])
         report.add("layout", path, None, f"{len(entries)} files ({names})",
@@ -161,8 +128,9 @@ def _single(report: Report, entries, r, tpl: Template, path: Path) -> None:
                    "the submission file at the top level of the zip")
     data = entry.read()
     if data is not None:
-        check_file(report, entry.name, data, r.track, r.edition, template=tpl)
+        check_file(report, entry.name, data, r.track, r.edition, template=tpl, stats=stats)
     report.checked["template rows"] = len(tpl)
+    return entry.name
 
 
 def _allowed_folders(track: str) -> set[str]:
@@ -173,16 +141,19 @@ def _allowed_folders(track: str) -> set[str]:
     return names
 
 
-def _per_video(report: Report, entries, r, test_list, index, lengths) -> None:
+def _per_video(report: Report, entries, r, test_list, index, lengths, stats) -> None:
     container = Path(report.path)
     entries = _split_junk(report, entries, container)
     expected = None
     if test_list is not None or index is not None or lengths is not None:
         expected = per_video_lengths(r.track, lengths if lengths is not None else index,
                                      test_list)
-    if expected is None or all(n < 0 for n in expected.values()):
-        report.notes.append("per-video lengths not checked: pass --root (the dataset with the test "
-                            "videos)" + ("" if expected else " or --test-list for the ids"))
+    if expected is None:
+        report.unchecked.append("the test videos and their lengths (pass --root: the dataset "
+                                "with the test videos)")
+    elif all(n < 0 for n in expected.values()):
+        report.unchecked.append("the per-video lengths (pass --root: the dataset with the test "
+                                "videos)")
     allowed = _allowed_folders(r.track)
     files: dict[str, Entry] = {}
     folders = set()
@@ -208,6 +179,8 @@ def _per_video(report: Report, entries, r, test_list, index, lengths) -> None:
         report.add("empty_file", container, None, "no <video>.txt files",
                    "one file per test video")
         return
+    if not files and report.counts.keys() & {"too_large", "zip_unreadable"}:
+        return                                   # the container itself could not be read
     if expected is not None:
         _videos(report, container, files, expected, r.edition)
     for video in sorted(files):
@@ -215,7 +188,7 @@ def _per_video(report: Report, entries, r, test_list, index, lengths) -> None:
         data = files[video].read()
         if data is not None:
             check_file(report, files[video].name, data, r.track, r.edition,
-                       expected_rows=None if n is None or n < 0 else n, video=video)
+                       expected_rows=None if n is None or n < 0 else n, video=video, stats=stats)
     report.checked["videos"] = len(files)
 
 

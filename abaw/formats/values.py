@@ -1,22 +1,30 @@
-"""Value checks of submission rows: field counts, numbers, ranges, classes, 0/1 AUs, precision.
+"""Value checks of submission rows: field counts, numbers, ranges, classes, 0/1 AUs; and the
+figures behind the warnings (decimals written, constant columns, classes never predicted).
 
 Rows come as byte ranges of one file (`vstart` .. `vend`: the text after the key, or the whole
-line for per-video files). Well-formed rows are checked vectorised; only fields that are not
-plain decimals are looked at one by one. Each row gets at most one problem per kind (its first
-offending field), so a kind's count is the number of rows that have it.
+line for per-video files). Well-formed rows are checked vectorised, `CHUNK_ROWS` at a time so that
+memory stays bounded whatever the file; only fields that are not plain decimals are looked at one
+by one, and what a field is worth is what pandas reads (`numbers.read_number`). Each row gets at
+most one problem per kind (its first offending field), so a kind's count is the number of rows
+that have it. Warnings are judged over a whole submission (`ValueStats`), from the text written.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from abaw.core.layout import layout
 from abaw.formats import textscan as ts
+from abaw.formats.numbers import ASCII_BLANKS, is_integer_text, read_number
 from abaw.formats.report import Report, quote
 
-MIN_VALUES_FOR_PRECISION = 10   # fewer values than this say nothing about rounding
+MIN_VALUES_FOR_WARNINGS = 10    # fewer values than this say nothing about rounding or constancy
+MIN_ROWS_FOR_CLASSES = 200      # a class missing from fewer rows may just be rare
+MIN_DECIMALS = 3                # fewer decimals cost CCC (the organisers still score the file)
+CHUNK_ROWS = 1 << 18            # rows whose fields are parsed at once
 
 
 def column_types(track: str, edition: int) -> list[tuple[str, str, int]]:
@@ -46,15 +54,84 @@ def describe(track: str, edition: int) -> str:
     return f"{len(types)} value fields ({','.join(name for _, name, _ in types)})"
 
 
+@dataclass
+class ValueStats:
+    """What the warnings need, gathered over every row of every file of one submission."""
+
+    track: str
+    edition: int
+    rows: int = 0
+    va_values: int = 0
+    va_decimals: int = -1                       # most decimals written in a valence/arousal field
+    low: dict = field(default_factory=dict)     # va column -> smallest value
+    high: dict = field(default_factory=dict)    # va column -> largest value
+    counts: dict = field(default_factory=dict)  # class column -> (n_classes,) rows per class;
+    #                                             au column -> rows with the AU active
+    dummy_rows: int = 0                         # rows compared with the template's dummy values
+    dummy_equal: int = 0                        # ... and equal to them
+    dummy_example: str = ""
+
+    def add(self, values: np.ndarray, decimals: np.ndarray | None = None) -> None:
+        """Rows (R, n_fields) of parsed values (NaN where unreadable); decimals (R, n_va)."""
+        types = column_types(self.track, self.edition)
+        self.rows += len(values)
+        for c, (kind, _, n) in enumerate(types):
+            col = values[:, c]
+            col = col[np.isfinite(col)]
+            if kind == "va":
+                if len(col):
+                    self.low[c] = min(self.low.get(c, np.inf), float(col.min()))
+                    self.high[c] = max(self.high.get(c, -np.inf), float(col.max()))
+                self.va_values += len(col)
+            elif kind == "class":
+                ok = col[(col >= 0) & (col < n) & (col == np.floor(col))].astype(np.int64)
+                self.counts[c] = self.counts.get(c, 0) + np.bincount(ok, minlength=n)[:n]
+            else:
+                self.counts[c] = self.counts.get(c, 0) + int((col == 1).sum())
+        if decimals is not None and decimals.size:
+            self.va_decimals = max(self.va_decimals, int(decimals.max()))
+
+    def warn(self, report: Report, file) -> None:
+        """Add the warnings these figures call for (each kind at most once per submission)."""
+        types = column_types(self.track, self.edition)
+        if self.dummy_rows >= MIN_VALUES_FOR_WARNINGS and self.dummy_equal == self.dummy_rows:
+            report.add("template_dummy", file, None, f"the template's own values on all "
+                       f"{self.dummy_rows} rows ({self.dummy_example})",
+                       "the model's predictions (the template's values are placeholders)")
+        if self.va_values >= MIN_VALUES_FOR_WARNINGS and 0 <= self.va_decimals < MIN_DECIMALS:
+            d = self.va_decimals
+            report.add("precision", file, None,
+                       f"all {self.va_values} valence/arousal values written with at most {d} "
+                       f"decimal{'' if d == 1 else 's'}",
+                       f"at least {MIN_DECIMALS} decimals (e.g. 6): rounding lowers CCC")
+        if self.rows < MIN_VALUES_FOR_WARNINGS:
+            return
+        constant = [f"{types[c][1]} {self.low[c]:g}" for c in sorted(self.low)
+                    if self.low[c] == self.high[c]]
+        if constant:
+            report.add("constant_column", file, None,
+                       f"{', '.join(constant)} on all {self.rows} rows",
+                       "values that vary (a constant prediction scores CCC 0)")
+        never = []
+        for c, (kind, name, _) in enumerate(types):
+            if kind == "class" and c in self.counts:
+                names = _class_names(self.track, self.edition)
+                never += [names[k] for k in np.flatnonzero(self.counts[c] == 0)]
+            elif kind == "au" and self.counts.get(c, 1) == 0:
+                never.append(name)
+        if never and self.rows >= MIN_ROWS_FOR_CLASSES:
+            report.add("class_never_predicted", file, None,
+                       f"no row predicting {', '.join(never)} ({self.rows} rows)",
+                       "every class / AU predicted somewhere (one never predicted scores F1 0)")
+
+
 def _classify_text(raw: bytes, kind: str, n_classes: int, names) -> tuple[list[str], float]:
     """Problem kinds of one field that is not a plain decimal, and its value (NaN if none)."""
-    s = raw.decode("utf-8", "replace")
-    t = s.strip()
-    found = ["whitespace"] if t != s else []
-    try:
-        v = float(t)
-    except ValueError:
-        if kind == "class" and t.lower() in names:
+    found = ["whitespace"] if raw.strip(ASCII_BLANKS) != raw else []
+    v = read_number(raw)
+    if v is None:
+        text = raw.strip(ASCII_BLANKS).decode("utf-8", "replace").lower()
+        if kind == "class" and text in names:
             return found + ["class_name"], math.nan
         return found + ["not_a_number"], math.nan
     if not math.isfinite(v):
@@ -62,19 +139,28 @@ def _classify_text(raw: bytes, kind: str, n_classes: int, names) -> tuple[list[s
     if kind == "va" and abs(v) > 1:
         found.append("va_range")
     elif kind == "class":
-        if not t.lstrip("+-").isdigit():
+        if not is_integer_text(raw):
             found.append("class_not_integer")
         elif not 0 <= v < n_classes:
             found.append("class_range")
-    elif kind == "au" and t not in ("0", "1"):
+    elif kind == "au" and raw.strip(ASCII_BLANKS) not in (b"0", b"1"):
         found.append("au_not_binary")
     return found, v
 
 
 def check_values(report: Report, file: str, lines: ts.Lines, line_no: np.ndarray,
                  vstart: np.ndarray, vend: np.ndarray, has_sep: np.ndarray, track: str,
-                 edition: int) -> None:
+                 edition: int, stats: ValueStats | None = None) -> None:
+    """Check the value fields of rows `line_no`; well-formed rows are added to `stats`."""
     types = column_types(track, edition)
+    for lo in range(0, len(vstart), CHUNK_ROWS):
+        sl = slice(lo, lo + CHUNK_ROWS)
+        _check_chunk(report, file, lines, line_no[sl], vstart[sl], vend[sl], has_sep[sl], types,
+                     track, edition, stats)
+
+
+def _check_chunk(report, file, lines, line_no, vstart, vend, has_sep, types, track, edition,
+                 stats):
     n_f = len(types)
     buf = lines.buf
     rows = np.flatnonzero(has_sep)
@@ -84,6 +170,8 @@ def check_values(report: Report, file: str, lines: ts.Lines, line_no: np.ndarray
         d = chars.astype(np.int16) - 48
         limit = np.array([2 if t == "au" else c for t, _, c in types])
         ok &= np.all((d >= 0) & (d < limit[None, :]), axis=1)
+        if stats is not None:
+            stats.add(d[ok].astype(np.float64))
         rows = rows[~ok]
     if len(rows) == 0 and has_sep.all():
         return
@@ -95,13 +183,14 @@ def check_values(report: Report, file: str, lines: ts.Lines, line_no: np.ndarray
     rows = rows[nf[rows] == n_f]
     if len(rows):
         _check_fields(report, file, lines, commas, line_no[rows], vstart[rows], vend[rows],
-                      types, track, edition)
+                      types, track, edition, stats)
     if len(wrong):
         _field_counts(report, file, lines, commas, line_no[wrong], vstart[wrong], vend[wrong],
                       nf[wrong], types, track, edition)
 
 
-def _check_fields(report, file, lines, commas, line_no, vstart, vend, types, track, edition):
+def _check_fields(report, file, lines, commas, line_no, vstart, vend, types, track, edition,
+                  stats):
     n_f = len(types)
     starts, lengths = ts.fields(lines.buf, commas, vstart - 1, vend, n_f)   # (R, n_f)
     values, codes = ts.parse_numbers(lines.buf, starts, lengths)
@@ -140,7 +229,16 @@ def _check_fields(report, file, lines, commas, line_no, vstart, vend, types, tra
         report.add_rows(kind, file, line_no[hit],
                         lambda i, hit=hit, first=first, kind=kind: _message(
                             kind, data, starts, lengths, hit[i], first[i], types, track, edition))
-    _precision(report, file, line_no, values, codes, types)
+    if stats is not None:                        # warnings are judged on rows without errors
+        clean = ~np.any([m.any(axis=1) for m in kinds.values()], axis=0) if kinds else \
+            np.ones(len(values), bool)
+        va = np.flatnonzero(col_kind[0] == "va")
+        decimals = None
+        if len(va):                              # decimals as written, plain decimals only
+            ok = plain[clean][:, va]
+            decimals = ts.fraction_digits(lines.buf, starts[clean][:, va][ok],
+                                          lengths[clean][:, va][ok])
+        stats.add(values[clean], decimals)
 
 
 def _message(kind, data, starts, lengths, r, c, types, track, edition):
@@ -149,7 +247,8 @@ def _message(kind, data, starts, lengths, r, c, types, track, edition):
     col_kind, col_name, n_classes = types[c]
     shown = quote(field)
     if kind == "not_a_number":
-        return (f"{col_name} {shown}" if field else f"an empty {col_name}"), "a number"
+        return (f"{col_name} {shown}" if field else f"an empty {col_name}"), \
+            "a number (ASCII digits, sign, point, exponent: what pandas reads as one)"
     if kind == "not_finite":
         return f"{col_name} {shown}", "a finite number"
     if kind == "whitespace":
@@ -158,7 +257,7 @@ def _message(kind, data, starts, lengths, r, c, types, track, edition):
         return f"{col_name} {shown}", "a value in [-1, 1] (clip)"
     if kind == "class_name":
         names = [n.lower() for n in _class_names(track, edition)]
-        idx = names.index(field.decode("utf-8", "replace").strip().lower())
+        idx = names.index(field.strip(ASCII_BLANKS).decode("utf-8", "replace").lower())
         return shown, f"its class index {idx}"
     if kind == "class_not_integer":
         return shown, f"an integer class index 0..{n_classes - 1} (the argmax)"
@@ -167,27 +266,8 @@ def _message(kind, data, starts, lengths, r, c, types, track, edition):
     return f"{col_name} {shown}", "0 or 1 (threshold the probabilities)"
 
 
-def _precision(report, file, line_no, values, codes, types):
-    cols = [c for c, (kind, _, _) in enumerate(types) if kind == "va"]
-    if not cols:
-        return
-    v = values[:, cols].ravel()
-    v = v[np.isfinite(v)]
-    if len(v) < MIN_VALUES_FOR_PRECISION:
-        return
-    for decimals in (1, 2):
-        scaled = v * 10 ** decimals
-        if np.all(np.abs(scaled - np.rint(scaled)) < 1e-6):
-            report.add("precision", file, None,
-                       f"all {len(v)} valence/arousal values rounded to {decimals} decimal"
-                       f"{'s' if decimals > 1 else ''}",
-                       "full precision (e.g. 6 decimals): rounding lowers CCC")
-            return
-
-
 def _field_counts(report, file, lines, commas, line_no, vstart, vend, nf, types, track, edition):
     data = lines.data
-    n_f = len(types)
     one_hot = np.zeros(len(nf), bool)
     n_classes = types[0][2]
     if len(types) == 1 and types[0][0] == "class":
@@ -210,4 +290,3 @@ def _field_counts(report, file, lines, commas, line_no, vstart, vend, nf, types,
         return (f"{nf[k]} value field{'s' if nf[k] > 1 else ''} "
                 f"{quote(data[vstart[k]:vend[k]])}", describe(track, edition))
     report.add_rows("field_count", file, line_no[rest], make)
-    del n_f

@@ -26,7 +26,7 @@ from abaw.core.layout import layout as output_layout
 from abaw.errors import AbawError
 from abaw.formats import align as al
 from abaw.formats import render
-from abaw.formats.templates import Template, read_template, read_test_list
+from abaw.formats.templates import Template, read_test_list, template_for
 
 DEFAULT_DECIMALS = 6      # 1e-6 rounding moves a CCC by far less than its reported precision
 
@@ -101,7 +101,7 @@ def write_submission(preds, out, template=None, test_list=None, lengths=None, *,
         what = "test list" if r.submission == "release_order" else "template"
         raise AbawError(f"{track} edition {edition}: found no {what}, expected the organisers' "
                         f"{what} file (its rows and header are copied)")
-    tpl = source if isinstance(source, Template) else read_template(source)
+    tpl = template_for(source, r)             # refused when it is another track's template
     return _write_single(preds, Path(out), r, tpl, fill, thresholds, decimals)
 
 

@@ -79,8 +79,11 @@ def write_annotations(root: Path, plan: Plan, states: dict) -> None:
             textio.write_lines(root / protocol.TEST_LISTS_ED3[track], None, test)
         else:
             lengths = {p.id: p.rows for p in plan.persons}
+            # real templates are not sorted by id (protocol §7): a seeded order that never is
+            order = list(np.random.default_rng([plan.seed, len(test)]).permutation(len(test)))
+            order = order[::-1] if order == sorted(order) else order
             textio.write_lines(root / protocol.template_name(track, ed), r.prediction_header,
-                               template_lines(track, ed, test, lengths))
+                               template_lines(track, ed, [test[k] for k in order], lengths))
 
 
 def write_crop(root: Path, state: PersonState, k: int, image: np.ndarray) -> None:

@@ -1,0 +1,164 @@
+"""The template is the authority on rows: with --root and no --template the template found under
+the root is used (never the index's sorted ids); templates are recognised by ordinal, track and
+`test_set` whatever their spelling; edition 3's MTL list may sit at the root.
+
+The twin's templates list their videos in an order that is not sorted (as real ones do), and the
+hand-made trees here put `44-25-426x240` before `216`.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import data_trees as D
+import numpy as np
+import pytest
+
+from abaw import protocol
+from abaw.core.prediction_set import PredictionSet
+from abaw.data import load_index
+from abaw.data.layout import discover
+from abaw.errors import AbawError
+from abaw.formats import validate
+from abaw.formats.package import submit
+
+
+@pytest.fixture(scope="module")
+def twin6(tmp_path_factory):
+    from abaw.data.synth import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("tw") / "ed6", 6, size="tiny", seed=1, images=False)
+
+
+def template_of(root, track):
+    return next(root.rglob(protocol.template_name(track, 6)))
+
+
+def videos_in_order(path):
+    keys = [line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]]
+    return list(dict.fromkeys(k.rsplit("/", 1)[0] for k in keys))
+
+
+TRACKS6 = ["VA", "EXPR", "AU", "CE"]
+
+
+@pytest.mark.parametrize("track", TRACKS6)
+@pytest.mark.parametrize("given", ["root", "template", "both"])
+def test_the_templates_own_copy_is_valid(track, given, twin6, tmp_path):
+    tpl = template_of(twin6, track)
+    order = videos_in_order(tpl)
+    if track != "CE":
+        assert order != sorted(order)                  # the case a sorting writer got wrong
+    copy = tmp_path / tpl.name
+    shutil.copyfile(tpl, copy)                         # edition 6 templates hold dummy values
+    kw = {"root": {"root": twin6}, "template": {"template": tpl},
+          "both": {"root": twin6, "template": tpl}}[given]
+    report = validate(copy, track, 6, **kw)
+    assert report.valid, report.text_lines()
+    assert "template_dummy" in report.counts           # well-formed and worthless: a warning
+
+
+@pytest.mark.parametrize("track", ["VA", "EXPR", "AU"])
+@pytest.mark.parametrize("given", ["root", "template"])
+def test_two_swapped_videos_are_named(track, given, twin6, tmp_path):
+    tpl = template_of(twin6, track)
+    lines = tpl.read_text().splitlines()
+    order = videos_in_order(tpl)
+    a, b = order[0], order[1]
+    block = {v: [s for s in lines[1:] if s.startswith(v + "/")] for v in order}
+    swapped = [lines[0]] + block[b] + block[a] + [s for v in order[2:] for s in block[v]]
+    sub = tmp_path / "swapped.txt"
+    sub.write_text("\n".join(swapped) + "\n")
+    kw = {"root": twin6} if given == "root" else {"template": tpl}
+    report = validate(sub, track, 6, **kw)
+    assert not report.valid and {k for k in report.counts if report.is_error(k)} == {"row_order"}
+    text = " ".join(report.text_lines())
+    assert f"'{a}/" in text and f"'{b}/" in text
+
+
+def test_submit_with_only_the_root_writes_the_templates_rows(twin6, tmp_path):
+    index = load_index(twin6, 6)
+    for track in ("VA", "EXPR", "AU"):
+        rng = np.random.default_rng(0)
+        per = {i: (index.sequence(track, i).frames,
+                   rng.random((len(index.sequence(track, i).frames),
+                               len(protocol.rules(track, 6).names))))
+               for i in index.ids(track, "test")}
+        preds = PredictionSet.from_videos(track, 6, per, provenance={"run": f"r-{track}"})
+        sub = submit(preds, tmp_path / "out", root=twin6)
+        written = sub.written.path.read_text().splitlines()
+        expected = template_of(twin6, track).read_text().splitlines()
+        assert [s.split(",", 1)[0] for s in written] == [s.split(",", 1)[0] for s in expected]
+        assert sub.written.path.name == template_of(twin6, track).name
+
+
+def test_no_template_anywhere_says_where_it_looked(twin6, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(twin6, root)
+    template_of(root, "EXPR").unlink()
+    with pytest.raises(AbawError) as e:
+        validate(_any_file(tmp_path), "EXPR", 6, root=root)
+    msg = str(e.value)
+    assert "found no EXPR template" in msg and "*Expr*test_set*.txt" in msg
+    assert protocol.template_name("EXPR", 6) in msg and "--template" in msg
+
+
+def _any_file(tmp_path):
+    path = tmp_path / "sub.txt"
+    path.write_text("image_location\n")
+    return path
+
+
+# --- template names as teams' copies spell them ---------------------------------------------
+
+ORDINAL = {5: "5th", 6: "6th", 8: "8th", 9: "9th"}
+PREFIX = {5: "CVPR", 6: "CVPR", 8: "CVPR", 9: "ICCV"}
+
+
+def name_variants():
+    out = []
+    for ed in (5, 6, 8, 9):
+        for track in (("VA",) if ed == 9 else ("VA", "EXPR", "AU")):
+            token = protocol.TEMPLATE_TRACK_TOKEN[track]
+            for suffix in ("example", "sample"):
+                for spelt in (token, token.upper()):
+                    for place in ("root", "test_set_examples", "annotations"):
+                        out.append((ed, track, f"{PREFIX[ed]}_{ORDINAL[ed]}_ABAW_{spelt}_"
+                                               f"test_set_{suffix}.txt", place))
+    return out
+
+
+NAMES = name_variants()
+
+
+@pytest.mark.parametrize("edition,track,name,place", NAMES,
+                         ids=[f"{e}-{n}-{p}" for e, _, n, p in NAMES])
+def test_an_editions_templates_are_found_by_ordinal_track_and_test_set(edition, track, name,
+                                                                        place, tmp_path):
+    t = D.affwild(tmp_path, edition)
+    if edition in (6, 8, 9):
+        D.ce(tmp_path)
+    folder = {"root": tmp_path, "test_set_examples": tmp_path / "test_set_examples",
+              "annotations": t.ann}[place]
+    header = protocol.rules(track, edition).prediction_header
+    D.write(folder / name, header + "\n44-25-426x240/00001.jpg,\n216/00001.jpg,\n")
+    lay = discover(tmp_path)                            # the edition is detected, not given
+    assert lay.edition == edition
+    assert lay.templates[track] == (folder / name).resolve()
+    assert not [p for p in lay.problems if p.severity == "error"]
+
+
+@pytest.mark.parametrize("place", ["root", "annotations", "MTL_Challenge"])
+@pytest.mark.parametrize("name", ["Multi_Task_Learning_Challenge_test_set_release.txt",
+                                  "MTL_test_set.txt"])
+def test_edition3_mtl_test_list_may_sit_at_the_root(place, name, tmp_path):
+    t = D.affwild(tmp_path, 3)
+    info = D.mtl(tmp_path, 3)
+    listed = (info["folder"] / "MTL_test_set.txt").read_text()
+    (info["folder"] / "MTL_test_set.txt").unlink()
+    folder = {"root": tmp_path, "annotations": t.ann, "MTL_Challenge": info["folder"]}[place]
+    D.write(folder / name, listed)
+    lay = discover(tmp_path)
+    assert lay.edition == 3 and lay.mtl_files["test"] == (folder / name).resolve()
+    index = load_index(tmp_path, cache=False)
+    assert index.ids("MTL", "test") == ["13", "14_right"]
