@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from abaw.errors import AbawError
 
@@ -30,14 +32,15 @@ def _umask() -> int:
     return mask
 
 
-def made_by_abaw(path) -> bool:
+def made_by_abaw(path: str | os.PathLike) -> bool:
     """A real folder (not a link) holding abaw's marker file."""
     path = Path(path)
     return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
 
 
 @contextmanager
-def atomic_file(path, mode: str = "wb", fsync: bool = False):
+def atomic_file(path: str | os.PathLike, mode: str = "wb",
+                fsync: bool = False) -> Iterator[IO]:
     """Yield a file object open in `mode`; on a clean exit it becomes `path` (parents made).
     `fsync`: flush to the disk before the rename (checkpoints: they must survive a power cut)."""
     path = Path(path)
@@ -56,7 +59,7 @@ def atomic_file(path, mode: str = "wb", fsync: bool = False):
         raise
 
 
-def write_bytes(path, data: bytes, fsync: bool = False) -> Path:
+def write_bytes(path: str | os.PathLike, data: bytes, fsync: bool = False) -> Path:
     """`data` as the whole content of `path`, atomically; returns the path."""
     with atomic_file(path, "wb", fsync) as fh:
         fh.write(data)
@@ -64,7 +67,7 @@ def write_bytes(path, data: bytes, fsync: bool = False) -> Path:
 
 
 @contextmanager
-def atomic_folder(path):
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a new folder beside `path` (holding only the marker); on a clean exit it becomes
     `path` (parents made). An existing folder at `path` is replaced only if abaw made it (its
     marker is there), and removed only once the new one is in place."""

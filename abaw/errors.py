@@ -5,6 +5,8 @@ one-line message naming the file, line or field, what was found and what was exp
 prints that line and exits non-zero; it never shows a traceback for an `AbawError`.
 """
 
+from __future__ import annotations
+
 
 class AbawError(Exception):
     """A user-facing error: the message is one line and says how to fix it."""
@@ -12,7 +14,7 @@ class AbawError(Exception):
     exit_code = 2
 
 
-def where(path, line=None, field=None) -> str:
+def where(path: object, line: int | None = None, field: str | None = None) -> str:
     """`file:line:` (or `file:` / `file:line: field F:`) prefix for messages, the same everywhere."""
     out = str(path)
     if line is not None:
