@@ -84,18 +84,20 @@ def write_clip(path, frames: list, times: np.ndarray) -> None:
         out.mux(stream.encode())
 
 
-def moving_clip(path, n: int = 90, gap=(30, 45)) -> np.ndarray:
+def moving_clip(path, n: int = 90, gap=(30, 45), width: int = 320) -> np.ndarray:
     """One face that moves, grows and shrinks and turns a little, absent on frames [gap);
-    variable frame rate. Returns (n, 4) known boxes, NaN where there is no face."""
-    img, w, h = photo(), 320, 240
+    variable frame rate; frames `width` x 3/4 `width`. Returns (n, 4) known boxes, NaN where
+    there is no face."""
+    img, k = photo(), width / 320
+    w, h = width, int(width * 3 / 4) // 2 * 2
     boxes = np.full((n, 4), np.nan)
     frames = []
     for i in range(n):
         canvas = background(w, h)
         if not gap[0] <= i < gap[1]:
             u = i / n * 2 * np.pi
-            centre = (160 + 70 * np.sin(u), 120 + 35 * np.sin(2 * u))
-            side = 70 + 25 * np.sin(1.5 * u)        # 45-95 px
+            centre = (k * (160 + 70 * np.sin(u)), k * (120 + 35 * np.sin(2 * u)))
+            side = k * (70 + 25 * np.sin(1.5 * u))   # 45-95 px at width 320
             boxes[i] = place(canvas, img, centre, side, 8 * np.sin(3 * u))
         frames.append(canvas)
     write_clip(path, frames, vfr_times(n))

@@ -176,12 +176,14 @@ class RetinaFaceDetector(Detector):
         boxes, points = decode(box.float(), lm.float(), self._priors[(h, w)])
         img, idx = torch.nonzero(score > self.threshold, as_tuple=True)
         keep = torchvision.ops.batched_nms(boxes[img, idx], score[img, idx], img, NMS_IOU)
-        img, idx = img[keep].cpu().numpy(), idx[keep].cpu().numpy()  # best score first
-        boxes, points, score = boxes.cpu().numpy(), points.cpu().numpy(), score.cpu().numpy()
+        img, idx = img[keep], idx[keep]                          # best score first
+        # only the kept anchors leave the device
+        boxes, points, score = (t[img, idx].cpu().numpy() for t in (boxes, points, score))
+        img = img.cpu().numpy()
         out = []
         for i in range(b):
-            mine = idx[img == i][:MAX_FACES]
-            out.append(Faces(boxes[i, mine], score[i, mine], points[i, mine]))
+            mine = np.nonzero(img == i)[0][:MAX_FACES]
+            out.append(Faces(boxes[mine], score[mine], points[mine]))
         return out
 
 
