@@ -65,7 +65,9 @@ def sync(detector):
 def calibrate(detector, video, max_side, faces_per_frame=2):
     """A random-weights RetinaFace keeps every anchor over its threshold: set the threshold to
     the score of each frame's k-th best anchor, so about k faces per frame survive."""
-    frames = np.stack([f for _, (_, _, f) in zip(range(16), iter_frames(video))])
+    from itertools import islice
+
+    frames = np.stack([f for _, _, f in islice(iter_frames(video), 16)])
     small, _ = shrink(frames, max_side)
     with torch.inference_mode():
         x = torch.from_numpy(small).to(detector.device).permute(0, 3, 1, 2).flip(1).float()
