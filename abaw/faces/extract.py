@@ -226,10 +226,11 @@ def extract(jobs: list[VideoJob], detector, out, spec: CropSpec | None = None,
                 state.pop(chunk.video)
                 continue
             if len(chunk.frames):
-                found = detector.detect(chunk.small)
+                full = chunk.frames.numpy()
+                found = detector.detect(chunk.small.numpy())
                 for j, f in enumerate(found):
                     f = f.scaled(chunk.factor) if chunk.factor != 1.0 else f
-                    video.add(chunk.start + j, float(chunk.times[j]), chunk.frames[j], f, spec)
+                    video.add(chunk.start + j, float(chunk.times[j]), full[j], f, spec)
                     faces += len(f)
                 frames += len(chunk.frames)
                 bar.update(len(chunk.frames))

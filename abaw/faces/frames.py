@@ -18,8 +18,9 @@ from abaw.faces.detector import shrink
 class Chunk:
     video: int                     # position in the dataset's video list
     start: int                     # 0-based index of the first frame (annotation line)
-    frames: np.ndarray             # (B, H, W, 3) uint8 RGB, full size
-    small: np.ndarray              # (B, h, w, 3) uint8 RGB, what the detector sees
+    frames: torch.Tensor           # (B, H, W, 3) uint8 RGB, full size
+    small: torch.Tensor            # (B, h, w, 3) uint8 RGB, what the detector sees
+    # (tensors, not arrays: from a worker they come through shared memory, not a pipe)
     factor: float                  # small -> full size
     times: np.ndarray              # (B,) float64 seconds (NaN where the container gives none)
     last: bool                     # the video's last chunk (it may hold no frame)
@@ -53,15 +54,17 @@ class VideoChunks(torch.utils.data.IterableDataset):
                     yield self._chunk(k, start, frames, times, False)
                     frames, times, start = [], [], i + 1
         except (AbawError, av.error.FFmpegError, OSError) as e:
-            yield Chunk(k, start, np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 1, 1, 3), np.uint8),
-                        1.0, np.zeros(0), True, f"{self.videos[k]}: {str(e).splitlines()[0]}")
+            empty = torch.zeros((0, 1, 1, 3), dtype=torch.uint8)
+            yield Chunk(k, start, empty, empty, 1.0, np.zeros(0), True,
+                        f"{self.videos[k]}: {str(e).splitlines()[0]}")
             return
         yield self._chunk(k, start, frames, times, True)
 
     def _chunk(self, k, start, frames, times, last) -> Chunk:
         full = np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8)
         small, factor = shrink(full, self.max_side) if frames else (full, 1.0)
-        return Chunk(k, start, full, small, factor, np.asarray(times, np.float64), last)
+        return Chunk(k, start, torch.from_numpy(full), torch.from_numpy(np.ascontiguousarray(small)),
+                     factor, np.asarray(times, np.float64), last)
 
 
 def _as_is(chunk):
