@@ -16,7 +16,7 @@ from abaw.cli import main
 from abaw.data.media import video_timestamps
 from abaw.errors import AbawError
 from abaw.faces import output
-from abaw.faces.extract import extract, plan
+from abaw.faces.extract import extract, plan, read_ids
 from abaw.faces.registry import create_detector
 from abaw.faces.retinaface import write_random
 from abaw.faces.track import iou
@@ -158,6 +158,15 @@ def test_shards_split_the_videos(short, tmp_path):
     assert sorted(seen) == ["a", "b"]
 
 
+def test_ids_from_options_and_files(clips, tmp_path):
+    root, _ = clips
+    (tmp_path / "ids.txt").write_text("two_right\ntwo_left\n")
+    assert read_ids(["one,two_left", str(tmp_path / "ids.txt")]) == [
+        "one", "two_left", "two_right", "two_left"]
+    jobs = plan([root], tmp_path / "crops", read_ids([str(tmp_path / "ids.txt")]))
+    assert [(j.stem, j.ids) for j in jobs] == [("two", ["two_left", "two_right"])]
+
+
 def test_output_inside_the_dataset_and_unknown_ids_are_refused(clips):
     root, _ = clips
     with pytest.raises(AbawError, match="inside the dataset folder"):
@@ -218,10 +227,12 @@ def test_cli_mistakes_are_one_line(clips, tmp_path, capsys):
     code, _, err = _run(["faces", "extract", str(root), "--out", str(tmp_path / "x"),
                          "--detector", "yunet"], capsys)
     assert code == 2 and err.count("\n") == 1 and "expected one of" in err
+    # a broken video among good ones: the good ones are done, the broken one is named
     broken = tmp_path / "in" / "broken.mp4"
     broken.parent.mkdir()
     broken.write_bytes(b"\x00" * 100)
-    code, _, err = _run(["faces", "extract", str(broken), "--out", str(tmp_path / "y"),
+    moving_clip(tmp_path / "in" / "good.mp4", 3, (0, 0))
+    code, _, err = _run(["faces", "extract", str(broken.parent), "--out", str(tmp_path / "y"),
                          "--detector", "haar", "--workers", "0", "--quiet"], capsys)
     assert code == 2 and err.count("\n") == 1 and "broken.mp4" in err
-    assert not output.is_done(tmp_path / "y", "broken")
+    assert not output.is_done(tmp_path / "y", "broken") and output.is_done(tmp_path / "y", "good")

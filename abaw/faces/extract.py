@@ -191,13 +191,23 @@ def _table(video: VideoFaces, owner: dict, n: int) -> dict:
     return cols
 
 
+def _declared_frames(path) -> int:
+    """For the progress bar only: an unreadable video counts 0 here and is reported once the
+    others are done."""
+    from abaw.data.media import frame_count
+
+    try:
+        return frame_count(path)
+    except AbawError:
+        return 0
+
+
 def extract(jobs: list[VideoJob], detector, out, spec: CropSpec | None = None,
             batch_size: int = 32, workers: int = 2, max_side: int | None = 640,
             quiet: bool = False, rank: int | None = None, world: int | None = None,
             edition: int = protocol.LATEST_EDITION, on_done=None) -> dict:
     """Run the face step on `jobs` into `out`; returns a summary. Videos already done are
     skipped; `on_done(stem)` is called after each video is written."""
-    from abaw.data.media import frame_count
     from abaw.faces.frames import chunks
     from abaw.features.extract import progress, rank_and_world
 
@@ -213,7 +223,7 @@ def extract(jobs: list[VideoJob], detector, out, spec: CropSpec | None = None,
             "detect_max_side": max_side, "crop_size": spec.size, "crop_scales": list(spec.scales),
             "crop_trees": [str(r) for r in spec.roots(out)]}
     out.mkdir(parents=True, exist_ok=True)
-    bar = progress(sum(frame_count(j.path) for j in pending), "faces", quiet)
+    bar = progress(sum(_declared_frames(j.path) for j in pending), "faces", quiet)
     state: dict[int, VideoFaces] = {}
     errors, frames, faces = [], 0, 0
     t0 = time.perf_counter()
