@@ -18,6 +18,7 @@ COMMANDS = {
     "protocol": ("protocol", "protocol", "Show the protocol table: tracks, headers, classes, metrics per edition."),
     "data": ("data", "data", "Synthesise, check and index an Aff-Wild2-style dataset tree."),
     "models": ("models", "models", "List the registered backbones and where their weights go."),
+    "faces": ("faces", "faces", "Detect, align, track and crop faces in raw videos."),
     "features": ("features", "features", "Extract frozen-backbone features into a feature store."),
     "train": ("train", "train", "Train a track's head on cached features from a recipe."),
     "predict": ("predict", "predict", "Predict a split with a trained run; writes a prediction set."),

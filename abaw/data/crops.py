@@ -50,8 +50,9 @@ def unusable_crop(path) -> str | None:
 
 def crop_frames(folder: Path) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
     """Sorted 1-based frame numbers of the usable `<NNNNN>.jpg` crops in a folder, the other
-    names, and the (name, why) of crops that can't be decoded."""
-    names = os.listdir(folder)
+    (not hidden) names, and the (name, why) of crops that can't be decoded."""
+    # hidden files (abaw's folder marker, .DS_Store) are neither crops nor worth a word
+    names = [n for n in os.listdir(folder) if not n.startswith(".")]
     width = protocol.FRAME_DIGITS + 4
     joined = "".join(names).encode("ascii", errors="replace")
     if len(joined) == width * len(names):  # the usual case: parse every name at once

@@ -1,0 +1,88 @@
+"""`abaw faces`: face detectors, and face crops from raw videos."""
+
+import click
+
+
+@click.group("faces")
+def faces():
+    """Detect, align, track and crop faces in raw videos."""
+
+
+@faces.command("list")
+def list_detectors():
+    """Every detector: landmark count, where its weights come from, whether they are here."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from abaw.faces.registry import (
+        DEFAULT_DETECTOR,
+        DETECTORS,
+        expected_folder,
+        fetch_command,
+        weights_found,
+    )
+
+    table = Table("name", "landmarks", "found")
+    for header in ("weights from", "fetch", "note"):
+        table.add_column(header, overflow="fold")
+    for spec in DETECTORS.values():
+        source = (f"pip package {spec.package}" if spec.hub_id is None else
+                  f"{spec.hub_id} or {expected_folder(spec.name)}")
+        name = spec.name + (" (default)" if spec.name == DEFAULT_DETECTOR else "")
+        table.add_row(name, str(spec.landmarks), weights_found(spec), source,
+                      fetch_command(spec), spec.note)
+    Console(width=200).print(table)
+
+
+@faces.command("extract")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True),
+                metavar="VIDEOS_OR_ROOT...")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Crop tree to write (outside the dataset): OUT/<id>/<NNNNN>.jpg + tables.")
+@click.option("--detector", default=None, help="A name from `abaw faces list` "
+                                               "(default: retinaface-mnet025).")
+@click.option("--weights", help="Weights file, folder or hub id (default: the registry's).")
+@click.option("--ids", "ids", multiple=True,
+              help="Annotation ids (repeatable, comma-separated, or a file with one a line): "
+                   "only their videos; X_left / X_right take the left / right person of video X.")
+@click.option("--threshold", type=float, help="Score threshold (default: the detector's).")
+@click.option("--size", default=112, show_default=True, type=click.IntRange(16),
+              help="Crop side in pixels.")
+@click.option("--scale", "scales", multiple=True, type=click.FloatRange(0.2, 5.0),
+              help="Field of view (repeatable): the first goes to OUT, others to OUT-x<scale> "
+                   "[default: 1.0].")
+@click.option("--max-side", default=640, show_default=True, type=click.IntRange(0),
+              help="Frames are shrunk to this longer side for detection (0: never).")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0),
+              help="Decoding worker processes.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--edition", type=int, help="Edition whose person suffixes apply (default: latest).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def extract(inputs, out, detector, weights, ids, threshold, size, scales, max_side, batch_size,
+            workers, device, edition, quiet):
+    """Face crops of every video given (files, or folders searched for videos).
+
+    Resumable: videos with a summary in OUT are skipped. Under torchrun the videos are shared
+    out by RANK / WORLD_SIZE.
+    """
+    import json
+
+    from abaw import protocol
+    from abaw.faces.extract import CropSpec, plan, read_ids
+    from abaw.faces.extract import extract as run_extract
+    from abaw.faces.registry import DEFAULT_DETECTOR, create_detector, get_spec
+    from abaw.features.extract import rank_and_world, resolve_device
+
+    name = detector or DEFAULT_DETECTOR
+    get_spec(name)
+    edition = edition or protocol.LATEST_EDITION
+    jobs = plan(inputs, out, read_ids(ids), edition)
+    dev = resolve_device(device)
+    model = create_detector(name, weights=weights, device=str(dev), threshold=threshold)
+    rank, _ = rank_and_world()
+    summary = run_extract(jobs, model, out, CropSpec(size, tuple(scales or (1.0,))),
+                          batch_size=batch_size, workers=workers, max_side=max_side or None,
+                          quiet=quiet or rank > 0, edition=edition)
+    if not quiet:
+        click.echo(json.dumps(summary))
