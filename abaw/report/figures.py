@@ -46,6 +46,7 @@ def training(folds) -> bytes:
     ax_loss.set(title="training loss terms", xlabel="epoch")
     ax_val.set(title="validation score (★ kept epoch)", xlabel="epoch", ylabel="official metric")
     for ax in (ax_loss, ax_val):
+        ax.xaxis.get_major_locator().set_params(integer=True)
         if ax.lines:
             ax.legend(fontsize=7)
     return _png(fig)
