@@ -21,7 +21,8 @@ def table(title: str, head: list, rows: list) -> str:
     body = "".join("<tr>" + "".join(
         f"<td{' class=n' if i else ''}>{html.escape(x)}</td>" for i, x in enumerate(r)) + "</tr>"
         for r in rows)
-    return f"<h3>{html.escape(title)}</h3><table><tr>{h}</tr>{body}</table>"
+    heading = f"<h3>{html.escape(title)}</h3>" if title else ""
+    return f"{heading}<table><tr>{h}</tr>{body}</table>"
 
 
 def figure(name: str, png: bytes, caption: str) -> str:
@@ -34,7 +35,8 @@ def figure(name: str, png: bytes, caption: str) -> str:
 def page(title: str, a, figures: list, provenance: dict, config_text: str = "") -> str:
     """`figures`: [(section, file name, png, caption)] in the order shown."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
-    parts += [table(t, h, r) for t, h, r in tb.all_tables(a)[:1]]
+    tables = tb.all_tables(a)
+    parts += [table(t, h, r) for fig, t, h, r in tables if fig is None]
     parts += [f"<p>note: {html.escape(n)}</p>" for n in a.notes]
     section = None
     for sec, name, png, caption in figures:
@@ -42,9 +44,7 @@ def page(title: str, a, figures: list, provenance: dict, config_text: str = "") 
             parts.append(f"<h2>{html.escape(sec)}</h2>")
             section = sec
         parts.append(figure(name, png, caption))
-        for t, h, r in tb.all_tables(a)[1:]:
-            if _belongs(t, name):
-                parts.append(table(t, h, r))
+        parts += [table(t, h, r) for fig, t, h, r in tables if fig == name]
     parts.append("<h2>Provenance</h2>")
     parts.append(table("", ["field", "value"],
                        [[k, v if isinstance(v, str) else json.dumps(v)]
@@ -54,9 +54,3 @@ def page(title: str, a, figures: list, provenance: dict, config_text: str = "") 
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
 
-
-def _belongs(title: str, figure_name: str) -> bool:
-    """The table shown under a figure: per class and confusion under the confusion figure..."""
-    return ((figure_name == "confusion.png" and ("class" in title or "Confusion" in title))
-            or (figure_name == "aus.png" and "AU" in title)
-            or (figure_name == "va_per_video.png" and "CCC per video" in title))

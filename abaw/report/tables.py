@@ -56,15 +56,16 @@ def va(t: dict) -> tuple[list, list]:
 
 
 def all_tables(a) -> list:
-    """[(title, head, rows)] of an analysis, in the order shown."""
-    out = [("Validation scores", *scores(a))]
+    """[(figure it goes with, title, head, rows)] of an analysis, in the order shown."""
+    out = [(None, "Validation scores", *scores(a))]
     if a.classes:
-        out += [("Per class (post-processed decisions, in-sample)", *classes(a.classes)),
-                ("Confusion matrix (rows: truth)", *confusion(a.classes))]
+        out += [("confusion.png", "Per class (post-processed decisions, in-sample)",
+                 *classes(a.classes)),
+                ("confusion.png", "Confusion matrix (rows: truth)", *confusion(a.classes))]
     if a.aus:
-        out.append(("Per AU (post-processed decisions, in-sample)", *aus(a.aus)))
+        out.append(("aus.png", "Per AU (post-processed decisions, in-sample)", *aus(a.aus)))
     if a.va:
-        out.append(("CCC per video (post-processed, in-sample)", *va(a.va)))
+        out.append(("va_per_video.png", "CCC per video (post-processed, in-sample)", *va(a.va)))
     return out
 
 
@@ -73,7 +74,7 @@ def print_tables(a, file=None) -> None:
     from rich.table import Table
 
     console = make_console(file)
-    for title, head, rows in all_tables(a):
+    for _, title, head, rows in all_tables(a):
         table = Table(title=title, title_justify="left")
         for i, h in enumerate(head):
             numeric = all(_NUMERIC.match(r[i]) for r in rows)
