@@ -10,8 +10,9 @@ runs the demo recipe end to end (`abaw.pipeline.run_track`), then reads the run 
 - test: the hidden-test score of the post-processing that was written (post.json applied to the
   run's raw test predictions).
 
-and prints, per track, the mean of each over the seeds and the mean absolute distance of each
-validation figure to the test score. Exit status 1 when the cross-fitted figure is not the
+and prints, per track, the mean of each over the seeds, the mean absolute distance of each
+validation figure to the test score, and how wide the test score's own 90% bootstrap interval
+over test videos is (a distance well inside it cannot be told apart). Exit status 1 when the cross-fitted figure is not the
 closer one for every track (the target).
 
     python eval/honest_scores.py                      # small twin, seeds 0,1,2, five tracks
@@ -58,10 +59,11 @@ def measure(track: str, seed: int, work: Path, size: str, quiet: bool) -> dict:
     from abaw.cli.demo import twin_for
     from abaw.data import load_index
     from abaw.pipeline import run_track
-    from abaw.post.crossfit import crossfit
+    from abaw.post.crossfit import crossfit, video_pairs
     from abaw.post.tune import evaluate
     from abaw.report import load_truth
     from abaw.report.run import open_run
+    from abaw.uncertainty import bootstrap
 
     root = twin_for(track, work, quiet, size, seed)
     t0 = time.perf_counter()
@@ -73,20 +75,24 @@ def measure(track: str, seed: int, work: Path, size: str, quiet: bool) -> dict:
     truth = load_truth(index, val.track)
     params = run.post()
     fit = crossfit(val, truth, **run.tune_options())
-    test = run.predictions("test")
+    test = params.apply(run.predictions("test"))
     hidden = hidden_truth(index, track)
+    # how precisely the hidden test itself pins the score down: its own bootstrap over videos
+    pairs = video_pairs(test, hidden)
+    iv = bootstrap(test.track, test.edition, pairs)
     return {"track": track.upper(), "seed": seed, "run": str(run.path),
             "val_raw": evaluate(val, truth, decision={}).value,
             "in_sample": params.scores["tuned"], "cross_fitted": fit.estimate.value,
-            "test_raw": evaluate(test, hidden, decision={}).value,
-            "test": evaluate(params.apply(test), hidden).value,
-            "val_videos": len(truth.per_video), "test_videos": len(hidden.per_video),
+            "test_raw": evaluate(run.predictions("test"), hidden, decision={}).value,
+            "test": evaluate(test, hidden).value, "test_low": iv.low, "test_high": iv.high,
+            "val_units": len(fit.pairs), "test_units": len(pairs),
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def summarise(rows: list) -> tuple[str, bool]:
     lines = [f"{'track':6} {'seeds':>5} {'val raw':>8} {'in-sample':>10} {'cross-fit':>10} "
-             f"{'test raw':>9} {'test':>8} {'|in-test|':>10} {'|cf-test|':>10}  closer"]
+             f"{'test raw':>9} {'test':>8} {'|in-test|':>10} {'|cf-test|':>10} "
+             f"{'test 90% width':>15} {'units val/test':>15}  closer"]
     ok = True
     for track in dict.fromkeys(r["track"] for r in rows):
         rs = [r for r in rows if r["track"] == track]
@@ -96,9 +102,12 @@ def summarise(rows: list) -> tuple[str, bool]:
         d_cf = float(np.mean([abs(r["cross_fitted"] - r["test"]) for r in rs]))
         closer = "cross-fitted" if d_cf < d_in else "in-sample" if d_in < d_cf else "tie"
         ok &= d_cf < d_in
+        width = float(np.mean([r["test_high"] - r["test_low"] for r in rs]))
+        units = f"{np.mean([r['val_units'] for r in rs]):.0f}/" \
+                f"{np.mean([r['test_units'] for r in rs]):.0f}"
         lines.append(f"{track:6} {len(rs):>5} {m['val_raw']:8.4f} {m['in_sample']:10.4f} "
                      f"{m['cross_fitted']:10.4f} {m['test_raw']:9.4f} {m['test']:8.4f} "
-                     f"{d_in:10.4f} {d_cf:10.4f}  {closer}")
+                     f"{d_in:10.4f} {d_cf:10.4f} {width:15.4f} {units:>15}  {closer}")
     return "\n".join(lines), ok
 
 
