@@ -117,7 +117,7 @@ def evaluate(split, track, root, pred, edition, allow_missing, fill, thresholds,
                             "submission-format predictions, expected a prediction set or run "
                             "folder scored as it is")
         return
-    analysis, run = breakdown(pred, predictions, index, split)
+    analysis, run = breakdown(pred, predictions, index, split, fill)
     from abaw.report.tables import print_tables
 
     print_tables(analysis)
@@ -128,14 +128,23 @@ def evaluate(split, track, root, pred, edition, allow_missing, fill, thresholds,
         click.echo(f"wrote {render(report_dir, analysis, title, run)}")
 
 
-def breakdown(pred: Path, predictions, index, split: str):
+def breakdown(pred: Path, predictions, index, split: str, fill: str):
     """(analysis, run folder or None): a run's post-processing scored in-sample and
-    cross-fitted; a bare prediction set as it is."""
+    cross-fitted; a bare prediction set as it is. Annotated frames the set lacks are filled by
+    the `fill` policy, as for the score above."""
+    import numpy as np
+
+    from abaw.post import impute as imp
     from abaw.post.truth import ValTruth
     from abaw.report.analysis import analyse
     from abaw.report.run import is_run, open_run
 
     truth = ValTruth.from_index(index, predictions.track, split)
+    full = imp.complete(predictions, truth.frames(), method=None)
+    if full.provenance.get("completed_rows"):
+        lost = ~np.isfinite(full.outputs).all(axis=1)     # only the added rows
+        predictions = full.replace(outputs=imp.fill(full.outputs, full.frames, full.offsets,
+                                                    lost, fill))
     if is_run(pred):
         run = open_run(pred)
         return analyse(predictions, truth, run.post(), run.tune_options(), run.folds), run
