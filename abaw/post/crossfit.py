@@ -8,6 +8,12 @@ options as `tune`, applies those parameters to the held-out group, and scores al
 predictions pooled, once, with the official metric. Image-level tracks (LSD) have no videos:
 their images are the units.
 
+Pooling is what the official metric does, and it has one side effect on CCC: held-out groups
+smoothed with different windows share the pooled variance in the CCC's denominator, so a group's
+chance correlation also steers the other groups' windows. On pure-noise VA predictions of 10
+videos this leaves the cross-fitted gain at about +0.02 CCC (the in-sample gain: +0.03); class
+scores show no such effect (on noise their cross-fitted gain is negative).
+
 `video_pairs` decodes a prediction set per video into what `metrics.score` and
 `abaw.uncertainty.bootstrap` take; on a cross-fitted set it decodes each video with the
 parameters of the fold that held it out.
