@@ -171,6 +171,12 @@ def _au_counts(true, pred):
     return tp, pos_true, pos_pred, t, p
 
 
+def f1_per_column(true, pred, zero_division: float = 0.0) -> np.ndarray:
+    """Binary F1 of each column of 0/1 matrices (AUs)."""
+    tp, pos_true, pos_pred, _, _ = _au_counts(true, pred)
+    return _f1_from_counts(tp, pos_pred - tp, pos_true - tp, zero_division)
+
+
 # --- track scores ----------------------------------------------------------------------------------
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Floors, bottom up (a module may import its own floor and those below):
     0  protocol, core (and errors, atomic, the package itself)
-    1  data, metrics
+    1  data, metrics, uncertainty
     2  features, faces, models
     3  train
     4  post, formats   (the same floor, and neither imports the other)
@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FLOORS = {
     "abaw": 0, "abaw.errors": 0, "abaw.atomic": 0, "abaw.protocol": 0, "abaw.core": 0,
-    "abaw.data": 1, "abaw.metrics": 1,
+    "abaw.data": 1, "abaw.metrics": 1, "abaw.uncertainty": 1,
     "abaw.features": 2, "abaw.faces": 2, "abaw.models": 2,
     "abaw.train": 3,
     "abaw.post": 4, "abaw.formats": 4,

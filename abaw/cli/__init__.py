@@ -25,6 +25,7 @@ COMMANDS = {
     "smooth": ("smooth", "smooth", "Impute and smooth a prediction set, tuned on validation."),
     "ensemble": ("ensemble", "ensemble", "Ensemble prediction sets, weights tuned on validation."),
     "eval": ("evaluate", "evaluate", "Score predictions against a split with the official metric."),
+    "report": ("report", "report", "Write the HTML report of a run: curves, breakdowns, honest scores."),
     "validate": ("validate", "validate", "Check a submission file, folder or zip before upload."),
     "submit": ("submit", "submit", "Write, validate and zip a submission from a prediction set."),
     "submissions": ("submissions", "submissions", "List submissions: scores, dates, uploads."),

@@ -1,7 +1,8 @@
 """Tuning post-processing on validation, against the official metric of the track.
 
 What is tuned, per output group (`abaw.core.layout`): the smoothing kind and window (valence and
-arousal each on their own: their CCCs are separate terms of the score); then, at the chosen
+arousal each on their own: their CCCs are separate terms of the score; every value tried is kept
+in `scores["sweep"]`, the group's share of the score per kind and window); then, at the chosen
 window, each AU's decision threshold and the class bias (a prior adjustment of the argmax). The
 score is separable over the groups (VA = mean of two CCCs, MTL = VA + EXPR + AU, the AU score =
 mean of per-AU terms), so tuning each group alone finds the joint optimum of those choices.
@@ -52,6 +53,7 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAU
     ignore = ps.imputed if ignore_imputed else None
     params = PostParams(ps.track, ps.edition, impute, ignore_imputed)
     at_rows = ps.outputs.copy()     # the chosen smoothing at the scored rows of each group
+    curves = {}                     # group -> kind -> [[window, the group's value], ...]
     for group, g in lay.groups.items():
         cols, gkind, target = g.columns, g.kind, targets[group]
         x = ps.outputs[:, cols]
@@ -65,6 +67,7 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAU
                 return ob.decided_value(gkind, ob.decide(gkind, sweep, w, target), target,
                                         ps.track, ps.edition, k, zd, thresholds)
             for w, v in zip(tried, in_parallel(value, tried), strict=True):
+                curves.setdefault(group, {}).setdefault(kind, []).append([int(w), float(v)])
                 if v > best + 1e-12:
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
@@ -85,7 +88,7 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAU
     tuned = evaluate(ps.replace(outputs=at_rows), truth, params.decision(), targets=targets,
                      **choices)
     params.scores = {"raw": raw.value, "tuned": tuned.value, "raw_parts": raw.parts,
-                     "tuned_parts": tuned.parts, "frames": tuned.frames}
+                     "tuned_parts": tuned.parts, "frames": tuned.frames, "sweep": curves}
     return params
 
 

@@ -1,0 +1,150 @@
+"""A run folder as `abaw run` / `abaw train` write it, read for reports and evaluation.
+
+    <run>/config.toml  run.json  log.json  post.json  summary.json  predictions/<split>.npz
+    <run>/fold<i>/...  (k-fold runs: one trained run per fold, each with run.json and log.json)
+
+The submission's manifest sits beside its zip (`summary.json` names the zip).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from abaw.errors import AbawError
+
+
+@dataclass
+class FoldLog:
+    """One trained model's history: per epoch its training terms and validation score."""
+
+    name: str                   # "run" or "fold<i>"
+    history: list               # log.json entries: {"epoch", "train": {term: value}, "val", ...}
+    held_out: list = field(default_factory=list)    # the ids it was validated on
+
+    @property
+    def chosen(self) -> int | None:
+        """The epoch kept (`best.safetensors`): the first with the highest validation score."""
+        best, at = -math.inf, None
+        for e in self.history:
+            v = e.get("val")
+            if v is not None and not math.isnan(v) and v > best:
+                best, at = v, e["epoch"]
+        return at
+
+    @property
+    def best(self) -> float | None:
+        at = self.chosen
+        return None if at is None else next(e["val"] for e in self.history if e["epoch"] == at)
+
+
+@dataclass
+class RunFolder:
+    path: Path
+    config: dict                # config.toml as a dict
+    folds: list                 # [FoldLog]: one for a plain run, k for a k-fold run
+    info: dict                  # run.json (the first fold's for a k-fold run)
+    summary: dict | None = None
+    manifest: dict | None = None
+
+    @property
+    def track(self) -> str:
+        """The track the run's model predicts (CE runs: the expression model's EXPR)."""
+        return str(self.config.get("track", self.info.get("track", ""))).upper()
+
+    @property
+    def kfold(self) -> bool:
+        return len(self.folds) > 1
+
+    def tune_options(self) -> dict:
+        """The recipe's post-processing options, as `tune` and `crossfit` take them."""
+        post = self.config.get("post", {})
+        names = {"kinds": tuple, "windows": tuple, "impute": None, "thresholds": None,
+                 "bias": None}
+        return {k: (f(post[k]) if f else post[k]) for k, f in names.items() if k in post}
+
+    def post(self):
+        """The post-processing tuned on validation (post.json), or None."""
+        from abaw.post.params import PostParams
+
+        p = self.path / "post.json"
+        return PostParams.load(p) if p.is_file() else None
+
+    def predictions(self, split: str = "val"):
+        """The run's raw predictions of `split`; a k-fold run's validation set out-of-fold, its
+        other splits the folds' mean."""
+        from abaw.core.prediction_set import PredictionSet
+
+        own = self.path / "predictions" / f"{split}.npz"
+        if own.is_file():
+            return PredictionSet.load(own)
+        if not self.kfold:
+            raise AbawError(f"{own}: not found, expected the run's {split} predictions "
+                            "(abaw predict)")
+        sets = []
+        for f in self.folds:
+            p = self.path / f.name / "predictions" / f"{split}.npz"
+            if not p.is_file():
+                raise AbawError(f"{p}: not found, expected every fold's {split} predictions")
+            sets.append(PredictionSet.load(p))
+        if split == "val":
+            from abaw.post.folds import out_of_fold
+
+            return out_of_fold(sets, [f.held_out for f in self.folds],
+                               [f.name for f in self.folds])
+        from abaw.post.ensemble import fold_average
+
+        return fold_average(sets)
+
+
+def is_run(path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (path / "config.toml").is_file() and (
+        (path / "run.json").is_file() or any(path.glob("fold*/run.json")))
+
+
+def open_run(path) -> RunFolder:
+    """Read a run folder (plain or k-fold); AbawError naming what is missing."""
+    path = Path(path)
+    if not is_run(path):
+        raise AbawError(f"{path}: found no config.toml with run.json (or fold*/run.json), "
+                        "expected a run folder written by `abaw run` or `abaw train`")
+    config = _toml(path / "config.toml")
+    fold_dirs = sorted((p for p in path.glob("fold*") if (p / "run.json").is_file()),
+                       key=lambda p: int(p.name[4:]) if p.name[4:].isdigit() else 0)
+    if (path / "run.json").is_file() or not fold_dirs:
+        dirs = [(path, "run")]
+    else:
+        dirs = [(d, d.name) for d in fold_dirs]
+    folds, infos = [], []
+    for d, name in dirs:
+        info = _json(d / "run.json")
+        log = _json(d / "log.json") if (d / "log.json").is_file() else []
+        folds.append(FoldLog(name, log, list(info.get("val_ids", []))))
+        infos.append(info)
+    summary = _json(path / "summary.json") if (path / "summary.json").is_file() else None
+    manifest = None
+    if summary and summary.get("zip_path"):
+        z = Path(summary["zip_path"])
+        m = z.with_name(z.name[: -len(z.suffix)] + ".manifest.json") if z.suffix else None
+        if m is not None and m.is_file():
+            manifest = _json(m)
+    return RunFolder(path, config, folds, infos[0], summary, manifest)
+
+
+def _json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise AbawError(f"{path}: not readable JSON ({e})") from None
+
+
+def _toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise AbawError(f"{path}: not readable TOML ({e})") from None
