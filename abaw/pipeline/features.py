@@ -1,0 +1,64 @@
+"""The feature stores a recipe needs, extracted where not cached, and the encoders abaw makes
+itself (a seeded random initialisation, or one trained on the dataset's training crops)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from abaw.pipeline.outcome import say
+
+
+def dataset_key(root) -> str:
+    """A folder name for one dataset root: its name plus a hash of its absolute path."""
+    root = Path(root).resolve()
+    return f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}"
+
+
+def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
+    """One feature store per recipe backbone, extracted where not cached (resumes per id)."""
+    from abaw.features.extract import extract, resolve_device
+    from abaw.features.registry import create_backbone
+    from abaw.features.store import FeatureStore
+
+    key = dataset_key(index.root)
+    stores = []
+    for name in cfg.features.backbones:
+        weights = cfg.features.weights.get(name)
+        if weights == "pretrain":
+            weights = ensure_pretrained(index, name, work / "models" / key / name, cfg, quiet)
+        elif weights == "random":
+            weights = ensure_random(name, work / "models" / f"{name}-random-seed{cfg.run.seed}",
+                                    cfg.run.seed)
+        backbone = create_backbone(name, weights=weights, layer=cfg.features.layers.get(name),
+                                   pooling=cfg.features.pooling.get(name),
+                                   device=str(resolve_device(cfg.run.device)))
+        tags = [cfg.features.layers.get(name), cfg.features.pooling.get(name),
+                cfg.features.weights.get(name) if cfg.features.weights.get(name) in (
+                    "random", "pretrain") else None]
+        out = work / "features" / key / "-".join([name] + [str(t) for t in tags if t])
+        summary = extract(index, backbone, out, tracks=tracks, batch_size=cfg.features.batch_size,
+                          workers=cfg.features.workers, quiet=quiet)
+        say(quiet, f"features {name}: {summary['written']} sequences extracted, "
+                   f"{summary['done_before']} cached ({out})")
+        stores.append(FeatureStore(out))
+    return stores
+
+
+def ensure_pretrained(index, name: str, folder: Path, cfg, quiet: bool) -> Path:
+    """The face encoder abaw trains on this dataset's training crops (once; then reused)."""
+    from abaw.train.pretrain import pretrain
+
+    if not (folder / "pretrain.json").is_file():
+        say(quiet, f"training the {name} face encoder on the training crops of {index.root}")
+        pretrain(index, folder, seed=cfg.run.seed, quiet=quiet)
+    return folder
+
+
+def ensure_random(name: str, folder: Path, seed: int) -> Path:
+    """A seeded random initialisation of `name`'s real architecture (once; then reused)."""
+    from abaw.features.tiny import write_random
+
+    if not (folder / "config.json").is_file():
+        write_random(name, folder, seed)
+    return folder

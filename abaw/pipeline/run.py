@@ -1,0 +1,109 @@
+"""`run_track`: the steps of one run chained, from a recipe to a validated zip."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from abaw.core.decisions import Decision
+from abaw.core.track import Track
+from abaw.errors import AbawError
+from abaw.pipeline.features import ensure_features
+from abaw.pipeline.folds import fold_predictions
+from abaw.pipeline.outcome import Outcome, fmt, say
+from abaw.pipeline.scores import constant_baseline, hidden_truth
+
+STEPS = ("index", "features", "train", "submit")
+
+
+def run_track(track: Track, root, *, edition: int | None = None, recipe=None, overrides=(),
+              template=None, test_list=None, work="runs", out="submissions", until="submit",
+              quiet: bool = False) -> Outcome:
+    """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip."""
+    from abaw.data import load_index
+    from abaw.formats.package import submit
+    from abaw.post.tune import ValTruth, evaluate, tune
+    from abaw.recipe import load_recipe
+    from abaw.train.trainer import train
+    from tracks import get_track, recipe_path
+
+    t0 = time.perf_counter()
+    if until not in STEPS:
+        raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
+    recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
+        track, recipe or "default")
+    if recipe_file is None:
+        raise AbawError(f"--recipe: found {recipe!r}, expected a TOML file or a recipe name in "
+                        f"tracks/{track.key}/recipes/")
+    cfg = load_recipe(recipe_file, overrides, track=track.name)
+    index = load_index(root, edition)
+    ed = track.edition_for(index.edition)
+    work = Path(work)
+    # a new folder per run: earlier runs stay as they were (`--last` reads the newest)
+    run_dir = work / track.key / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    outcome = Outcome(track.name, ed, str(run_dir))
+    say(quiet, f"[{track.name}] edition {ed}, recipe {recipe_file}, data {index.root}")
+    if until == "index":
+        return outcome
+
+    # the track the model learns: this one, or the one a derived track is computed from
+    derived = bool(cfg.pipeline.derive_from)
+    if derived and track.derive is None:
+        raise AbawError(f"{recipe_file}: field pipeline.derive_from: found "
+                        f"{cfg.pipeline.derive_from!r}, expected \"\" ({track.name} derives from "
+                        "no other track)")
+    source = get_track(cfg.pipeline.derive_from) if derived else track
+    tables = [source.index_name] + ([track.index_name] if derived else [])
+    stores = ensure_features(index, cfg, work, tables, quiet)
+    if until == "features":
+        return outcome
+
+    train(source, dataclasses.replace(cfg.training(), track=source.name), index, stores, run_dir,
+          quiet=quiet)
+    if until == "train":
+        return outcome
+
+    val = fold_predictions(source, run_dir, "val", index, stores)
+    truth = ValTruth.from_index(index, source.index_name, "val")
+    params = tune(val, truth, kinds=tuple(cfg.post.kinds), windows=tuple(cfg.post.windows),
+                  impute=cfg.post.impute, thresholds=cfg.post.thresholds, bias=cfg.post.bias)
+    params.save(run_dir / "post.json")
+    if not derived:
+        outcome.val_raw = evaluate(val, truth, Decision()).value
+        outcome.val_post = params.scores["tuned"]     # = evaluate(params.apply(val), truth)
+        outcome.baseline = constant_baseline(val, truth)
+        test = params.apply(fold_predictions(track, run_dir, "test", index, stores))
+    else:
+        test = derived_test(track, source, params, run_dir, index, stores, ed, outcome)
+    say(quiet, f"[{track.name}] {outcome.scored_on} score {fmt(outcome.val_raw)} -> "
+               f"{fmt(outcome.val_post)} after post-processing (constant baseline "
+               f"{fmt(outcome.baseline)})")
+    sub = submit(test, out, template=template, test_list=test_list, root=index, edition=ed)
+    outcome.zip_path = str(sub.zip_path)
+    outcome.seconds = time.perf_counter() - t0
+    outcome.save()
+    say(quiet, f"[{track.name}] validated submission: {sub.zip_path}")
+    return outcome
+
+
+def derived_test(track: Track, source: Track, params, run_dir, index, stores, edition, outcome):
+    """CE from a basic-expression model: its probabilities over the CE videos, smoothed as tuned
+    on the EXPR validation set, mapped to compounds. Scored only where a hidden truth exists."""
+    from abaw.post.params import PostParams
+
+    over = dataclasses.replace(source, index_track=track.index_name)   # the model, CE's videos
+    basic = fold_predictions(over, run_dir, "test", index, stores)
+    smooth_only = PostParams(params.track, params.edition, params.impute, params.ignore_imputed,
+                             params.smooth)
+    raw = track.derive(basic, edition)
+    post = track.derive(smooth_only.apply(basic), edition)
+    hidden = hidden_truth(index, track.name)
+    if hidden is not None:
+        from abaw.post.tune import evaluate
+
+        outcome.scored_on = "test (hidden truth)"
+        outcome.val_raw = evaluate(raw, hidden, Decision()).value
+        outcome.val_post = evaluate(post, hidden, Decision()).value
+        outcome.baseline = constant_baseline(raw, hidden)
+    return post
