@@ -16,7 +16,7 @@ from abaw.data.synth import labels
 from abaw.errors import AbawError
 
 # random streams: np.random.default_rng([seed, STREAM, index])
-PLAN, SEGMENTS, LATENT, ANNOTATE, RENDER, MEDIA, CE, MTL, LSD = range(9)
+PLAN, SEGMENTS, LATENT, ANNOTATE, RENDER, MEDIA, CE, MTL, LSD, MESSY = range(10)
 
 
 @dataclass(frozen=True)
