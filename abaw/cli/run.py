@@ -27,9 +27,12 @@ from abaw.cli.options import TrackChoice
 @click.option("--until", type=click.Choice(["index", "features", "train", "submit"]),
               default="submit", show_default=True, help="Stop after this step.")
 @click.option("--last", is_flag=True, help="Only print the scores of the last run of the track.")
+@click.option("--check", is_flag=True, help="Only check what the steps will need (recipe, data, "
+              "templates, weights, files, crops, folders, disk) and list every problem; exit 1 "
+              "if any. Nothing is run or written.")
 @click.option("--quiet", is_flag=True, help="Print only the result.")
 def run(track, root, edition, recipe, template, test_list, overrides, work, out, until, last,
-        quiet):
+        check, quiet):
     """Index, features, train, predict, tune post-processing, ensemble, write, validate, zip."""
     from abaw import pipeline
 
@@ -41,6 +44,16 @@ def run(track, root, edition, recipe, template, test_list, overrides, work, out,
 
             root = twin_for(track.key, Path("demo"), quiet)
             recipe = recipe or "demo"
+        if check:
+            from abaw.pipeline.preflight import preflight
+
+            done = preflight(track, root, edition=edition, recipe=recipe, overrides=overrides,
+                             template=template, test_list=test_list, work=work, out=out,
+                             until=until)
+            click.echo(f"{track.name}: every check passed in {done.seconds:.1f} s")
+            for line in done.checked:
+                click.echo(f"  {line}")
+            return
         o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
                                template=template, test_list=test_list, work=work, out=out,
                                until=until, quiet=quiet)

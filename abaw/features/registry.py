@@ -37,9 +37,13 @@ class BackboneSpec:
     layer: str = "last"            # "last", a hidden-state index ("-2", "6"), or "mean:K"
     pooling: str = "cls"           # visual: "cls" | "mean" (| "embed" for CLIP); audio: "mean"
     note: str = ""
+    stages: tuple[int, ...] = ()   # timm CNNs: the width of each stage a layer index reads
 
 
 BACKBONES: dict[str, BackboneSpec] = {}
+# Pooling "grid": the feature map averaged over a GRID x GRID layout of the face (measured on the
+# twin, after post-processing: 8 against 4 took EXPR F1 0.33 -> 0.74 and VA 0.35 -> 0.48).
+GRID = 8
 # The hub id of an entry whose weights no hub holds: the toolkit trains them on a dataset's
 # training crops (`abaw.train.pretrain`) into a folder. Not an `owner/name`, never fetched.
 TRAINED_HERE = "(abaw models pretrain)"
@@ -48,14 +52,14 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; anything else
 _BUILDERS: dict[str, object] = {}
 
 
-def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note=""):
+def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note="", stages=()):
     """Decorator: register `name` as built by the decorated loader (stackable for variants)."""
 
     def wrap(fn):
         if name in BACKBONES:
             raise ValueError(f"backbone {name} registered twice")
         BACKBONES[name] = BackboneSpec(name, kind, fn.__name__, hub_id, tuple(classes), dim,
-                                       layer, pooling, note)
+                                       layer, pooling, note, tuple(stages))
         _BUILDERS[name] = fn
         return fn
 
@@ -74,6 +78,25 @@ def get_spec(name: str) -> BackboneSpec:
         raise AbawError(f"--backbone: found {name!r}, expected one of "
                        f"{', '.join(s.name for s in sorted_specs())}")
     return BACKBONES[name]
+
+
+def feature_dim(spec: BackboneSpec, layer=None, pooling=None) -> int:
+    """The width of the rows a backbone stores, from the registry alone (nothing is loaded): the
+    entry's dim, a timm CNN stage's width when a stage is read, times GRID x GRID for "grid"
+    pooling. It is the dim of the default weights; other weights in a folder may differ."""
+    layer = str(spec.layer if layer is None else layer)
+    width = spec.dim
+    if spec.stages and layer != "last":
+        try:
+            width = spec.stages[int(layer)]
+        except (ValueError, IndexError):
+            pass                # the backbone itself says what is wrong with the layer
+    return width * GRID * GRID if (pooling or spec.pooling) == "grid" else width
+
+
+def is_hub_id(text) -> bool:
+    """`owner/name`: what `resolve_weights` takes for a hub id when no such folder exists."""
+    return bool(_HUB_ID.fullmatch(str(text)))
 
 
 def weights_home() -> Path:
@@ -181,15 +204,20 @@ def hf_vision(spec, source, **kw):
     return HFVisionBackbone(spec, source, **kw)
 
 
+# stages: timm's feature_info widths of the architecture (tests/test_preflight.py checks them)
 @register("resnet18", "visual", "timm/resnet18.a1_in1k", ["ResNet"], 512, pooling="mean",
-          note="pooling grid + layer 0: early features with their layout (the offline demo)")
+          note="pooling grid + layer 0: early features with their layout (the offline demo)",
+          stages=(64, 64, 128, 256, 512))
 @register("convnext-base", "visual", "timm/convnext_base.fb_in22k_ft_in1k", ["ConvNeXt"], 1024,
-          pooling="mean")
-@register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean")
+          pooling="mean", stages=(128, 256, 512, 1024))
+@register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean",
+          stages=(64, 256, 512, 1024, 2048))
 @register("efficientnet-b0", "visual", "timm/efficientnet_b0.ra_in1k", ["EfficientNet"], 1280,
-          pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR")
+          pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR",
+          stages=(16, 24, 40, 112, 320))
 @register("face-resnet18", "visual", TRAINED_HERE, ["ResNet"], 512, pooling="mean",
-          note="ResNet-18 trained by `abaw models pretrain` on a dataset's training crops")
+          note="ResNet-18 trained by `abaw models pretrain` on a dataset's training crops",
+          stages=(64, 64, 128, 256, 512))
 def timm_cnn(spec, source, **kw):
     from abaw.features.visual import TimmBackbone
     return TimmBackbone(spec, source, **kw)

@@ -20,10 +20,7 @@ from abaw.features.backbone import (
     parse_layer,
     select_hidden,
 )
-
-# Pooling "grid": the feature map averaged over a GRID x GRID layout of the face (measured on the
-# twin, after post-processing: 8 against 4 took EXPR F1 0.33 -> 0.74 and VA 0.35 -> 0.48).
-GRID = 8
+from abaw.features.registry import GRID  # "grid" pooling: a GRID x GRID layout of the face
 
 
 class HFImageTransform:

@@ -23,12 +23,15 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip."""
     from abaw.data import load_index
     from abaw.formats.package import submit
+    from abaw.pipeline.preflight import preflight
     from abaw.post.tune import ValTruth, evaluate, tune
     from abaw.recipe import load_recipe
     from abaw.train.trainer import train
     from tracks import get_track, recipe_path
 
     t0 = time.perf_counter()
+    preflight(track, root, edition=edition, recipe=recipe, overrides=overrides, template=template,
+              test_list=test_list, work=work, out=out, until=until)   # every problem, in seconds
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
