@@ -10,7 +10,7 @@ template ?=
 RUN_ARGS = --track $(track) $(if $(root),--root $(root)) $(if $(edition),--edition $(edition)) \
            $(if $(recipe),--recipe $(recipe)) $(if $(template),--template $(template))
 
-.PHONY: install test test-slow demo bench lint submit train eval clean
+.PHONY: install test test-slow demo bench lint submit check train eval clean
 
 STAMP := .make/installed
 $(STAMP): setup.cfg pyproject.toml
@@ -38,6 +38,9 @@ lint: install
 
 submit: install
 	abaw run $(RUN_ARGS)
+
+check: install
+	abaw run $(RUN_ARGS) --check
 
 train: install
 	abaw run $(RUN_ARGS) --until train
