@@ -31,6 +31,7 @@ def test_nested_and_test_crop_folders_are_found_and_recorded(tmp_path):
     tree(tmp_path)
     move(tmp_path, "1-30-1280x720", "cropped_aligned/cropped_aligned_new_50_vids")
     move(tmp_path, "7-25-1920x1080", "cropped_aligned_image_test/batch1 (1)/cropped_aligned")
+    D.write(tmp_path / "cropped_aligned_image_test" / "batch1 (1)" / "Thumbs.db", b"")
     for id_ in ("5-60-1920x1080_left", "102"):     # what is left: an archive unpacked inside itself
         move(tmp_path, id_, "cropped_aligned/cropped_aligned")
     idx = load_index(tmp_path)

@@ -53,7 +53,11 @@ def problems(track, root, folders, **kw) -> list[str]:
         preflight(get_track(track), root, work=work, out=out, **{"recipe": "demo", **kw})
     except PreflightFailed as e:
         head, *lines = str(e).split("\n")
-        assert head.startswith(f"{track.upper()}: {len(lines)} problem")
+        if not lines:                                   # one problem: one line
+            one = f"{track.upper()}, before any step ran: "
+            assert head.startswith(one)
+            return [head[len(one):]]
+        assert head.startswith(f"{track.upper()}: {len(lines)} problems found in ")
         return [line.strip() for line in lines]
     return []
 

@@ -5,11 +5,12 @@ Real trees nest and duplicate them: `cropped_aligned/cropped_aligned/`,
 `cropped_aligned/cropped_aligned_new_50_vids/`, `cropped_aligned_image_test/batch1 (1)/cropped_aligned/`.
 So the names say only where to start: from each `cropped_aligned*` folder the tree walk found,
 the folders are told apart by what they hold, at most MAX_DEPTH levels down:
-- a video folder holds files (its crops); its kind is known at its first file, so a folder of
-  thousands of crops costs one directory read, and a video folder is never walked into;
+- a video folder holds crops; its kind is known at its first crop, so a folder of thousands of
+  crops costs one directory read, and a video folder is never walked into;
 - a crop folder holds at least one video folder; its empty subfolders are videos without any
   crop (no face was ever found), as in the releases;
-- a folder that holds only folders is looked into.
+- a folder that holds folders and no crop is looked into (a stray Thumbs.db or readme in it
+  changes nothing).
 
 When two crop folders hold the same video, the copy used is the one in the shallowest crop
 folder, then in one named exactly `cropped_aligned`, then the first by path. An identical copy
@@ -46,16 +47,17 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 def _kind(folder: Path) -> str:
-    """"video" (holds a file), "folder" (holds only folders) or "empty"; stops at the first file."""
+    """"video" (holds a crop), "folder" (holds folders, no crop) or "empty"; stops at the first
+    crop. Other files (Thumbs.db, a readme) say nothing either way."""
     holds_folders = False
     try:
         with os.scandir(folder) as it:
             for e in it:
                 if e.name.startswith("."):
                     continue            # abaw's markers, .DS_Store: neither crops nor folders
-                if not e.is_dir():
+                if _CROP_NAME.match(e.name):
                     return "video"
-                holds_folders = True
+                holds_folders = holds_folders or e.is_dir()
     except OSError:
         return "empty"
     return "folder" if holds_folders else "empty"

@@ -95,10 +95,11 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
             _test_rows(track, index, template, test_list, problems, checked)
         _writable(out, "--out", problems, checked)
     seconds = time.perf_counter() - t0
+    if len(problems) == 1:
+        raise PreflightFailed(f"{track.name}, before any step ran: {problems[0]}")
     if problems:
-        raise PreflightFailed(f"{track.name}: {len(problems)} problem{'s' * (len(problems) > 1)}"
-                              f" found in {seconds:.1f} s, before any step ran:\n"
-                              + "\n".join(f"  {p}" for p in problems))
+        raise PreflightFailed(f"{track.name}: {len(problems)} problems found in {seconds:.1f} s, "
+                              "before any step ran:\n" + "\n".join(f"  {p}" for p in problems))
     return Preflight(recipe_file, checked, seconds)
 
 
