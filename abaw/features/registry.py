@@ -108,23 +108,37 @@ def expected_folder(name: str) -> Path:
     return weights_home() / name
 
 
-def fetch_command(spec: BackboneSpec) -> str:
+def fetch_command(spec: BackboneSpec, weights=None) -> str:
+    """The command that puts the weights where they are looked for: the entry's default weights,
+    or `weights` (a recipe's folder or hub id)."""
+    if weights is None:
+        weights = expected_folder(spec.name)
+    elif not Path(str(weights)).expanduser().exists() and is_hub_id(weights):
+        return f"hf download {weights}"                  # into the Hugging Face cache
     if spec.hub_id == TRAINED_HERE:
-        return f"{PRETRAIN_COMMAND} {expected_folder(spec.name)}"
-    return f"hf download {spec.hub_id} --local-dir {expected_folder(spec.name)}"
+        return f"{PRETRAIN_COMMAND} {weights}"
+    return f"hf download {spec.hub_id} --local-dir {weights}"
 
 
-def weights_found(spec: BackboneSpec) -> str:
-    """Where the default weights are right now: "folder", "hub cache", "missing" or "built in"."""
-    if spec.hub_id is None:
+def weights_found(spec: BackboneSpec, weights=None) -> str:
+    """Where the weights are right now: "folder", "hub cache", "missing" or "built in"; the
+    entry's default weights, or `weights` (a recipe's folder or hub id). Nothing is loaded."""
+    if weights is not None:
+        path = Path(str(weights)).expanduser()
+        if path.is_dir() or not is_hub_id(weights):
+            return "folder" if (path / "config.json").is_file() else "missing"
+        hub_id = str(weights)
+    elif spec.hub_id is None:
         return "built in"
-    if (expected_folder(spec.name) / "config.json").is_file():
+    elif (expected_folder(spec.name) / "config.json").is_file():
         return "folder"
-    if spec.hub_id == TRAINED_HERE:
+    elif spec.hub_id == TRAINED_HERE:
         return "missing"
+    else:
+        hub_id = spec.hub_id
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(spec.hub_id, "config.json")
+    cached = try_to_load_from_cache(hub_id, "config.json")
     return "hub cache" if isinstance(cached, str) else "missing"
 
 

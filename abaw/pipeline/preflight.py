@@ -168,43 +168,15 @@ def _weights(cfg, recipe_file, problems, checked) -> None:
                             f"initialisation of a timm CNN only: {timm})")
         elif weights in ("random", "pretrain"):
             found.append(f"{name} ({weights}: made by abaw)")
-        elif _weights_here(spec, weights):
+        elif R.weights_found(spec, weights) != "missing":
             found.append(name)
         else:
-            missing.append(f"{name} (`{_fetch(spec, weights)}`)")
+            missing.append(f"{name} (`{R.fetch_command(spec, weights)}`)")
     if missing:
         problems.append(f"{recipe_file}: found no weights for {', '.join(missing)}, expected "
                         "them in a folder or the Hugging Face cache; `abaw models list` says "
                         "where each goes")
     checked.append(f"weights: {', '.join(found) or 'none found'}")
-
-
-def _weights_here(spec, weights) -> bool:
-    """The weights are on this machine: a folder with config.json, or the hub's cache."""
-    from abaw.features import registry as R
-
-    if weights is None:
-        return R.weights_found(spec) != "missing"
-    path = Path(str(weights)).expanduser()
-    if path.is_dir():
-        return (path / "config.json").is_file()
-    if not R.is_hub_id(weights):
-        return False
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(str(weights), "config.json"), str)
-
-
-def _fetch(spec, weights) -> str:
-    from abaw.features import registry as R
-
-    if weights is None:
-        return R.fetch_command(spec)
-    if not Path(str(weights)).expanduser().exists() and R.is_hub_id(weights):
-        return f"hf download {weights}"
-    if spec.hub_id in (None, R.TRAINED_HERE):
-        return f"{R.PRETRAIN_COMMAND} {weights}"
-    return f"hf download {spec.hub_id} --local-dir {weights}"
 
 
 def _crops(track, source, index, problems, checked) -> None:
