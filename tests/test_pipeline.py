@@ -1,8 +1,14 @@
 """The whole path per track on the tiny twin: index -> features -> train -> post -> validated zip.
 
 A tiny random EfficientNet (the real timm class) stands in for the face encoder so the test runs
-in seconds; the learning bars on the small twin with the real demo recipes are in
-`test_learning_bars.py` (slow).
+in seconds. The scores are checked against what the kept prediction sets give, not against a
+learning bar: the tiny twin is too small to learn anything that carries over to held-out people
+(4 training people; its test split is one video of two). Measured with this file's recipe: the
+hidden-test scores of the trained model, of its predictions shuffled and of noise are VA 0.38 /
+0.39 / 0.29 (seed 1), LSD 0.09-0.26 / 0.04-0.16 / 0.06-0.22 and MTL -0.21-0.57 / -0.24-0.54 /
+0.24-0.65 (seeds 1-3): no bar separates them. Held-out learning is judged in
+`test_learning_held_out.py` (planted-signal videos, seconds) and `test_learning_bars.py` (the
+demo recipes on the small twin, slow).
 """
 
 import json
