@@ -91,8 +91,8 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
         test = derived_test(track, source, params, run_dir, index, stores, ed, outcome,
                             cfg.run.seed)
     # the manifest records the scores under the names printed here
-    test = test.replace(**{"scores": {name: value for name, value, _, _ in outcome.figures()
-                                      if value is not None}})
+    test = test.replace(scores={name: value for name, value, _, _ in outcome.figures()
+                                if value is not None})
     say(quiet, f"[{track.name}] scored; writing and validating the submission")
     sub = submit(test, out, template=template, test_list=test_list, root=index, edition=ed)
     outcome.zip_path = str(sub.zip_path)
