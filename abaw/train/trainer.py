@@ -255,7 +255,7 @@ def _train_epoch(s: Session, net, state: dict, on_step, bar=None) -> dict:
         if bar is not None:
             bar.update(1)
             if not bar.disable and micro % 10 == 1:     # the loss is a host sync: shown bars only
-                bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", refresh=False)
     return {k: float(v[0] / v[1].clamp_min(1)) for k, v in sums.items()}
 
 
