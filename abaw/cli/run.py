@@ -59,6 +59,5 @@ def run(track, root, edition, recipe, template, test_list, overrides, work, out,
                                until=until, quiet=quiet)
         if until != "submit":
             return
-    click.echo(f"{o.track} (edition {o.edition}) {o.scored_on}: {pipeline.fmt(o.val_raw)} -> "
-               f"{pipeline.fmt(o.val_post)} after post-processing; constant baseline "
-               f"{pipeline.fmt(o.baseline)}; submission {o.zip_path}")
+    for line in o.lines():
+        click.echo(line)

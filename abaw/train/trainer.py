@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from abaw import progress
 from abaw.core.track import Track
 from abaw.core.version import code_version
 from abaw.errors import AbawError
@@ -118,7 +119,9 @@ def train_one(track: Track, cfg: Config, index, stores, run_dir, resume=False, q
 
     while not state["done"] and state["epoch"] < cfg.optim.epochs:
         t0 = time.time()
-        train_terms = _train_epoch(s, net, state, on_step)
+        with progress.bar(len(s.starts), f"epoch {state['epoch'] + 1}/{cfg.optim.epochs}",
+                          quiet or not d.main, unit="batch") as bar:
+            train_terms = _train_epoch(s, net, state, on_step, bar)
         score, parts = _validate(s, state["epoch"])
         improved = not math.isnan(score) and score > state["best_score"]
         if improved:
@@ -217,7 +220,7 @@ def _prompts(cfg: Config):
     return prompts
 
 
-def _train_epoch(s: Session, net, state: dict, on_step) -> dict:
+def _train_epoch(s: Session, net, state: dict, on_step, bar=None) -> dict:
     cfg, d, epoch = s.cfg, s.d, state["epoch"]
     seed_all(cfg.run.seed * 1000003 + s.fold * 1009 + epoch)
     s.objective.set_progress(epoch / cfg.optim.epochs)
@@ -249,6 +252,10 @@ def _train_epoch(s: Session, net, state: dict, on_step) -> dict:
             state["step"] += 1
             if on_step is not None:
                 on_step(state["step"])
+        if bar is not None:
+            bar.update(1)
+            if not bar.disable and micro % 10 == 1:     # the loss is a host sync: shown bars only
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", refresh=False)
     return {k: float(v[0] / v[1].clamp_min(1)) for k, v in sums.items()}
 
 

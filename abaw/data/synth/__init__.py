@@ -16,7 +16,7 @@ What it plants (see README.md beside this file for the full account):
   fringe, noise, JPEG quality) and per frame (rendering jitter of every unit), so temporal
   context and smoothing pay off, as on the real data.
 
-Sizes: `tiny` (unit tests, seconds), `small` (demo and recipes, ~40 people, about a minute),
+Sizes: `tiny` (unit tests, seconds), `small` (demo and recipes, ~100 people, about a minute),
 `full` (Aff-Wild2 scale: ~600 people, ~2.8M frames of annotations, lists and templates; images
 off unless asked for).
 """
