@@ -1,0 +1,149 @@
+"""Mutation testing (mutmut 3) of the modules where a silent bug costs a team its score.
+
+    python3 eval/mutate.py metrics            # one group (see GROUPS), resumable
+    python3 eval/mutate.py --all              # every group, one after the other
+    python3 eval/mutate.py --summary          # the killed share of the groups run so far
+
+Each group mutates its own files and runs only the test files mapped to it (mutmut further runs,
+for each mutant, only the tests that called the mutated function), in its own work folder
+`.mutmut/<group>/` (links to abaw/, tracks/, tests/ and a generated mutmut config), so groups run
+separately, resume where they stopped, and a run is hours, not days, on 2 cores. The summary is
+written to `.mutmut/<group>/summary.json` and the surviving mutants to `survivors.txt` beside it
+(`cd .mutmut/<group> && mutmut show NAME` shows one). Exit status: 1 when a group's killed share
+is under TARGET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutmut"
+TARGET = 0.85
+
+# group -> (files mutated, test files run). Fast unit tests only: the twin's end-to-end tests
+# would run for every mutant of every function they touch.
+GROUPS = {
+    "metrics": (["abaw/metrics.py"],
+                ["tests/test_metrics.py", "tests/test_formats_eval.py", "tests/test_post_tune.py",
+                 "tests/test_uncertainty.py"]),
+    "core": (["abaw/core/layout.py", "abaw/core/decisions.py", "abaw/core/prediction_set.py",
+              "abaw/core/track.py", "abaw/core/version.py"],
+             ["tests/test_core.py", "tests/test_formats_writers.py", "tests/test_post_tune.py",
+              "tests/test_metrics.py", "tests/test_post_impute.py"]),
+    "writers": (["abaw/formats/writers.py", "abaw/formats/render.py", "abaw/formats/align.py"],
+                ["tests/test_formats_writers.py", "tests/test_formats_package.py",
+                 "tests/test_template_order.py", "tests/test_formats_eval.py"]),
+    "validator": (["abaw/formats/validator.py", "abaw/formats/checks.py",
+                   "abaw/formats/values.py"],
+                  ["tests/test_validator_corpus.py", "tests/test_validator_levels.py",
+                   "tests/test_validator_numbers.py", "tests/test_validator_bounds.py",
+                   "tests/test_template_order.py", "tests/test_formats_package.py"]),
+    "post": (["abaw/post/smooth.py", "abaw/post/tune.py", "abaw/post/objectives.py",
+              "abaw/post/impute.py"],
+             ["tests/test_post_smooth.py", "tests/test_post_tune.py", "tests/test_post_sweep.py",
+              "tests/test_post_impute.py", "tests/test_post_ensemble.py", "tests/test_crossfit.py"]),
+    "index": (["abaw/data/index.py"],
+              ["tests/test_data_index.py", "tests/test_data_masking.py",
+               "tests/test_data_annotations.py"]),
+}
+KILLED = {1, 3, 36, 24, -24, 152, 255, -11, -9, 37}   # mutmut's exit codes of a caught mutant
+NO_TESTS = {5, 33}
+
+
+def config(files: list[str], tests: list[str]) -> str:
+    lines = ["[mutmut]", "source_paths =", "    abaw", "    tracks", "only_mutate ="]
+    lines += [f"    {f}" for f in files]
+    lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
+    lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", ""]
+    return "\n".join(lines)
+
+
+def prepare(group: str) -> Path:
+    files, tests = GROUPS[group]
+    work = WORK / group
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("abaw", "tracks", "tests", "pyproject.toml"):
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    cfg = config(files, tests)
+    path = work / "setup.cfg"
+    if not path.is_file() or path.read_text() != cfg:
+        path.write_text(cfg)
+        shutil.rmtree(work / "mutants", ignore_errors=True)    # another scope: start afresh
+    return work
+
+
+def run(group: str, jobs: int) -> None:
+    work = prepare(group)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # mutmut's copy, not ours
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("NUMBA_NUM_THREADS", "1")
+    subprocess.run(["mutmut", "run", "--max-children", str(jobs)], cwd=work, env=env, check=False)
+
+
+def summary(group: str) -> dict | None:
+    work = WORK / group
+    metas = sorted((work / "mutants").rglob("*.py.meta"))
+    if not metas:
+        return None
+    codes: dict[str, int | None] = {}
+    for meta in metas:
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    checked = {k: c for k, c in codes.items() if c is not None}
+    killed = sorted(k for k, c in checked.items() if c in KILLED)
+    survived = sorted(k for k, c in checked.items() if c not in KILLED)
+    no_tests = sorted(k for k, c in checked.items() if c in NO_TESTS)
+    out = {"group": group, "files": GROUPS[group][0], "mutants": len(codes),
+           "checked": len(checked), "killed": len(killed), "survived": len(survived),
+           "no_tests": len(no_tests),
+           "killed_share": round(len(killed) / len(checked), 4) if checked else None}
+    (work / "summary.json").write_text(json.dumps(out, indent=2) + "\n")
+    (work / "survivors.txt").write_text("".join(f"{k}\n" for k in survived))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("groups", nargs="*", metavar="GROUP",
+                    help=f"one or more of: {', '.join(GROUPS)}")
+    ap.add_argument("--all", action="store_true", help="every group")
+    ap.add_argument("--summary", action="store_true", help="only summarise what was run")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args(argv)
+    groups = list(GROUPS) if args.all or (args.summary and not args.groups) else args.groups
+    if not groups:
+        ap.error("name a group or give --all")
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        ap.error(f"unknown group {unknown[0]!r}, expected one of {', '.join(GROUPS)}")
+    if not args.summary and shutil.which("mutmut") is None:
+        sys.exit("mutmut not found: python3 -m pip install -e '.[dev]'")
+    failed = []
+    for group in groups:
+        if not args.summary:
+            run(group, args.jobs)
+        s = summary(group)
+        if s is None:
+            print(f"{group}: not run")
+            continue
+        share = s["killed_share"]
+        print(f"{group}: {s['killed']}/{s['checked']} killed ({100 * (share or 0):.1f} %), "
+              f"{s['survived']} survived ({s['no_tests']} without tests), "
+              f"{s['mutants'] - s['checked']} not checked")
+        if share is None or share < TARGET:
+            failed.append(group)
+    if failed:
+        print(f"under {TARGET:.0%} killed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
