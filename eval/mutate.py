@@ -16,6 +16,8 @@ is under TARGET.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import shutil
@@ -35,8 +37,8 @@ GROUPS = {
                  "tests/test_uncertainty.py"]),
     "core": (["abaw/core/layout.py", "abaw/core/decisions.py", "abaw/core/prediction_set.py",
               "abaw/core/track.py", "abaw/core/version.py"],
-             ["tests/test_core.py", "tests/test_formats_writers.py", "tests/test_post_tune.py",
-              "tests/test_metrics.py", "tests/test_post_impute.py"]),
+             ["tests/test_core.py", "tests/test_core_contracts.py", "tests/test_formats_writers.py",
+              "tests/test_post_tune.py", "tests/test_metrics.py", "tests/test_post_impute.py"]),
     "writers": (["abaw/formats/writers.py", "abaw/formats/render.py", "abaw/formats/align.py"],
                 ["tests/test_formats_writers.py", "tests/test_formats_package.py",
                  "tests/test_template_order.py", "tests/test_formats_eval.py"]),
@@ -106,7 +108,29 @@ def summary(group: str) -> dict | None:
            "no_tests": len(no_tests),
            "killed_share": round(len(killed) / len(checked), 4) if checked else None}
     (work / "summary.json").write_text(json.dumps(out, indent=2) + "\n")
-    (work / "survivors.txt").write_text("".join(f"{k}\n" for k in survived))
+    changed = diffs(group, survived)
+    (work / "survivors.txt").write_text("".join(f"{k}  {changed[k]}\n" for k in survived))
+    return out
+
+
+def diffs(group: str, names: list[str]) -> dict[str, str]:
+    """Mutant name -> its changed lines ("-old / +new"), read from mutmut's mutated sources."""
+    sources: dict[Path, dict[str, str]] = {}
+    out = {}
+    for name in names:
+        module, func = name.rsplit(".", 1)
+        path = WORK / group / "mutants" / (module.replace(".", "/") + ".py")
+        if path not in sources:
+            text = path.read_text()
+            sources[path] = {n.name: ast.get_source_segment(text, n) or ""
+                             for n in ast.walk(ast.parse(text))
+                             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        funcs = sources[path]
+        orig = funcs.get(func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()
+        lines = [d for d in difflib.unified_diff(orig, funcs.get(func, "").splitlines(),
+                                                 lineterm="", n=0)
+                 if d[:1] in "+-" and d[:3] not in ("---", "+++")]
+        out[name] = " / ".join(d[0] + " ".join(d[1:].split()) for d in lines)
     return out
 
 
