@@ -33,7 +33,8 @@ TARGET = 0.85
 # would run for every mutant of every function they touch.
 GROUPS = {
     "metrics": (["abaw/metrics.py"],
-                ["tests/test_metrics.py", "tests/test_formats_eval.py", "tests/test_post_tune.py",
+                ["tests/test_metrics.py", "tests/test_metrics_contracts.py",
+                 "tests/test_formats_eval.py", "tests/test_post_tune.py",
                  "tests/test_uncertainty.py"]),
     "core": (["abaw/core/layout.py", "abaw/core/decisions.py", "abaw/core/prediction_set.py",
               "abaw/core/track.py", "abaw/core/version.py"],
@@ -121,9 +122,9 @@ def diffs(group: str, names: list[str]) -> dict[str, str]:
         module, func = name.rsplit(".", 1)
         path = WORK / group / "mutants" / (module.replace(".", "/") + ".py")
         if path not in sources:
-            text = path.read_text()
-            sources[path] = {n.name: ast.get_source_segment(text, n) or ""
-                             for n in ast.walk(ast.parse(text))
+            lines = path.read_text().splitlines()
+            sources[path] = {n.name: "\n".join(lines[n.lineno - 1:n.end_lineno])
+                             for n in ast.walk(ast.parse("\n".join(lines)))
                              if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         funcs = sources[path]
         orig = funcs.get(func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()
