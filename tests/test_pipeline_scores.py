@@ -21,6 +21,7 @@ from abaw.post.tune import ValTruth, evaluate
 from tracks import get_track
 from tracks.ce.compound import PAIRS, derive
 
+
 def best_constant(track, edition, labels) -> float:
     """Brute force: every constant decision the metric can be given, scored with scikit-learn
     (MTL: its expression block, 8 classes)."""

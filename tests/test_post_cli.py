@@ -1,7 +1,6 @@
 """`abaw smooth` and `abaw ensemble` end to end on a hand-built dataset index."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
