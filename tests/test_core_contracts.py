@@ -4,6 +4,8 @@ mistake with what it found and what it expected."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,8 @@ def test_fold_bias_is_a_row_wise_softmax_even_for_large_biases():
 def test_check_outputs_names_the_shape_and_the_first_bad_row():
     lay = layout("VA", 8)
     assert dec.check_outputs(lay, [[0, 1], [1, 0]]).dtype == np.float64
+    kept = np.zeros((2, 2), np.float32)
+    assert dec.check_outputs(lay, kept).dtype == np.float32            # no float64 copy
     text = message(dec.check_outputs, lay, np.zeros((4, 3)))
     assert text == "VA outputs: found shape (4, 3), expected (frames, 2) columns valence,arousal"
     one_d = message(dec.check_outputs, lay, np.zeros(2))
@@ -142,6 +146,19 @@ def test_an_edition_without_the_track_reads_it_with_the_latest_that_has_it():
             want = edition if edition in has else max(has)
             assert edition_for(track, edition) == want, (track, edition)
     assert message(edition_for, "pose", 8) == "track: found POSE, expected one of the protocol's tracks"
+    extensions = [(t, e) for e, ed in protocol.EDITIONS.items() for t in ed.extensions]
+    assert extensions
+    for track, edition in extensions:        # the later tracks are read in their own edition
+        assert edition_for(track.lower(), edition) == edition
+
+
+def test_split_gives_each_block_its_labels_cast_only_when_asked():
+    lay = layout("EXPR", 8)
+    labels = np.array([[1.0], [-1.0], [7.0]])
+    plain = lay.split(labels)
+    assert plain.dtype == np.float64 and plain.tolist() == [1.0, -1.0, 7.0]
+    cast = lay.split(labels, cast=True)
+    assert cast.dtype == np.int64 and cast.tolist() == [1, -1, 7]
 
 
 def test_groups_split_values_and_keep_other_blocks_whole():
@@ -150,6 +167,7 @@ def test_groups_split_values_and_keep_other_blocks_whole():
         "valence": ("values", slice(0, 1)), "arousal": ("values", slice(1, 2)),
         "EXPR": ("classes", slice(2, 10)), "AU": ("binary", slice(10, 22))}
     assert groups["valence"].block.task == "VA" and groups["AU"].block.size == 12
+    assert all(g.name == name for name, g in groups.items())
 
 
 @pytest.mark.parametrize("name,edition", [("va", 8), ("expr", 5), ("au", 1), ("mtl", 4),
@@ -177,8 +195,11 @@ def test_a_set_from_plain_lists_has_its_dtypes():
     empty = PredictionSet.from_videos("AU", 8, {})
     assert empty.frames.shape == (0,) and empty.outputs.shape == (0, 12)
     assert empty.frames.dtype == np.int64 and empty.imputed.dtype == bool
-    one = PredictionSet("LSD", 4, ("x",), ["s"], [0, 2], [1, 2], [0.5, 0.5], [0, 0])
-    assert one.outputs.shape == (2, 1) and one.offsets.dtype == np.int64
+    one = PredictionSet("LSD", 4, ("x",), ["s"], np.array([0, 2], np.int32),
+                        np.array([1, 2], np.int32), np.array([0.5, 0.5]), [0, 1])
+    assert one.outputs.shape == (2, 1) and one.outputs.dtype == np.float32
+    assert one.offsets.dtype == np.int64 and one.frames.dtype == np.int64
+    assert one.imputed.dtype == bool and one.imputed.tolist() == [False, True]
 
 
 def test_a_set_refuses_what_does_not_add_up():
@@ -229,6 +250,17 @@ def test_a_saved_set_loads_back_whole(tmp_path):
     assert PredictionSet.load(exp.save(tmp_path / "e.npz")).decision.bias == (0.0,) * 7 + (1.0,)
     assert message(PredictionSet.load, tmp_path / "none.npz") == (
         f"{tmp_path / 'none.npz'}: prediction set not found, expected a .npz written by abaw")
+    # a set written before sets carried a decision (or any provenance) loads with empty ones
+    meta = {"track": "VA", "edition": 8, "columns": ["valence", "arousal"], "videos": ["a"]}
+    np.savez(tmp_path / "old.npz", meta=np.array(json.dumps(meta)), offsets=[0, 1], frames=[1],
+             outputs=np.zeros((1, 2), np.float32), imputed=[False])
+    old = PredictionSet.load(tmp_path / "old.npz")
+    assert old.provenance == {} and old.decision == Decision()
+    meta["decision"] = {"scale": 2}
+    np.savez(tmp_path / "odd.npz", meta=np.array(json.dumps(meta)), offsets=[0, 1], frames=[1],
+             outputs=np.zeros((1, 2), np.float32), imputed=[False])
+    assert message(PredictionSet.load, tmp_path / "odd.npz").startswith(
+        f"{tmp_path / 'odd.npz'}: decision: found {{'scale': 2}}")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert message(PredictionSet.load, tmp_path / "bad.npz").startswith(
         f"{tmp_path / 'bad.npz'}: not a prediction set (")
