@@ -1,8 +1,10 @@
 """Mutation testing (mutmut 3) of the modules where a silent bug costs a team its score.
 
     python3 eval/mutate.py metrics            # one group (see GROUPS), resumable
+    python3 eval/mutate.py metrics --fresh    # again from scratch, after the tests changed
     python3 eval/mutate.py --all              # every group, one after the other
     python3 eval/mutate.py --summary          # the killed share of the groups run so far
+    python3 eval/mutate.py --report           # ... and eval/mutation.md: every survivor, why
 
 Each group mutates its own files and runs only the test files mapped to it (mutmut further runs,
 for each mutant, only the tests that called the mutated function), in its own work folder
@@ -20,6 +22,7 @@ import ast
 import difflib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +62,48 @@ GROUPS = {
 KILLED = {1, 3, 36, 24, -24, 152, 255, -11, -9, 37}   # mutmut's exit codes of a caught mutant
 NO_TESTS = {5, 33}
 
+# Survivors of a kind reviewed once for all: (name, test on the changed lines, why it survives).
+KINDS = [
+    ("copy flag", lambda d: "copy=" in d or ".astype(dtype, )" in d,
+     "equivalent: the same values, only whether NumPy copies the array"),
+    ("zip strict", lambda d: "strict=" in d,
+     "equivalent: the zipped sequences have equal lengths by construction"),
+    ("dtype argument", lambda d: re.search(r"np\.(asarray|zeros|full|array)\(.*(, None\)|, \)|"
+                                           r"dtype=None)|\.astype\(None\)", d) is not None,
+     "equivalent at every call site: the inputs already have that dtype or a later step converts "
+     "them again (PredictionSet.__post_init__, metrics' float64 moments, np.clip's promotion); "
+     "the dtypes that matter are checked where they are produced (tests/test_core_contracts.py)"),
+    ("message wording", lambda d: all(("AbawError(" in part or part.lstrip("-+").startswith(
+        ("f\"", "\"", "'")) or "XX" in part) for part in d.split(" / ") if part[:1] in "+-"),
+     "not equivalent, cosmetic: the wording of a one-line error message; the tests check the "
+     "found / expected parts of the messages a user acts on, not every word"),
+]
+# Survivors explained one by one (mutant name -> why it survives).
+NOTES: dict[str, str] = {
+    "abaw.core.decisions.x_decide__mutmut_11": "equivalent: no layout has exactly two blocks "
+    "(one, or MTL's three)",
+    "abaw.core.layout.xǁLayoutǁsplit__mutmut_25": "equivalent: no layout has exactly two blocks",
+    "abaw.core.decisions.x_fold_bias__mutmut_15": "equivalent: shifting by the largest logit of "
+    "all rows instead of each row cancels in the ratio; a row's logits lie within log(1/FLOOR) "
+    "(28) of each other, far from exp's underflow",
+    "abaw.core.decisions.x_fold_bias__mutmut_17": "equivalent: as mutant 15 (the same shift)",
+    "abaw.core.decisions.xǁDecisionǁfrom_dict__mutmut_31": "equivalent: bool(None) is False",
+    "abaw.core.decisions.xǁDecisionǁfrom_dict__mutmut_33": "equivalent: bool(None) is False",
+    "abaw.core.decisions.x_clip_va__mutmut_6": "equivalent: np.clip with float bounds promotes "
+    "integer input to float64 anyway",
+    "abaw.core.prediction_set.xǁPredictionSetǁindex_of__mutmut_2": "equivalent: only the lookup "
+    "cache is rebuilt at every call",
+    "abaw.core.prediction_set.xǁPredictionSetǁindex_of__mutmut_6": "equivalent: as mutant 2",
+    "abaw.core.prediction_set.xǁPredictionSetǁindex_of__mutmut_7": "equivalent: as mutant 2",
+    "abaw.core.prediction_set.xǁPredictionSetǁload__mutmut_6": "equivalent: np.load's default is "
+    "allow_pickle=False",
+    "abaw.core.prediction_set.xǁPredictionSetǁload__mutmut_8": "equivalent: as mutant 6",
+    "abaw.core.prediction_set.xǁPredictionSetǁload__mutmut_49": "equivalent: the layout is only "
+    "read when the provenance has au_thresholds",
+    "abaw.core.prediction_set.xǁPredictionSetǁfrom_videos__mutmut_30": "equivalent: NumPy takes "
+    "any negative size in reshape as 'the rest'",
+}
+
 
 def config(files: list[str], tests: list[str]) -> str:
     lines = ["[mutmut]", "source_paths =", "    abaw", "    tracks", "only_mutate ="]
@@ -84,8 +129,10 @@ def prepare(group: str) -> Path:
     return work
 
 
-def run(group: str, jobs: int) -> None:
+def run(group: str, jobs: int, fresh: bool = False) -> None:
     work = prepare(group)
+    if fresh:                      # the tests changed: every mutant is checked again
+        shutil.rmtree(work / "mutants", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # mutmut's copy, not ours
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("NUMBA_NUM_THREADS", "1")
@@ -127,12 +174,53 @@ def diffs(group: str, names: list[str]) -> dict[str, str]:
                              for n in ast.walk(ast.parse("\n".join(lines)))
                              if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         funcs = sources[path]
-        orig = funcs.get(func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()
-        lines = [d for d in difflib.unified_diff(orig, funcs.get(func, "").splitlines(),
-                                                 lineterm="", n=0)
+        orig_name = func.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+        orig = funcs.get(orig_name, "").splitlines()
+        mutant = funcs.get(func, "").replace(func, orig_name, 1).splitlines()
+        lines = [d for d in difflib.unified_diff(orig, mutant, lineterm="", n=0)
                  if d[:1] in "+-" and d[:3] not in ("---", "+++")]
         out[name] = " / ".join(d[0] + " ".join(d[1:].split()) for d in lines)
     return out
+
+
+def kind_of(name: str, change: str) -> tuple[str, str]:
+    if name in NOTES:
+        return "reviewed one by one", ""
+    for kind, test, why in KINDS:
+        if test(change):
+            return kind, why
+    return "not yet reviewed", "to be killed by a test or explained"
+
+
+def report(groups: list[str]) -> Path:
+    """eval/mutation.md: the killed share per group and every surviving mutant with its reason."""
+    lines = ["# Mutation testing", "",
+             "`make mutate` (all groups) or `python3 eval/mutate.py GROUP` (one); then "
+             "`python3 eval/mutate.py --report` writes this page. mutmut 3 mutates each group's "
+             "files and runs the group's test files (`GROUPS` in `eval/mutate.py`); a mutant is "
+             "killed when a test fails (or times out). Target: >= 85 % killed per group.", "",
+             "| group | files | mutants | killed | survived | killed share |", "|---|---|---|---|---|---|"]
+    details = []
+    for group in groups:
+        s = summary(group)
+        if s is None:
+            lines.append(f"| {group} | {', '.join(GROUPS[group][0])} | not run | | | |")
+            continue
+        lines.append(f"| {group} | {', '.join(f.split('/')[-1] for f in s['files'])} | "
+                     f"{s['checked']} | {s['killed']} | {s['survived']} | "
+                     f"{100 * s['killed_share']:.1f} % |")
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for row in (WORK / group / "survivors.txt").read_text().splitlines():
+            name, _, change = row.partition("  ")
+            note = f": {NOTES[name]}" if name in NOTES else ""
+            by_kind.setdefault(kind_of(name, change), []).append(
+                f"- `{name.split('.', 1)[1]}`: `{change}`{note}")
+        details += ["", f"## {group}: {s['survived']} surviving"]
+        for (kind, why), rows in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+            details += ["", f"### {kind} ({len(rows)}){': ' + why if why else ''}", "", *rows]
+    path = ROOT / "eval" / "mutation.md"
+    path.write_text("\n".join(lines + details) + "\n")
+    return path
 
 
 def main(argv=None) -> int:
@@ -141,8 +229,13 @@ def main(argv=None) -> int:
                     help=f"one or more of: {', '.join(GROUPS)}")
     ap.add_argument("--all", action="store_true", help="every group")
     ap.add_argument("--summary", action="store_true", help="only summarise what was run")
+    ap.add_argument("--report", action="store_true",
+                    help="only summarise, and write eval/mutation.md")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--fresh", action="store_true",
+                    help="forget earlier results (after the tests changed)")
     args = ap.parse_args(argv)
+    args.summary = args.summary or args.report
     groups = list(GROUPS) if args.all or (args.summary and not args.groups) else args.groups
     if not groups:
         ap.error("name a group or give --all")
@@ -154,7 +247,7 @@ def main(argv=None) -> int:
     failed = []
     for group in groups:
         if not args.summary:
-            run(group, args.jobs)
+            run(group, args.jobs, args.fresh)
         s = summary(group)
         if s is None:
             print(f"{group}: not run")
@@ -165,6 +258,8 @@ def main(argv=None) -> int:
               f"{s['mutants'] - s['checked']} not checked")
         if share is None or share < TARGET:
             failed.append(group)
+    if args.report:
+        print(f"wrote {report(groups)}")
     if failed:
         print(f"under {TARGET:.0%} killed: {', '.join(failed)}")
     return 1 if failed else 0
