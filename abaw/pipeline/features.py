@@ -33,16 +33,28 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
         backbone = create_backbone(name, weights=weights, layer=cfg.features.layers.get(name),
                                    pooling=cfg.features.pooling.get(name),
                                    device=str(resolve_device(cfg.run.device)))
+        given = cfg.features.weights.get(name)
+        inputs = cfg.features.inputs.get(name)
         tags = [cfg.features.layers.get(name), cfg.features.pooling.get(name),
-                cfg.features.weights.get(name) if cfg.features.weights.get(name) in (
-                    "random", "pretrain") else None]
+                given if given in ("random", "pretrain") else
+                # other weights (a folder a stage trained, a hub id): a store of their own
+                Path(str(given)).name[:40] + "-" + _short_hash(given) if given else None,
+                f"text-{_short_hash(inputs)}" if inputs else None]
         out = work / "features" / key / "-".join([name] + [str(t) for t in tags if t])
         summary = extract(index, backbone, out, tracks=tracks, batch_size=cfg.features.batch_size,
-                          workers=cfg.features.workers, quiet=quiet)
+                          workers=cfg.features.workers, quiet=quiet, inputs=inputs)
         say(quiet, f"features {name}: {summary['written']} sequences extracted, "
                    f"{summary['done_before']} cached ({out})")
+        if summary["without_input"]:
+            say(quiet, f"features {name}: no text file in {Path(index.root) / str(inputs)} for "
+                       f"{len(summary['without_input'])} of {summary['ids']} ids: their text "
+                       "stream is absent")
         stores.append(FeatureStore(out))
     return stores
+
+
+def _short_hash(text) -> str:
+    return hashlib.sha1(str(text).encode()).hexdigest()[:8]
 
 
 def ensure_pretrained(index, name: str, folder: Path, cfg, quiet: bool) -> Path:

@@ -13,6 +13,7 @@ from abaw.pipeline.features import ensure_features
 from abaw.pipeline.folds import fold_predictions
 from abaw.pipeline.outcome import Outcome, fmt, say
 from abaw.pipeline.scores import constant_baseline, hidden_truth
+from abaw.pipeline.stages import prepare as prepare_stages
 
 STEPS = ("index", "features", "train", "submit")
 
@@ -54,6 +55,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
                         f"{cfg.pipeline.derive_from!r}, expected \"\" ({track.name} derives from "
                         "no other track)")
     source = get_track(cfg.pipeline.derive_from) if derived else track
+    cfg = prepare_stages(cfg, source, index, work, quiet)   # what the recipe asks made first
     tables = [source.index_name] + ([track.index_name] if derived else [])
     stores = ensure_features(index, cfg, work, tables, quiet)
     if until == "features":
@@ -66,8 +68,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
 
     val = fold_predictions(source, run_dir, "val", index, stores)
     truth = ValTruth.from_index(index, source.index_name, "val")
-    params = tune(val, truth, kinds=tuple(cfg.post.kinds), windows=tuple(cfg.post.windows),
-                  impute=cfg.post.impute, thresholds=cfg.post.thresholds, bias=cfg.post.bias)
+    params = tune(val, truth, **cfg.post.options())
     params.save(run_dir / "post.json")
     if not derived:
         outcome.val_raw = evaluate(val, truth, Decision()).value
