@@ -105,10 +105,10 @@ def augment(im, rng):
 
 
 class Views(torch.utils.data.Dataset):
-    """Row i -> (two augmented views, preprocessed by the backbone's own transform, and i)."""
+    """Row i -> (`count` augmented views, preprocessed by the backbone's own transform, and i)."""
 
     def __init__(self, paths, transform, seed: int):
-        self.paths, self.transform, self.seed, self.epoch = paths, transform, seed, 0
+        self.paths, self.transform, self.seed, self.epoch, self.count = paths, transform, seed, 0, 2
 
     def __len__(self):
         return len(self.paths)
@@ -119,8 +119,8 @@ class Views(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         with Image.open(self.paths[i]) as im:
             im = im.convert("RGB")
-            views = [augment(im, rng), augment(im, rng)]
-        return self.transform(views), i                                   # (2, 3, H, W)
+            views = [augment(im, rng) for _ in range(self.count)]
+        return self.transform(views), i                                   # (count, 3, H, W)
 
 
 def _byol(learner: Learner, v1, v2, subtract=None) -> torch.Tensor:
@@ -212,6 +212,7 @@ def train_image_stages(index, backbone, methods: list[str], out, tasks=(), epoch
         method = methods[state["method"]]
         if method in ("byol", "byel"):
             learner.ensure_target()
+        views.count = 2 if method in ("byol", "byel") else 1
         opt = torch.optim.AdamW([p for p in learner.parameters() if p.requires_grad], lr=lr,
                                 weight_decay=0.05)
         if saved is not None and 0 < state["epoch"] < epochs:
@@ -231,7 +232,7 @@ def train_image_stages(index, backbone, methods: list[str], out, tasks=(), epoch
                 for g in opt.param_groups:      # one cycle: warm up, then cosine down
                     g["lr"] = lr * min(1.0, (k + 1) / max(1, total // 10)) * 0.5 * (
                         1 + np.cos(np.pi * k / total))
-                v1, v2 = pair[:, 0], pair[:, 1]
+                v1, v2 = pair[:, 0], pair[:, -1]
                 if method == "supervised":
                     loss = _heads(learner, learner.encoder(v1), rows, targets, weights)
                 elif method == "mae":
