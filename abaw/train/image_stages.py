@@ -207,7 +207,6 @@ def train_image_stages(index, backbone, methods: list[str], out, tasks=(), epoch
             learner.load_state_dict(checkpoint.model_state(tensors))
             state, saved = meta["state"], (tensors, meta)
     t0 = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
     while state["method"] < len(methods):
         method = methods[state["method"]]
         if method in ("byol", "byel"):
@@ -218,12 +217,16 @@ def train_image_stages(index, backbone, methods: list[str], out, tasks=(), epoch
         if saved is not None and 0 < state["epoch"] < epochs:
             checkpoint.restore_optimizer(opt, saved[0], saved[1]["optimizer"])
         saved = None
-        loader = torch.utils.data.DataLoader(views, batch_size=batch_size, shuffle=True,
-                                             drop_last=len(views) > batch_size,
-                                             generator=torch.Generator().manual_seed(seed))
-        total = max(1, epochs * len(loader))
         while state["epoch"] < epochs:
+            # every draw of an epoch (order, augmentation, masks) from (seed, method, epoch):
+            # a resumed stage retraces the uninterrupted one
             views.epoch = state["method"] * 1000 + state["epoch"]
+            loader = torch.utils.data.DataLoader(
+                views, batch_size=batch_size, shuffle=True, drop_last=len(views) > batch_size,
+                generator=torch.Generator().manual_seed(seed * 7919 + views.epoch))
+            gen = torch.Generator().manual_seed(seed * 7919 + views.epoch + 1)
+            torch.manual_seed(seed * 7919 + views.epoch + 2)      # dropout and the like
+            total = max(1, epochs * len(loader))
             bar = progress(len(loader) * batch_size, f"{method} {state['epoch'] + 1}/{epochs}",
                            quiet)
             sums = []
