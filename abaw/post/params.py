@@ -18,8 +18,8 @@ from abaw.core.decisions import Decision, fold_bias
 from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
 from abaw.post import impute as imp
-from abaw.post.adjust import gate
 from abaw.post import smooth as sm
+from abaw.post.adjust import gate
 
 VERSION = 1
 
