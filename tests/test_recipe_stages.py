@@ -149,3 +149,22 @@ def test_recipe_names_its_track_on_the_command_line(capsys):
     assert "found track expr, expected va" in capsys.readouterr().err
     assert run(["run", "--recipe", "vnaw", "--last"]) == 2
     assert "expected --track T or --recipe TRACK/NAME" in capsys.readouterr().err
+
+
+def test_missing_weights_say_how_a_run_names_a_folder(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from abaw.features.registry import create_backbone
+    from abaw.recipe import load_recipe as load
+
+    monkeypatch.setenv("ABAW_MODELS", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(AbawError) as e:
+        create_backbone("wavlm-base-plus")
+    text = str(e.value)
+    assert str(tmp_path / "wavlm-base-plus") in text and "hf download microsoft/wavlm-base-plus" in text
+    # the `abaw run` form it suggests is one that command takes
+    setting = text.split("`abaw run --set '")[1].split("'`")[0]
+    cfg = load(None, [setting.replace("DIR", str(tmp_path))], track="VA")
+    assert cfg.features.weights == {"wavlm-base-plus": str(tmp_path)}

@@ -10,7 +10,8 @@
   local regions that move), then an asymmetric cross-attention lets the visual stream query the
   audio over the window (audio never queries the face); the result and the audio are joined.
   How a frame's vector splits into tokens comes from the feature store (`in_tokens`, the
-  backbone's pooling), never from the recipe.
+  backbone's pooling), never from the recipe. `patches=False` keeps the global token alone
+  (no alignment with the patches: the single-granularity variant).
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ class TokenTransformerFusion(nn.Module):
 @register_fusion("hga")
 class HierarchicalGranularityFusion(nn.Module):
     def __init__(self, in_dims: list[int], out_dim: int, heads: int = 4, dropout: float = 0.1,
-                 causal: bool = False, in_tokens: list | None = None):
+                 causal: bool = False, in_tokens: list | None = None, patches: bool = True):
         super().__init__()
+        self.patches = patches
         if len(in_dims) != 2:
             raise AbawError(f"fusion hga: found {len(in_dims)} feature streams, expected 2 "
                             "(visual with patch tokens, then audio)")
@@ -78,7 +80,7 @@ class HierarchicalGranularityFusion(nn.Module):
         c = in_dims[0] // n
         self.causal = causal
         self.token_proj = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, out_dim))
-        self.align = Attention(out_dim, heads, dropout)
+        self.align = Attention(out_dim, heads, dropout) if patches else None
         self.audio = nn.Sequential(nn.LayerNorm(in_dims[1]), nn.Linear(in_dims[1], out_dim))
         self.cross = Attention(out_dim, heads, dropout)
         self.norm = nn.ModuleList(nn.LayerNorm(out_dim) for _ in range(2))
@@ -94,7 +96,7 @@ class HierarchicalGranularityFusion(nn.Module):
         else:
             glob, patches = tok.mean(2), tok
         d = glob.shape[-1]
-        if patches.shape[2] > 0:                           # level 1: global <- its own patches
+        if self.align is not None and patches.shape[2] > 0:   # level 1: global <- its patches
             n = patches.shape[2]
             every = torch.ones(b * t, n, dtype=torch.bool, device=mask.device)
             aligned = self.align(glob.reshape(b * t, 1, d), patches.reshape(b * t, n, d), every)
