@@ -88,6 +88,9 @@ INGREDIENTS = {
                     ["stages.image=[]"]),
 }
 
+IMAGE_STAGE_INGREDIENTS = {"BYEL pre-training", "SSL pre-training", "fine-tuning",
+                           "MAE pre-training"}
+
 # what the twin does not have that an ingredient exploits (footnotes of the table)
 TWIN_LACKS = {
     "va/face-behaviour-audio-moe": "the twin ships no behaviour descriptions: its text stream "
@@ -230,8 +233,12 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(2)
         args.base.mkdir(parents=True, exist_ok=True)
+        # recipes that train an image encoder first take longest: they go last
+        slow = {n for n in args.recipes if INGREDIENTS[n][1] in IMAGE_STAGE_INGREDIENTS
+                or n in ("ce/mae-tcm-curriculum",)}
+        order = [n for n in args.recipes if n not in slow] + [n for n in args.recipes if n in slow]
         for seed in args.seeds:
-            for name in args.recipes:
+            for name in order:
                 for ablate in (False,) if args.no_ablation else (False, True):
                     if (name, seed, ablate) in done:
                         continue
