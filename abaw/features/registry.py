@@ -28,7 +28,7 @@ from abaw.errors import AbawError
 @dataclass(frozen=True)
 class BackboneSpec:
     name: str
-    kind: str                      # "visual" | "audio"
+    kind: str                      # "visual" | "audio" | "text"
     family: str                    # which loader builds it (the decorated function)
     hub_id: str | None             # default weights; None: nothing to download (log-mel);
     #                                TRAINED_HERE: made by `abaw models pretrain`, from a folder only
@@ -67,10 +67,11 @@ def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note
 
 
 def sorted_specs() -> list[BackboneSpec]:
-    """Visual then audio; within a kind, loaders in source order, names sorted."""
+    """Visual, audio, then text; within a kind, loaders in source order, names sorted."""
     families = list(dict.fromkeys(s.family for s in BACKBONES.values()))
+    kinds = ("visual", "audio", "text")
     return sorted(BACKBONES.values(),
-                  key=lambda s: (s.kind != "visual", families.index(s.family), s.name))
+                  key=lambda s: (kinds.index(s.kind), families.index(s.family), s.name))
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -146,8 +147,10 @@ def _missing(spec: BackboneSpec, tried: str, why: str = "") -> AbawError:
     reason = f" ({why})" if why else ""
     how = "train them with" if spec.hub_id == TRAINED_HERE else "fetch with"
     return AbawError(f"backbone {spec.name}: weights not found in {tried}{reason}; expected a "
-                     f"folder at {expected_folder(spec.name)} or --weights DIR: {how} "
-                     f"`{fetch_command(spec)}`")
+                     f"folder at {expected_folder(spec.name)} ($ABAW_MODELS/{spec.name}), or another "
+                     f"folder named by the recipe's features.weights (`abaw run --set "
+                     f"'features.weights={{\"{spec.name}\" = \"DIR\"}}'`, `abaw features extract "
+                     f"--weights DIR`): {how} `{fetch_command(spec)}`")
 
 
 def resolve_weights(spec: BackboneSpec, weights=None) -> tuple[str, bool]:
@@ -208,7 +211,8 @@ def clip(spec, source, **kw):
     return ClipBackbone(spec, source, **kw)
 
 
-@register("dinov2-vit-b14", "visual", "facebook/dinov2-base", ["Dinov2Model"], 768)
+@register("dinov2-vit-b14", "visual", "facebook/dinov2-base", ["Dinov2Model"], 768,
+          note="pooling patches: CLS + patch tokens pooled to a 2x2 grid (5 tokens)")
 @register("dinov2-vit-l14", "visual", "facebook/dinov2-large", ["Dinov2Model"], 1024)
 @register("vit-b16", "visual", "google/vit-base-patch16-224-in21k", ["ViTModel"], 768)
 @register("vit-mae-b16", "visual", "facebook/vit-mae-base", ["ViTMAEModel"], 768,
@@ -271,3 +275,17 @@ def whisper(spec, source, **kw):
 def logmel(spec, source, **kw):
     from abaw.features.audio import LogMelBackbone
     return LogMelBackbone(spec, source, **kw)
+
+
+@register("minilm-l6", "text", "sentence-transformers/all-MiniLM-L6-v2", ["BertModel"], 384,
+          pooling="mean", note="sentence embeddings of per-video text files (features.inputs)")
+def sentence(spec, source, **kw):
+    from abaw.features.text import SentenceBackbone
+    return SentenceBackbone(spec, source, **kw)
+
+
+@register("text-hash", "text", None, ["HashText"], 256, pooling="mean",
+          note="hashed words and word pairs; no weights (offline runs)")
+def text_hash(spec, source, **kw):
+    from abaw.features.text import HashTextBackbone
+    return HashTextBackbone(spec, source, **kw)

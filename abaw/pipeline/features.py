@@ -40,11 +40,16 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
         backbone = create_backbone(name, weights=weights, layer=cfg.features.layers.get(name),
                                    pooling=cfg.features.pooling.get(name),
                                    device=str(resolve_device(cfg.run.device)))
+        inputs = cfg.features.inputs.get(name)
         out = store_folder(cfg, name, work, key)
         summary = extract(index, backbone, out, tracks=tracks, batch_size=cfg.features.batch_size,
-                          workers=cfg.features.workers, quiet=quiet)
+                          workers=cfg.features.workers, quiet=quiet, inputs=inputs)
         say(quiet, f"features {name}: {summary['written']} sequences extracted, "
                    f"{summary['done_before']} cached ({out})")
+        if summary["without_input"]:
+            say(quiet, f"features {name}: no text file in {Path(index.root) / str(inputs)} for "
+                       f"{len(summary['without_input'])} of {summary['ids']} ids: their text "
+                       "stream is absent")
         stores.append(FeatureStore(out))
     return stores
 
@@ -61,6 +66,9 @@ def store_folder(cfg, name: str, work, key: str) -> Path:
         tags.append("w" + hashlib.sha1(named.encode()).hexdigest()[:8])
     if weights == "random":
         tags.append(f"seed{cfg.run.seed}")   # the weights are this seed's (ensure_random)
+    inputs = cfg.features.inputs.get(name)
+    if inputs:   # a text stream read from its own folder: other rows again
+        tags.append("text-" + hashlib.sha1(str(inputs).encode()).hexdigest()[:8])
     return Path(work) / "features" / key / "-".join([name] + [str(t) for t in tags if t])
 
 

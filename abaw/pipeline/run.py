@@ -14,6 +14,7 @@ from abaw.pipeline.features import ensure_features
 from abaw.pipeline.folds import fold_predictions, save_val
 from abaw.pipeline.outcome import Outcome, say
 from abaw.pipeline.scores import constant_baseline, hidden_truth, interval, validation_scores
+from abaw.pipeline.stages import prepare as prepare_stages
 from abaw.progress import Steps
 
 STEPS = ("index", "features", "train", "submit")
@@ -60,6 +61,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
                         f"{cfg.pipeline.derive_from!r}, expected \"\" ({track.name} derives from "
                         "no other track)")
     source = get_track(cfg.pipeline.derive_from) if derived else track
+    cfg = prepare_stages(cfg, source, index, work, quiet)   # what the recipe asks made first
     tables = [source.index_name] + ([track.index_name] if derived else [])
     stores = ensure_features(index, cfg, work, tables, quiet)
     if until == "features":
@@ -72,8 +74,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
 
     # the post-processing options, beside the training config, for reports and evaluation
     write_bytes(run_dir / "recipe.toml", to_toml(cfg).encode())
-    options = dataclasses.asdict(cfg.post)
-    options["kinds"], options["windows"] = tuple(options["kinds"]), tuple(options["windows"])
+    options = cfg.post.options()
     val = fold_predictions(source, run_dir, "val", index, stores)
     truth = ValTruth.from_index(index, source.index_name, "val")
     params = tune(val, truth, **options, progress=Steps(len(val.layout.groups),
