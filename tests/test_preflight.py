@@ -13,6 +13,8 @@ from abaw.pipeline import preflight as pf
 from abaw.pipeline.preflight import PreflightFailed, preflight
 from tracks import get_track
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
@@ -72,9 +74,11 @@ def test_the_demo_recipe_on_the_twin_passes(twin, folders):
 
 
 def test_a_recipe_that_does_not_load(twin, folders):
+    shipped = sorted(p.stem for p in (REPO / "tracks" / "va" / "recipes").glob("*.toml"))
+    assert "demo" in shipped and "capnet-causal" in shipped
     assert problems("va", twin, folders, recipe="nosuch") == [
         "--recipe: found 'nosuch', expected a TOML file or a recipe name of va "
-        "(clip-ast-gru-softprompt, default, demo, wavlm-mamba-moe)"]
+        f"({', '.join(shipped)})"]
     found = problems("va", twin, folders, overrides=["optim.lr=fast"])
     assert found == ["--set optim.lr=fast: field optim.lr: found 'fast', expected a number"]
 
