@@ -256,3 +256,17 @@ def test_run_check_passes_in_one_listing(twin, folders, capsys):
 def test_an_unknown_step(twin, folders):
     with pytest.raises(AbawError, match="--until: found 'zip', expected one of index, features"):
         preflight(get_track("va"), twin, until="zip", work=folders[0], out=folders[1])
+
+
+def test_text_inputs_a_recipe_names_must_exist(tree, folders):
+    # the demo recipe with a text backbone reading "said/": no folder, then an empty one, then one
+    # file are what a run would read (an absent stream, silently, without this check)
+    sets = ["features.backbones=['resnet18','text-hash']", "features.inputs={text-hash='said'}"]
+    expected = [f"field features.inputs.text-hash: found no text file in {tree / 'said'}, "
+                "expected <id or video>.txt per video (abaw/features/text.py says the format)"]
+    for _ in range(2):
+        found = problems("va", tree, folders, overrides=sets)
+        assert [p.split(": ", 1)[1] for p in found] == expected
+        (tree / "said").mkdir(exist_ok=True)
+    (tree / "said" / "x.txt").write_text("1,2,smiles\n")
+    assert problems("va", tree, folders, overrides=sets) == []
