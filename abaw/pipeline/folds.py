@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from abaw.core.track import Track
@@ -16,6 +15,7 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     each fold), and the videos a fold held out are those its `run.json` lists."""
     from abaw.core.prediction_set import PredictionSet
     from abaw.post.ensemble import fold_average
+    from abaw.train.config import read_run_info
     from abaw.train.predict import fold_dirs, predict_run
 
     if split != "val":
@@ -27,7 +27,7 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
         return sets[0]
     per_video = {}
     for fold, ps in zip(folds, sets, strict=True):
-        held = json.loads((fold / "run.json").read_text())["val_ids"]
+        held = read_run_info(fold)["val_ids"]
         for v in set(held) & set(ps.videos):
             per_video[v] = ps.video(v)
     missing = [v for v in sets[0].videos if v not in per_video]

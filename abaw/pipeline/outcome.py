@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from abaw.artifacts import check_fields, read_json
 from abaw.atomic import write_bytes
 from abaw.core.track import Track
 from abaw.errors import AbawError
@@ -46,4 +47,17 @@ def last_outcome(track: Track, work="runs") -> Outcome:
     if not found:
         raise AbawError(f"{Path(work) / track.key}: found no finished run, expected one from "
                         f"`make track={track.key} submit`")
-    return Outcome(**json.loads(found[-1].read_text()))
+    path = found[-1]
+    data = read_json(path, "the summary.json of a finished `abaw run`")
+    fields = {f.name: f.type for f in dataclasses.fields(Outcome)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise AbawError(f"{path}: found field {unknown[0]}, expected only {', '.join(fields)}")
+    check_fields(data, path, {"track": str, "edition": int, "run_dir": str})
+    for name in ("val_raw", "val_post", "baseline", "seconds"):
+        if data.get(name) is not None and not isinstance(data[name], (int, float)):
+            raise AbawError(f"{path}: field {name}: found {data[name]!r:.40}, expected a number")
+    for name in ("scored_on", "zip_path"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise AbawError(f"{path}: field {name}: found {data[name]!r:.40}, expected a string")
+    return Outcome(**data)
