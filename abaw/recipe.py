@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from abaw.post.smooth import DEFAULT_WINDOWS
-from abaw.train.config import Config, load_config
+from abaw.post.smooth import DEFAULT_WINDOWS, KINDS, MAX_WINDOW
+from abaw.train.bounds import Each, Free, OneOf, Pattern, Range
+from abaw.train.config import MAX_BATCH, Config, load_config
 
 
 @dataclass
@@ -29,6 +30,13 @@ class FeaturesConfig:
     batch_size: int = 64       # images (or audio chunks) per forward pass
     workers: int = 2           # decoding processes
 
+    BOUNDS: ClassVar[dict] = {
+        "backbones": Each(Pattern(r"\S+", "a registered backbone name"), min_len=1),
+        "weights": Each(Pattern(r"\S+", "a weights folder, a hub id, random or pretrain")),
+        "layers": Free("backbone -> layer, checked by the backbone"),
+        "pooling": Free("backbone -> pooling, checked by the backbone"),
+        "batch_size": Range(1, MAX_BATCH), "workers": Range(0, 256)}
+
 
 @dataclass
 class PostConfig:
@@ -40,11 +48,17 @@ class PostConfig:
     thresholds: bool = True    # tune one threshold per AU
     bias: bool = True          # tune a per-class bias (EXPR / CE)
 
+    BOUNDS: ClassVar[dict] = {"kinds": Each(OneOf(*KINDS), min_len=1),
+                              "windows": Each(Range(1, MAX_WINDOW, whole=True), min_len=1),
+                              "impute": OneOf("nearest", "linear", "ffill")}
+
 
 @dataclass
 class PipelineConfig:
     derive_from: str = ""      # CE: "EXPR" = compound scores from a basic-expression model (no
     #                            compound training data exists); "" = train this track directly
+
+    BOUNDS: ClassVar[dict] = {"derive_from": OneOf("", "EXPR")}
 
 
 @dataclass
@@ -52,10 +66,6 @@ class Recipe(Config):
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     post: PostConfig = field(default_factory=PostConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
-
-    CHOICES: ClassVar[dict] = {**Config.CHOICES,
-                               "post.impute": ("nearest", "linear", "ffill"),
-                               "pipeline.derive_from": ("", "EXPR")}
 
 
 def load_recipe(path=None, overrides=(), track: str | None = None) -> Recipe:
