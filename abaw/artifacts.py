@@ -9,18 +9,22 @@ object with typed fields). Any reader of such a file goes through here.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
-import tomllib
+import os
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from abaw.errors import AbawError
+
+PathLike: TypeAlias = "str | os.PathLike[str]"
 
 # What decoding a damaged file can raise (numpy, zipfile, zlib, json, tomllib, safetensors). An
 # empty file makes np.load raise EOFError, which click would otherwise report as "aborted";
@@ -53,12 +57,12 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:160] if text else type(e).__name__
 
 
-def damaged(path, what: str, e: BaseException) -> AbawError:
+def damaged(path: PathLike, what: str, e: BaseException) -> AbawError:
     """The one-line error for a file that could not be decoded."""
     return AbawError(f"{path}: found damaged or unreadable data ({_reason(e)}), expected {what}")
 
 
-def _existing(path, what: str) -> Path:
+def _existing(path: PathLike, what: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise AbawError(f"{path}: found a folder, expected {what}")
@@ -87,7 +91,7 @@ def _check_magic(path: Path, what: str, magics: tuple[bytes, ...], kind: str) ->
                         f"expected {what}")
 
 
-def load_npz(path, what: str, arrays: dict[str, Array],
+def load_npz(path: PathLike, what: str, arrays: dict[str, Array],
              optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """The arrays of an `.npz` (no pickles), each checked against its `Array`; `optional` ones may
     be absent. Any other array, or a file that is not such an `.npz`, is an AbawError naming
@@ -123,7 +127,7 @@ def load_npz(path, what: str, arrays: dict[str, Array],
     return out
 
 
-def load_npy(path, what: str, spec: Array, mmap: bool = True) -> np.ndarray:
+def load_npy(path: PathLike, what: str, spec: Array, mmap: bool = True) -> np.ndarray:
     """One `.npy` array (memory-mapped by default), checked against `spec`."""
     path = _existing(path, what)
     _check_magic(path, what, (NPY_MAGIC, *ZIP_MAGIC), ".npy")
@@ -137,7 +141,7 @@ def load_npy(path, what: str, spec: Array, mmap: bool = True) -> np.ndarray:
     return a
 
 
-def read_bytes(path, what: str) -> bytes:
+def read_bytes(path: PathLike, what: str) -> bytes:
     path = _existing(path, what)
     try:
         return path.read_bytes()
@@ -145,7 +149,7 @@ def read_bytes(path, what: str) -> bytes:
         raise damaged(path, what, e) from None
 
 
-def read_text(path, what: str) -> str:
+def read_text(path: PathLike, what: str) -> str:
     path = _existing(path, what)
     try:
         return path.read_text(encoding="utf-8")
@@ -157,7 +161,7 @@ _JSON_NAME = {dict: "object", list: "list", str: "string", int: "number", float:
               bool: "boolean", type(None): "null"}
 
 
-def read_json(path, what: str, kind: type | tuple[type, ...] = dict) -> Any:
+def read_json(path: PathLike, what: str, kind: type | tuple[type, ...] = dict) -> Any:
     """A JSON file whose top level is a `kind` (a dict unless told; a tuple: any of them)."""
     text = read_text(path, what)
     try:
@@ -172,11 +176,13 @@ def read_json(path, what: str, kind: type | tuple[type, ...] = dict) -> Any:
     return data
 
 
-def read_toml(path, what: str) -> dict:
+def read_toml(path: PathLike, what: str) -> dict:
     text = read_text(path, what)
+    # the standard library's parser from Python 3.11, the same one packaged before (tomli)
+    toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError) as e:
+        return toml.loads(text)
+    except (ValueError, RecursionError) as e:       # TOMLDecodeError is a ValueError
         raise AbawError(f"{path}: found text that is not valid TOML ({_reason(e)}), expected "
                         f"{what}") from None
 
@@ -196,7 +202,7 @@ def _is(value: Any, typ: type) -> bool:
     return isinstance(value, typ)
 
 
-def check_fields(data: dict, origin, fields: dict[str, type | tuple[type, type]],
+def check_fields(data: dict, origin: object, fields: dict[str, type | tuple[type, type]],
                  optional: tuple[str, ...] = ()) -> dict:
     """`data` has each field with its type (`(list, str)`: a list of strings); returns `data`.
     An absent, mistyped (or, for numbers, non-finite) field is an AbawError naming it."""

@@ -22,12 +22,14 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from abaw.errors import AbawError
+
+T = TypeVar("T")
 
 MARKER = ".abaw-folder"     # inside every folder `atomic_folder` made: it may replace that folder
 CLAIM = ".abaw-claimed"     # inside a folder one process claimed to write (a run)
@@ -39,7 +41,7 @@ def _umask() -> int:
     return mask
 
 
-def _named(path: Path, make, **kw):
+def _named(path: Path, make: Callable[..., T], **kw: Any) -> T:
     """`make(**kw)` (a temporary file or folder beside `path`); an OS error names `path`, the
     output the user asked for, not the temporary name."""
     try:

@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from damage import array_variants, flip, json_texts, not_npz, npz, truncations, zip_flips
 
 from abaw.cli import main
-from damage import array_variants, flip, json_texts, not_npz, npz, truncations, zip_flips
 
 
 def run_cli(argv, capsys) -> tuple[int, str, str]:
@@ -261,10 +261,10 @@ def summary_variants(good: bytes):
     readers notice: `run --last` reads every field, `report` only where the zip is."""
     summary = json.loads(good)
     fields = {"track": [5], "edition": ["8"], "run_dir": [5], "zip_path": [5, ["x"]],
-              "val_raw": ["x"], "scored_on": [3], "unknown_key": [1]}
+              "val_raw": ["x"], "scored_on": [3], "folds": [[1, 2]], "intervals": [{"raw": "x"}]}
     for name, data in json_texts(summary, fields, required=("track", "edition", "run_dir")):
         everyone = not name.startswith(("no-", "track", "edition", "run_dir", "val_raw",
-                                        "scored_on", "unknown_key"))
+                                        "scored_on", "folds", "intervals"))
         yield name, (data, everyone)
 
 

@@ -101,6 +101,6 @@ def _build(base: Path) -> World:
         os.chdir(old)
     after = snapshot(tree)
     run = next((work / "expr").iterdir())
-    store = next(work.glob("features/*/efficientnet-b0"))
+    store = next(work.glob("features/*/efficientnet-b0*"))
     assert (run / "predictions" / "val.npz").is_file() and (store / "meta.json").is_file()
     return World(tree, root, work, subs, cwd, weights, run, store, overrides, before, after)

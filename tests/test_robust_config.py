@@ -17,12 +17,12 @@ from pathlib import Path
 
 import click
 import pytest
+from robust_cases import assert_one_line
+from robust_world import world
 
 from abaw.errors import AbawError
 from abaw.recipe import Recipe, load_recipe
-from abaw.train.bounds import Free, Options, Range
-from robust_cases import assert_one_line, run_cli
-from robust_world import world
+from abaw.train.bounds import Free, Range
 
 DEMO = Path(__file__).resolve().parents[1] / "tracks" / "expr" / "recipes" / "demo.toml"
 
@@ -82,6 +82,13 @@ def test_every_field_declares_a_bound_and_numbers_are_ranges():
                 assert (sec, f.name) in FREE | {("model", "head"), ("model", "fusion")}
 
 
+def test_the_image_stage_bound_names_the_methods_image_stages_has():
+    from abaw.recipe import StagesConfig
+    from abaw.train.image_stages import METHODS
+
+    assert StagesConfig.BOUNDS["image"].item.values == METHODS
+
+
 @pytest.mark.parametrize("sec,name,value", GRID, ids=[f"{s}.{n}={v}" for s, n, v in GRID])
 def test_a_value_out_of_bounds_is_one_line_naming_the_key(tmp_path, sec, name, value):
     text = f"{sec}.{name}={value}"
@@ -101,7 +108,7 @@ def _option_cases():
     from abaw.models.registry import list_models, model_kind, model_signature
 
     cases = []
-    for model in list_models():
+    for model in list_models("head") + list_models("fusion"):     # adapters take no options
         kind = model_kind(model)
         for option, (typ, _) in model_signature(model).items():
             values = {int: ["0", "-5", "100000000", "2.5", "nan"], float: ["-0.5", "2.0", "nan", "inf"],
@@ -132,7 +139,7 @@ def test_every_numeric_model_option_has_a_bound():
     from abaw.models.registry import list_models, model_signature
     from abaw.train.config import OPTION_BOUNDS
 
-    for model in list_models():
+    for model in list_models("head") + list_models("fusion"):
         for option, (typ, _) in model_signature(model).items():
             if typ in (int, float):
                 assert option in OPTION_BOUNDS, f"{model}.{option} has no bound"
@@ -274,5 +281,7 @@ def test_an_edition_out_of_range_is_one_line_in_every_command(w, tmp_path, capsy
     vals = {"root": w.root, "store": w.store, "tmp": tmp_path,
             "val": w.run / "predictions" / "val.npz", "test": w.run / "predictions" / "test.npz"}
     argv = [a.format(**vals) for a in argv] + ["--edition", edition]
+    if argv[0] == "run":            # a recipe whose weights are there: the edition is the problem
+        argv += ["--recipe", "demo", *[a for o in w.overrides for a in ("--set", o)]]
     assert_one_line(argv, capsys, "edition")
     assert not any(tmp_path.iterdir())

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from robust_cases import assert_one_line, denied
 from robust_world import world
 

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from robust_cases import (
     PREDICTION_SET_VARIANTS,
     assert_one_line,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from robust_cases import (
     BEST_VARIANTS,
     FEATURES_VARIANTS,
@@ -33,6 +32,7 @@ from robust_cases import (
     summary_variants,
 )
 from robust_world import world
+
 
 @pytest.fixture(scope="module")
 def w(tmp_path_factory):

@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from robust_cases import assert_one_line, run_cli
+from robust_world import snapshot, world
 
 from abaw.atomic import CLAIM, claim_folder, new_folder
 from abaw.errors import AbawError
-from robust_cases import assert_one_line, run_cli
-from robust_world import snapshot, world
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,10 @@ def _print(report) -> None:
                     else "positive frames per AU")                  # as `check` counts them
             hist = "  ".join(f"{k} {v:,}" for k, v in s.histogram.items())
             console.print(f"{s.track} {s.split} ({what}): {hist}", soft_wrap=True)
+    if report.crop_sources:       # where each video's crops come from (--json lists the ids)
+        where = [f"{escape(folder)}/ {len(ids)} video{'s' * (len(ids) != 1)}"
+                 for folder, ids in report.crop_sources.items()]
+        console.print(f"face crops from: {', '.join(where)}", soft_wrap=True)
     errors = sum(p.severity == "error" for p in report.problems)
     warnings = len(report.problems) - errors
     for p in report.problems:
@@ -125,11 +129,14 @@ def index(root, edition, templates, frame_count, probe_media):
               help="Write face crops, raw videos and LSD images [default: yes for tiny and "
                    "small, no for full].")
 @click.option("--progress", is_flag=True, help="Show a progress bar.")
-def synth(out, edition, size, seed, images, progress):
+@click.option("--messy", is_flag=True, help="Lay it out as teams' copies of the releases are: "
+              "nested and duplicated crop folders, other template names and places.")
+def synth(out, edition, size, seed, images, progress, messy):
     """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
     from abaw import protocol
     from abaw.data.synth import synthesize
 
     edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
-    synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress)
-    click.echo(f"wrote the edition {edition} {size} twin to {out}")
+    synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress,
+               messy=messy)
+    click.echo(f"wrote the edition {edition} {size}{' messy' * messy} twin to {out}")

@@ -13,7 +13,8 @@ import typing
 
 from abaw.errors import AbawError
 
-# name -> (kind, class); kind is "head" or "fusion"
+# name -> (kind, class); kind is "head", "fusion" or "adapter" (a per-stream transform applied
+# before fusion, `(B, T, D) -> (B, T, out)`, built like a head: `in_dim`, `out_dim`)
 _REGISTRY: dict[str, tuple[str, type]] = {}
 
 
@@ -35,8 +36,12 @@ def register_fusion(name: str):
     return _register("fusion", name)
 
 
+def register_adapter(name: str):
+    return _register("adapter", name)
+
+
 def list_models(kind: str | None = None) -> list[str]:
-    """Registered names, sorted; `kind` = "head" or "fusion" keeps only that kind."""
+    """Registered names, sorted; `kind` = "head", "fusion" or "adapter" keeps only that kind."""
     return sorted(n for n, (k, _) in _REGISTRY.items() if kind is None or k == kind)
 
 
@@ -54,8 +59,8 @@ def model_options(name: str) -> list[str]:
     return [p for p in params if p != "self" and params[p].kind is not params[p].VAR_KEYWORD]
 
 
-# what abaw itself passes to every model (the stream widths): never a user option
-GIVEN = ("in_dim", "in_dims", "out_dim")
+# what abaw itself passes to a model (the stream widths, their patch tokens): never a user option
+GIVEN = ("in_dim", "in_dims", "out_dim", "in_tokens")
 
 
 def model_signature(name: str) -> dict[str, tuple[type, object]]:

@@ -166,6 +166,14 @@ def check_models(model, origins: dict, option_bounds: dict) -> None:
     """The head and fusion of a model section exist and take its options (checked once every
     value is set: an override may change the head after its options). Errors name where the
     offending value was set (`origins`: "model.key" -> origin)."""
+    from abaw.models.registry import list_models
+
+    adapters = list_models("adapter")
+    for kind, name in model.adapters.items():
+        if name not in adapters:
+            raise AbawError(f"{origins.get('model.adapters', 'defaults')}: field "
+                            f"model.adapters.{kind}: found {shown(name)}, expected one of "
+                            f"{', '.join(adapters)}")
     for table, name_key in (("head_options", "head"), ("fusion_options", "fusion")):
         bound = type(model).BOUNDS[table]
         name, options = getattr(model, name_key), getattr(model, table)
@@ -211,6 +219,11 @@ def check_options(kind: str, name: str, options: dict, option_bounds: dict,
             return f"{where}.{key}: found {shown(value)}, expected {bound.expected}"
     if "branch" in accepted:
         branch = options.get("branch", accepted["branch"][1])
+        if not branch:                      # no branch ("" for fusions that may go without)
+            if options.get("branch_options"):
+                return (f"{where}.branch_options: found options without a branch, expected "
+                        f"{where}.branch to take them")
+            return None
         problem = check_options("head", branch, options.get("branch_options") or {},
                                 option_bounds, f"{where}.branch_options")
         if problem is not None:

@@ -37,7 +37,6 @@ from abaw.train.bounds import (
     shown,
 )
 
-
 # Sizes beyond these cannot be meant (and would not fit in memory): the largest window, width and
 # depth a head may have; `abaw.train.trainer` also checks that a run's model and batches fit.
 MAX_FRAMES = 16_384        # ~11 minutes at 25 fps: a window, a stride
@@ -55,11 +54,13 @@ class DataConfig:
     stride: int = 0            # hop between training windows; 0 = window // 2
     predict_stride: int = 0    # hop when predicting; 0 = window // 2, overlapping outputs averaged
     normalize: bool = True     # standardise each feature with training statistics (kept in ckpts)
+    frame_skip: int = 1        # training windows read every k-th frame, k drawn in 1..frame_skip
+    #                            per window: fewer near-identical neighbours (prediction: k = 1)
     norm_rows: int = 200_000   # at most this many training rows (evenly spaced) estimate them
 
     BOUNDS: ClassVar[dict] = {"window": Range(0, MAX_FRAMES), "stride": Range(0, MAX_FRAMES),
                               "predict_stride": Range(0, MAX_FRAMES),
-                              "norm_rows": Range(1, 10**9)}
+                              "frame_skip": Range(1, MAX_FRAMES), "norm_rows": Range(1, 10**9)}
 
 
 @dataclass
@@ -73,7 +74,13 @@ class ModelConfig:
     fusion: str = ""           # a registered fusion; "" = concat when several feature stores
     fusion_dim: int = 128      # width of the fused stream
     fusion_options: dict = field(default_factory=dict)  # fusion-specific, e.g. {heads = 8}
-    embed_dim: int = 0         # > 0: per-frame embedding for prompt losses (= prompt dim)
+    embed_dim: int = 0         # > 0: per-frame embedding for prompt losses (= prompt dim; set
+    #                            by the prompts stage from its text tower when it makes them)
+    adapters: dict = field(default_factory=dict)  # stream kind -> registered adapter applied
+    #                            to that stream before fusion, e.g. {audio = "attn_stats"}
+    horizon: int = 0           # frames ahead: the output at t reads inputs <= t - horizon
+    #                            (needs causal = true; CAPNet predicts 1/3 s ahead)
+    va_output: str = "cartesian"  # cartesian | polar (radius + angle, turned into v, a)
 
     BOUNDS: ClassVar[dict] = {
         "head": Free("a registered head (checked with its options)"),
@@ -81,14 +88,17 @@ class ModelConfig:
         "head_options": Options("head", "head"),
         "fusion": Free("a registered fusion or \"\" (checked with its options)"),
         "fusion_dim": Range(1, MAX_WIDTH), "fusion_options": Options("fusion", "fusion"),
-        "embed_dim": Range(0, MAX_WIDTH)}
+        "embed_dim": Range(0, MAX_WIDTH),
+        "adapters": Keys(("visual", "audio", "text"),
+                         Pattern(r"\S+", "a registered adapter (checked with the model)")),
+        "horizon": Range(0, MAX_FRAMES), "va_output": OneOf("cartesian", "polar")}
 
 
 # head and fusion options, by name (the same name means the same thing in every model); a
 # model's constructor says which it takes and of which type
 OPTION_BOUNDS = {
     "hidden": Range(1, MAX_WIDTH), "layers": Range(1, MAX_LAYERS), "dropout": PROBABILITY,
-    "kernel": Range(1, 1025), "heads": Range(1, 256), "mask_prob": PROBABILITY,
+    "kernel": Range(1, 1025), "heads": Range(1, 256), "attention_layers": Range(1, MAX_LAYERS), "mask_prob": PROBABILITY,
     "state": Range(1, 1024), "expand": Range(1, 64), "modality_dropout": PROBABILITY,
     "audio": Range(-64, 63),
 }
@@ -111,6 +121,8 @@ class LossConfig:
     prompt_weight: float = 0.1  # auxiliary: small enough that the task loss leads
     prompt_temperature: float = 0.07
     grid_sigma: float = 0.35   # width of the Gaussian VA-grid soft labels
+    task_discriminator: float = 0.0  # > 0: weight of an auxiliary head telling which tasks are
+    #                            annotated at each frame (multi-task data with missing labels)
 
     BOUNDS: ClassVar[dict] = {
         "main": OneOf("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
@@ -119,7 +131,8 @@ class LossConfig:
         "task_weights": Keys(("VA", "EXPR", "AU"), WEIGHT),
         "teacher": Free("a path"), "kd_weight": WEIGHT, "kd_temperature": TEMPERATURE,
         "prompts": Free("a path"), "prompt_weight": WEIGHT,
-        "prompt_temperature": TEMPERATURE, "grid_sigma": Range(0.0, 100.0, lo_open=True)}
+        "prompt_temperature": TEMPERATURE, "grid_sigma": Range(0.0, 100.0, lo_open=True),
+        "task_discriminator": WEIGHT}
 
 
 @dataclass
@@ -161,6 +174,19 @@ class RunConfig:
 
 
 @dataclass
+class CurriculumConfig:
+    """A schedule that changes what training shows over the epochs (single -> compound)."""
+
+    kind: str = ""             # "" | compound: from `start` on, a `share` of the batches mix two
+    #                            windows half and half and learn both windows' labels
+    start: float = 0.5         # fraction of the epochs before the second phase
+    share: float = 0.5         # fraction of the batches mixed in the second phase
+
+    BOUNDS: ClassVar[dict] = {"kind": OneOf("", "compound"), "start": Range(0.0, 1.0),
+                              "share": Range(0.0, 1.0)}
+
+
+@dataclass
 class Config:
     track: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -168,6 +194,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
     def training(self) -> Config:
         """The training sections alone (of a recipe, which extends them)."""
