@@ -145,6 +145,12 @@ def test_every_numeric_model_option_has_a_bound():
                 assert option in OPTION_BOUNDS, f"{model}.{option} has no bound"
 
 
+def test_an_adapter_that_is_not_registered_is_one_line_naming_its_stream():
+    with pytest.raises(AbawError, match=r"--set model.adapters=\{audio = \"nope\"\}: field "
+                       r"model.adapters.audio: found 'nope', expected one of attn_stats"):
+        load_recipe(None, ['model.adapters={audio = "nope"}'], track="EXPR")
+
+
 def test_options_of_a_head_set_before_the_head_are_checked_against_the_final_head():
     cfg = load_recipe(None, ["model.head_options.kernel=5", "model.head=tcn"], track="EXPR")
     assert cfg.model.head_options == {"kernel": 5}

@@ -81,6 +81,14 @@ def test_a_link_loop_in_the_dataset_is_one_line(w, data, tmp_path, capsys, folde
     assert "loop" in line or "link" in line
 
 
+@pytest.mark.parametrize("command", ["index", "eval", "run"])
+def test_a_link_to_a_moved_crop_folder_is_one_line(w, data, tmp_path, capsys, command):
+    # skipping it would index the video as one without any face
+    with swapped(data / "cropped_aligned" / "01", lambda t: t.symlink_to(t.name + ".moved")) as target:
+        line = assert_one_line(_readers(w, data, tmp_path)[command], capsys, target)
+    assert "not found" in line
+
+
 @pytest.mark.parametrize("folder", [f"{ANNOTATIONS}/Train_Set", f"{ANNOTATIONS}/Validation_Set"])
 @pytest.mark.parametrize("command", ["index", "eval", "run"])
 def test_a_file_where_a_dataset_folder_is_expected_is_one_line(w, data, tmp_path, capsys,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from abaw.artifacts import check_fields, read_json
 from abaw.core.track import Track
 
 
@@ -15,7 +16,6 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     each fold), and the videos a fold held out are those its `run.json` lists."""
     from abaw.post.ensemble import fold_average
     from abaw.post.folds import out_of_fold
-    from abaw.train.config import read_run_info
     from abaw.train.predict import fold_dirs, predict_run
 
     if split != "val":
@@ -25,8 +25,15 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     if not folds:
         return _val_set(track, run_dir, index, stores)
     return out_of_fold([_val_set(track, d, index, stores) for d in folds],
-                       [read_run_info(d)["val_ids"] for d in folds],
+                       [_held_out(d) for d in folds],
                        [d.name for d in folds])
+
+
+def _held_out(fold: Path) -> list[str]:
+    """The validation videos a fold held out, as its run.json lists them."""
+    path = fold / "run.json"
+    return check_fields(read_json(path, "a run.json written by `abaw train`"), path,
+                        {"val_ids": (list, str)})["val_ids"]
 
 
 def save_val(run_dir: Path, val, params) -> None:

@@ -68,7 +68,8 @@ def device_memory(device: torch.device) -> int:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_fits(cfg: Config, in_dims, out_dim: int, window: int, device: torch.device) -> None:
+def check_fits(cfg: Config, in_dims, out_dim: int, window: int, device: torch.device,
+               lay: Layout | None = None, streams: list[dict] | None = None) -> None:
     """Refuse, before allocating anything, a model or batch that cannot fit on `device`.
 
     A lower bound of what training holds: float32 weights, gradients and two optimiser moments
@@ -76,7 +77,8 @@ def check_fits(cfg: Config, in_dims, out_dim: int, window: int, device: torch.de
     windows as float16 features on the host and float32 on the device; and per head layer a few
     (B, T, hidden) float32 activations kept for the backward pass."""
     with torch.device("meta"):
-        params = sum(p.numel() for p in build_model(cfg, in_dims, out_dim).parameters())
+        model = build_model(cfg, in_dims, out_dim, lay, streams)      # as training builds it
+        params = sum(p.numel() for p in model.parameters())
     frames = cfg.optim.batch_size * window
     need = (16 * params + frames * sum(in_dims) * 6
             + frames * cfg.model.hidden * cfg.model.layers * 4 * 8)

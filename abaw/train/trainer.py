@@ -203,7 +203,8 @@ def _shape(track: Track, cfg: Config, index, stores, device) -> tuple[int, int]:
     if track.image_level and window != 1:
         raise AbawError(f"data.window: found {window}, expected 1 for {track.name}: its rows are "
                         "independent images, not frames of a video")
-    check_fits(cfg, [st.dim for st in stores], track.out_dim(edition), window, device)
+    check_fits(cfg, [st.dim for st in stores], track.out_dim(edition), window, device,
+               track.layout(edition), stream_metas(stores))
     return edition, window
 
 
