@@ -49,7 +49,7 @@ def test_train_then_predict(dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra,message", [
     (["--set", "model.hiden=8"], "field model.hiden: unknown"),
-    (["--set", "model.head=lstm"], "model: found 'lstm', expected one of"),
+    (["--set", "model.head=lstm"], "field model.head: found 'lstm', expected one of"),
     (["--track", "xyz"], "--track: found 'xyz'"),
 ])
 def test_user_mistakes_exit_2_with_one_line(dataset, tmp_path, capsys, extra, message):

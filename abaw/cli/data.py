@@ -124,7 +124,7 @@ def index(root, edition, templates, frame_count, probe_media):
 @_edition
 @click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="tiny",
               show_default=True, help="tiny: unit tests; small: the demo; full: Aff-Wild2 scale.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--images/--no-images", default=None,
               help="Write face crops, raw videos and LSD images [default: yes for tiny and "
                    "small, no for full].")

@@ -2,6 +2,8 @@
 
 import click
 
+from abaw.cli.options import FiniteRange
+
 
 @click.group("faces")
 def faces():
@@ -45,10 +47,11 @@ def list_detectors():
 @click.option("--ids", "ids", multiple=True,
               help="Annotation ids (repeatable, comma-separated, or a file with one a line): "
                    "only their videos; X_left / X_right take the left / right person of video X.")
-@click.option("--threshold", type=float, help="Score threshold (default: the detector's).")
+@click.option("--threshold", type=FiniteRange(0.0, 1.0),
+              help="Score threshold (default: the detector's).")
 @click.option("--size", default=112, show_default=True, type=click.IntRange(16),
               help="Crop side in pixels.")
-@click.option("--scale", "scales", multiple=True, type=click.FloatRange(0.2, 5.0),
+@click.option("--scale", "scales", multiple=True, type=FiniteRange(0.2, 5.0),
               help="Field of view (repeatable): the first goes to OUT, others to OUT-x<scale> "
                    "[default: 1.0].")
 @click.option("--max-side", default=640, show_default=True, type=click.IntRange(0),

@@ -20,3 +20,18 @@ class TrackChoice(click.Choice):
         from tracks import get_track
 
         return value if not isinstance(value, str) else get_track(value)
+
+
+class FiniteRange(click.FloatRange):
+    """A float option within [min, max] that is a number: click's FloatRange lets NaN through
+    (every comparison with it is false)."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        import math
+
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv

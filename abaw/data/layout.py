@@ -68,9 +68,9 @@ class Layout:
 
 def discover(root, edition: int | None = None, templates: dict | None = None) -> Layout:
     """The layout of `root` for `edition` (detected when None); user templates win over found ones."""
-    root = Path(root).resolve()
-    if not root.is_dir():
+    if not Path(root).is_dir():           # (a link loop too: resolving it would raise)
         raise AbawError(f"{root}: found no such folder, expected a dataset root")
+    root = Path(root).resolve()
     s = scan(root)
     if edition is None:
         edition = detect_edition(s)

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from abaw.atomic import write_bytes
+from abaw.atomic import new_folder, write_bytes
 from abaw.core.decisions import Decision
 from abaw.core.track import Track
 from abaw.errors import AbawError
@@ -48,7 +48,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     ed = track.edition_for(index.edition)
     work = Path(work)
     # a new folder per run: earlier runs stay as they were (`--last` reads the newest)
-    run_dir = work / track.key / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = new_folder(work / track.key, f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     outcome = Outcome(track.name, ed, str(run_dir))
     say(quiet, f"[{track.name}] edition {ed}, recipe {recipe_file}, data {index.root}")
     if until == "index":
