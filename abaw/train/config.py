@@ -16,12 +16,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:                                   # the same parser, from PyPI (setup.cfg)
+    import tomli as tomllib
 
 from abaw.artifacts import check_fields, read_json, read_toml
 from abaw.errors import AbawError
