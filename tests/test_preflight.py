@@ -72,9 +72,10 @@ def test_the_demo_recipe_on_the_twin_passes(twin, folders):
 
 
 def test_a_recipe_that_does_not_load(twin, folders):
+    names = sorted(p.stem for p in (Path(__file__).parents[1] / "tracks/va/recipes").glob("*.toml"))
     assert problems("va", twin, folders, recipe="nosuch") == [
         "--recipe: found 'nosuch', expected a TOML file or a recipe name of va "
-        "(clip-ast-gru-softprompt, default, demo, wavlm-mamba-moe)"]
+        f"({', '.join(names)})"]
     found = problems("va", twin, folders, overrides=["optim.lr=fast"])
     assert found == ["--set optim.lr=fast: field optim.lr: found 'fast', expected a number"]
 
@@ -158,8 +159,8 @@ def test_test_videos_without_crops(tree, folders):
     found = problems("va", tree, folders)
     assert found == [f"{tree}: found no face crop for 1 of the {len(test)} VA test videos "
                      f"({test[0]}), expected cropped_aligned*/<id>/<NNNNN>.jpg for every test "
-                     f"video; detect the faces of the raw videos: `abaw faces extract {tree} "
-                     "--out DIR`"]
+                     f"video; detect the faces of the raw videos: `abaw faces extract {tree}` "
+                     "(then found under the work folder, or give its --out as --crops)"]
     for id_ in index.ids("CE", "test"):                    # CE: raw videos, nobody ran the faces
         shutil.rmtree(tree / index.media[id_].crop_dir)
     found = problems("ce", tree, folders)
