@@ -191,3 +191,19 @@ def test_video_csv_of_an_au_track(tmp_path):
                                                          ].isna().all()
     on = df.loc[0, [f"{a}_active" for a in names]].to_numpy(float)
     assert np.array_equal(on, (outputs[0] >= 0.5).astype(float))
+
+
+def test_extract_tells_a_ce_video_from_an_affwild_video_of_the_same_name(env, tmp_path, capsys):
+    twin, raw, work, src, ce = env
+    tree = tmp_path / "tree"
+    shutil.copytree(raw, tree, ignore=shutil.ignore_patterns(".abaw-index"))
+    video = tree / protocol.CE_VIDEO_FOLDER / f"{ce[0]}.mp4"
+    shutil.copy(video, tree / "batch1" / f"{ce[0]}.avi")   # an Aff-Wild2 video named like it
+    code, _, err = run_cli(capsys, "faces", "extract", str(tree), "--ids", ce[0], "--detector",
+                           "haar", "--work", str(tmp_path / "work"), "--workers", "0", "--quiet")
+    assert code == 0, err
+    summary = output.read_summary(faces_folder(tree, tmp_path / "work"), ce[0])
+    assert summary["video"] == str(video.resolve()) and list(summary["ids"]) == [ce[0]]
+    code, _, err = run_cli(capsys, "faces", "extract", str(tree / "batch1"), "--track", "ce",
+                           "--detector", "haar", "--quiet")
+    assert code != 0 and "--track: found ce, expected it only with one dataset root" in err

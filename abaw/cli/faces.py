@@ -78,7 +78,7 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
 
     from abaw import protocol
     from abaw.errors import AbawError
-    from abaw.faces.extract import CropSpec, plan, read_ids
+    from abaw.faces.extract import CropSpec, plan, plan_ids, read_ids
     from abaw.faces.extract import extract as run_extract
     from abaw.faces.registry import DEFAULT_DETECTOR, create_detector, get_spec
     from abaw.features.extract import rank_and_world, resolve_device
@@ -89,9 +89,11 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
     wanted = read_ids(ids)
     index = dataset_index(inputs, edition)
     if index is not None:
-        edition = index.edition
-        wanted = wanted or dataset_ids(index, tracks)
+        wanted = dataset_ids(index, tracks, wanted)
         out = out or str(faces_folder(index.root, work))
+        jobs = plan_ids({i: index.root / index.media[i].raw_video for i in wanted}, out,
+                        index.root)
+        edition = index.edition
     elif tracks:
         raise AbawError(f"--track: found {', '.join(tracks)}, expected it only with one dataset "
                         "root as input (it picks that dataset's videos)")
@@ -99,7 +101,8 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
         raise AbawError("--out: found none, expected a folder to write the crops to (it has a "
                         "default only when the input is one dataset root)")
     edition = edition or protocol.LATEST_EDITION
-    jobs = plan(inputs, out, wanted, edition)
+    if index is None:
+        jobs = plan(inputs, out, wanted, edition)
     dev = resolve_device(device)
     model = create_detector(name, weights=weights, device=str(dev), threshold=threshold)
     rank, _ = rank_and_world()
@@ -121,13 +124,15 @@ def dataset_index(inputs, edition):
     if len(inputs) != 1 or not Path(inputs[0]).is_dir():
         return None
     try:
-        return load_index(inputs[0], edition, strict=False)
+        index = load_index(inputs[0], edition, strict=False)
     except AbawError:
         return None                          # a folder of videos, not a dataset
+    return index if index.tracks() else None     # videos named like CE's, nothing annotated
 
 
-def dataset_ids(index, tracks) -> list[str]:
-    """The annotation ids with a raw video, of the tracks given (all when none)."""
+def dataset_ids(index, tracks, wanted) -> list[str]:
+    """The annotation ids with a raw video: those asked for (--ids), else those of the tracks
+    given (all when none)."""
     from abaw.errors import AbawError
 
     names = [t.upper() for t in tracks] or index.tracks()
@@ -135,8 +140,13 @@ def dataset_ids(index, tracks) -> list[str]:
         if t not in index.sequences:
             raise AbawError(f"--track: found {t}, expected one of {', '.join(index.tracks())} "
                             f"(the tracks of {index.root})")
-    ids = sorted({i for t in names for i in index.sequences[t]
-                  if index.media.get(i) is not None and index.media[i].raw_video})
+    for i in wanted:
+        if index.media.get(i) is None or not index.media[i].raw_video:
+            raise AbawError(f"--ids: found {i!r}, expected an id of {index.root} with a raw "
+                            "video")
+    ids = sorted(wanted) or sorted({i for t in names for i in index.sequences[t]
+                                    if index.media.get(i) is not None
+                                    and index.media[i].raw_video})
     if not ids:
         raise AbawError(f"{index.root}: found no raw video for any id of "
                         f"{', '.join(names)}, expected videos to detect faces in")
