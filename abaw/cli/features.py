@@ -30,10 +30,12 @@ def features():
 @click.option("--layer", help="last, a layer index (e.g. -2) or mean:K (default: the registry's).")
 @click.option("--pooling", help="cls, mean (or embed for CLIP) (default: the registry's).")
 @click.option("--edition", type=int, help="Dataset edition (default: detected).")
+@click.option("--inputs", help="Text backbones: the folder of text files per video, relative to "
+              "ROOT (what a recipe's features.inputs names).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @crop_options
 def extract(root, backbone, weights, splits, tracks, out, device, precision, batch_size, workers,
-            layer, pooling, edition, quiet, crops, crops_work):
+            layer, pooling, edition, inputs, quiet, crops, crops_work):
     """Features of every crop (visual) or of the audio mapped onto frames (audio) of ROOT."""
     import json
 
@@ -49,7 +51,7 @@ def extract(root, backbone, weights, splits, tracks, out, device, precision, bat
     rank, world = rank_and_world()
     summary = run_extract(index, model, out or f"features/{backbone}", tracks=list(tracks),
                           splits=list(splits), batch_size=batch_size, workers=workers,
-                          precision=precision, quiet=quiet or rank > 0)
+                          precision=precision, quiet=quiet or rank > 0, inputs=inputs)
     if not quiet:
         click.echo(json.dumps(summary))
 

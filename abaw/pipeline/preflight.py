@@ -87,6 +87,7 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
             tables = [source.index_name] + ([track.index_name] if source is not track else [])
             _crops(track, source, index, problems, checked)
             if cfg is not None:
+                _text_inputs(cfg, recipe_file, index, problems, checked)
                 _disk(cfg, index, tables, Path(work), problems, checked)
     if needs("train") and cfg is not None and source is not None:
         _files(cfg, recipe_file, source, problems, checked)
@@ -205,6 +206,22 @@ def _crops(track, source, index, problems, checked) -> None:
     checked.append(f"face crops: {len(test) - len(missing) - blank} of {len(test)} {track.name} "
                    "test videos have some" + (f", {blank} looked at without a face found"
                                               if blank else ""))
+
+
+def _text_inputs(cfg, recipe_file, index, problems, checked) -> None:
+    """A text backbone's folder of text files (`features.inputs`) exists and holds some."""
+    for name in cfg.features.backbones:
+        folder = cfg.features.inputs.get(name)
+        if not folder:
+            continue
+        there = Path(index.root) / folder
+        found = sorted(there.glob("*.txt")) if there.is_dir() else []
+        if not found:
+            problems.append(f"{recipe_file}: field features.inputs.{name}: found no text file in "
+                            f"{there}, expected <id or video>.txt per video (abaw/features/text.py "
+                            "says the format)")
+        else:
+            checked.append(f"text inputs of {name}: {len(found)} files in {there}")
 
 
 def _files(cfg, recipe_file, source, problems, checked) -> None:
