@@ -162,8 +162,8 @@ def test_test_videos_without_crops(tree, folders):
     found = problems("va", tree, folders)
     assert found == [f"{tree}: found no face crop for 1 of the {len(test)} VA test videos "
                      f"({test[0]}), expected cropped_aligned*/<id>/<NNNNN>.jpg for every test "
-                     f"video; detect the faces of the raw videos: `abaw faces extract {tree} "
-                     "--out DIR`"]
+                     f"video; detect the faces of the raw videos: `abaw faces extract {tree}` "
+                     "(then found under the work folder, or give its --out as --crops)"]
     for id_ in index.ids("CE", "test"):                    # CE: raw videos, nobody ran the faces
         shutil.rmtree(tree / index.media[id_].crop_dir)
     found = problems("ce", tree, folders)

@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 def dataset(tmp_path, monkeypatch):
     index, store = make_dataset(tmp_path / "data", n_videos=4, n_frames=60, n_val=1, n_test=1)
     # the index of this tiny dataset is built by hand; the CLI reads it through load_index
-    monkeypatch.setattr("abaw.data.load_index", lambda root, edition=None: index)
+    monkeypatch.setattr("abaw.data.load_index", lambda root, edition=None, **options: index)
     return index, store
 
 

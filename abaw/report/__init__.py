@@ -40,7 +40,7 @@ def run_analysis(run, root=None, k=None, seed: int | None = None, draws=None, pr
     seed = run.seed if seed is None else seed
     k = k or K
     val = run.predictions("val")
-    index = load_index(root or run.info.get("index_root"))
+    index = load_index(root or run.info.get("index_root"), crops=run.info.get("index_crops", ()))
     truth = load_truth(index, val.track)
     held_out = run.saved("val.crossfit")
     record = held_out.provenance.get("crossfit", {}) if held_out is not None else {}

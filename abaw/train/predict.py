@@ -74,7 +74,7 @@ def predict_run(track: Track, run_dir, split: str, index=None, stores=None, root
         raise AbawError(f"{run_dir / 'config.toml'}: field track: found {cfg.track!r}, expected "
                         f"{track.name!r} (the track to predict)")
     if index is None:
-        index = load_index(root or info["index_root"], None)
+        index = load_index(root or info["index_root"], None, crops=info.get("index_crops", ()))
     stores = inputs.open_stores(stores if stores is not None else info["features"])
     _check_stores(run_dir, info, stores)
     edition = track.edition_for(index.edition)

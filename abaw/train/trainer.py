@@ -316,7 +316,8 @@ def _write_run_info(s: Session, index, stores) -> None:
     s.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint.atomic_write_text(s.run_dir / "config.toml", to_toml(s.cfg))
     info = {"track": s.track.name, "edition": s.edition, "index_root": str(index.root),
-            "index_fingerprint": index.fingerprint, "features": [str(st.path) for st in stores],
+            "index_crops": index.crop_sources, "index_fingerprint": index.fingerprint,
+            "features": [str(st.path) for st in stores],
             "feature_meta": [st.meta for st in stores], "train_ids": s.train_ids,
             "val_ids": s.val_ids, "config_hash": config_hash(s.cfg), "code": code_version(),
             "window": s.window, "predict_stride": s.pstride}
