@@ -35,8 +35,10 @@ def crop_sources(root, crops=(), work=None) -> list[Path]:
 
     if crops:
         return [Path(c) for c in crops]
-    folder = faces_folder(root, work) if work is not None else None
-    if folder is not None and folder.is_dir() and any(folder.glob("*" + SUMMARY_SUFFIX)):
+    if work is None or not Path(root).is_dir():   # (no dataset: the index step says so)
+        return []
+    folder = faces_folder(root, work)
+    if folder.is_dir() and any(folder.glob("*" + SUMMARY_SUFFIX)):
         return [folder]
     return []
 
