@@ -7,9 +7,11 @@ neither the epoch nor the post-processing. Validation scores would not do: the e
 post-processing are chosen on them (pure noise tuned on the small twin's validation rises from
 F1 0.10 to 0.14-0.31).
 
-BARS come from what the demo recipes reach on the hidden test (eval/honest_scores.py and
-`abaw demo --seed S`, seeds 0-2; the lowest seed in brackets): each bar sits below every seed
-and clearly above the best constant prediction on the same test labels (MARGIN).
+BARS come from what the demo recipes reach on the hidden test (eval/honest_scores.py, seeds 0-2,
+measured 2026-12-03; the lowest seed: VA 0.49, EXPR 0.26, AU 0.50, MTL 1.30, LSD 0.57; CE 0.35 on
+seed 0): each bar sits below every seed and clearly above the best constant prediction on the
+same test labels (MARGIN; the constants there: VA 0.00, EXPR 0.06, AU 0.28-0.32, MTL 0.34-0.38,
+LSD 0.07).
 """
 
 import pytest
@@ -21,8 +23,8 @@ from abaw.report.run import open_run
 from tracks import get_track
 
 SEEDS = (0, 1)
-BARS = {"va": 0.3, "expr": 0.35, "au": 0.55, "mtl": 1.2, "lsd": 0.45, "ce": 0.3}
-MARGIN = {"va": 0.2, "expr": 0.2, "au": 0.15, "mtl": 0.5, "lsd": 0.25, "ce": 0.15}
+BARS = {"va": 0.4, "expr": 0.25, "au": 0.45, "mtl": 1.2, "lsd": 0.45, "ce": 0.3}
+MARGIN = {"va": 0.2, "expr": 0.15, "au": 0.15, "mtl": 0.5, "lsd": 0.25, "ce": 0.15}
 
 
 def hidden_baseline(out, root, track: str) -> float:
