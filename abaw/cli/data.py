@@ -125,11 +125,28 @@ def index(root, edition, templates, frame_count, probe_media):
               help="Write face crops, raw videos and LSD images [default: yes for tiny and "
                    "small, no for full].")
 @click.option("--progress", is_flag=True, help="Show a progress bar.")
-def synth(out, edition, size, seed, images, progress):
+@click.option("--features", "features", type=int, default=None, metavar="D",
+              help="Also write a feature store of width D carrying the twin's signal, without "
+                   "images (into OUT/.features/twin-D; `abaw run --features` reads it). On an "
+                   "existing twin of the same edition, size and seed, only the store is written.")
+def synth(out, edition, size, seed, images, progress, features):
     """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
+    import json
+    from pathlib import Path
+
     from abaw import protocol
-    from abaw.data.synth import synthesize
+    from abaw.data.synth import TRUTH, synthesize
 
     edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
-    synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress)
-    click.echo(f"wrote the edition {edition} {size} twin to {out}")
+    info = Path(out) / TRUTH / "info.json"
+    same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in (
+        "edition", "size", "seed")} == {"edition": edition, "size": size, "seed": seed}
+    if features is None or not same:
+        synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress)
+        click.echo(f"wrote the edition {edition} {size} twin to {out}")
+    if features is not None:
+        from abaw.features.twin import write_twin_features
+
+        store = write_twin_features(out, features, progress=progress)
+        click.echo(f"wrote the twin's features (width {features}) to {store}; train on them with "
+                   f"`abaw run --root {out} --features {store}`")

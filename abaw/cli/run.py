@@ -20,6 +20,9 @@ from abaw.cli.options import TrackChoice
               help="The organisers' test-id list (editions 1-3) [default: found in --root].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe value, e.g. --set optim.epochs=5 (repeatable).")
+@click.option("--features", "features", metavar="STORE[,STORE]",
+              help="Feature store folders to train on instead of extracting the recipe's "
+              "backbones (e.g. the twin's: abaw data synth OUT --features 768).")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
               show_default=True, help="Where features, models and runs are kept.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -28,8 +31,8 @@ from abaw.cli.options import TrackChoice
               default="submit", show_default=True, help="Stop after this step.")
 @click.option("--last", is_flag=True, help="Only print the scores of the last run of the track.")
 @click.option("--quiet", is_flag=True, help="Print only the result.")
-def run(track, root, edition, recipe, template, test_list, overrides, work, out, until, last,
-        quiet):
+def run(track, root, edition, recipe, template, test_list, overrides, features, work, out, until,
+        last, quiet):
     """Index, features, train, predict, tune post-processing, ensemble, write, validate, zip."""
     from abaw import pipeline
 
@@ -43,7 +46,7 @@ def run(track, root, edition, recipe, template, test_list, overrides, work, out,
             recipe = recipe or "demo"
         o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
                                template=template, test_list=test_list, work=work, out=out,
-                               until=until, quiet=quiet)
+                               until=until, quiet=quiet, features=features)
         if until != "submit":
             return
     click.echo(f"{o.track} (edition {o.edition}) {o.scored_on}: {pipeline.fmt(o.val_raw)} -> "

@@ -19,8 +19,9 @@ STEPS = ("index", "features", "train", "submit")
 
 def run_track(track: Track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions", until="submit",
-              quiet: bool = False) -> Outcome:
-    """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip."""
+              quiet: bool = False, features=None) -> Outcome:
+    """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip.
+    `features`: feature store folders to train on instead of the recipe's extracted ones."""
     from abaw.data import load_index
     from abaw.formats.package import submit
     from abaw.post.tune import ValTruth, evaluate, tune
@@ -55,7 +56,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
                         "no other track)")
     source = get_track(cfg.pipeline.derive_from) if derived else track
     tables = [source.index_name] + ([track.index_name] if derived else [])
-    stores = ensure_features(index, cfg, work, tables, quiet)
+    stores = ensure_features(index, cfg, work, tables, quiet, given=features)
     if until == "features":
         return outcome
 
