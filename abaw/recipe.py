@@ -26,8 +26,14 @@ class FeaturesConfig:
     #                            by abaw (offline demo); "pretrain": trained on the training crops
     layers: dict = field(default_factory=dict)   # backbone -> layer to read (default: the entry's)
     pooling: dict = field(default_factory=dict)  # backbone -> pooling (default: the entry's)
+    inputs: dict = field(default_factory=dict)  # text backbone -> folder of per-video text
+    #                            files (behaviour descriptions, transcripts; relative to the
+    #                            dataset root): `abaw.features.text`
     batch_size: int = 64       # images (or audio chunks) per forward pass
     workers: int = 2           # decoding processes
+    offline: bool = False      # `--offline-encoders`: the backbones become the offline encoders
+    #                            that learn on the twin (the track demo's visual encoder, log-mel
+    #                            audio, hashed text), the rest of the recipe unchanged
 
 
 @dataclass
@@ -39,6 +45,14 @@ class PostConfig:
     impute: str = "linear"     # frames without a face: nearest | linear | ffill
     thresholds: bool = True    # tune one threshold per AU
     bias: bool = True          # tune a per-class bias (EXPR / CE)
+    logit_adjust: bool = False  # the class bias is a generalised logit adjustment (one strength)
+    gate: bool = False         # tune a confidence gate: confident raw frames are not smoothed
+
+    def options(self) -> dict:
+        """The keyword options of `abaw.post.tune.tune` (and of the cross-fitted estimate)."""
+        return {"kinds": tuple(self.kinds), "windows": tuple(self.windows),
+                "impute": self.impute, "thresholds": self.thresholds, "bias": self.bias,
+                "logit_adjust": self.logit_adjust, "gate": self.gate}
 
 
 @dataclass
@@ -48,14 +62,38 @@ class PipelineConfig:
 
 
 @dataclass
+class StagesConfig:
+    """What `abaw run` makes before training when the recipe asks (`abaw.pipeline.stages`): each
+    stage writes under the work folder once and is reused; its result fills the recipe's fields
+    (loss.prompts and model.embed_dim, loss.teacher, features.weights)."""
+
+    prompts: bool = False      # class-prompt (VA: 9 region) text embeddings for the prompt losses
+    prompt_encoder: str = ""   # the text tower; "" = the first backbone of the recipe that has one
+    teacher: bool = False      # train a teacher first (this recipe without distillation) and
+    #                            distil its outputs on the training split into this model
+    image: list = field(default_factory=list)  # image-level training of the first visual
+    #                            backbone before extraction, in order: byol | byel | mae (self-
+    #                            supervised), supervised (the labels of the training split)
+    image_tasks: list = field(default_factory=list)  # tracks whose labels supervised / byel
+    #                            read, e.g. ["EXPR"]; [] = every labelled track of the dataset
+    image_epochs: int = 3
+    image_frames: int = 4000   # training images, taken evenly over the training videos
+    image_lr: float = 1e-4     # peak learning rate (one-cycle); CNNs from scratch want ~2e-3
+    image_batch: int = 32
+
+
+@dataclass
 class Recipe(Config):
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     post: PostConfig = field(default_factory=PostConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    stages: StagesConfig = field(default_factory=StagesConfig)
 
     CHOICES: ClassVar[dict] = {**Config.CHOICES,
                                "post.impute": ("nearest", "linear", "ffill"),
                                "pipeline.derive_from": ("", "EXPR")}
+    POSITIVE: ClassVar[tuple] = (*Config.POSITIVE, "stages.image_epochs", "stages.image_frames",
+                                 "stages.image_lr", "stages.image_batch")
 
 
 def load_recipe(path=None, overrides=(), track: str | None = None) -> Recipe:

@@ -1,6 +1,7 @@
 """Face step throughput: end to end (PyAV decode and shrink in data-loader workers -> detector
 -> tracking, alignment, JPEG crops -> crop tree, table and summary on disk) against the detector
-alone on the same frames, decoded and shrunk beforehand, in the same run. Target: >= 80 %.
+alone on the same frames, decoded and shrunk beforehand, in the same run, each the best of the
+same number of runs. Target: >= 80 %. Exit status 1 on a missed target (`--quick`: a smoke run).
 
 Clips are made from the photograph that ships with scikit-image (`tests/faces_clips.py`): one
 moving face, a stretch without it, variable frame rate. RetinaFace runs on randomly initialised
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from faces_clips import moving_clip  # noqa: E402
+from timing import REPEAT, Targets, add_quick  # noqa: E402
 
 from abaw.data.media import iter_frames  # noqa: E402
 from abaw.faces.detector import shrink  # noqa: E402
@@ -75,7 +77,7 @@ def calibrate(detector, video, max_side, faces_per_frame=2):
     detector.threshold = float(score.topk(faces_per_frame, dim=1).values[:, -1].median())
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--detector", default="haar")
     ap.add_argument("--device", default="cpu")
@@ -86,7 +88,12 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--max-side", type=int, default=640)
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
+    add_quick(ap)
     args = ap.parse_args()
+    repeat = 1 if args.quick else REPEAT
+    if args.quick:
+        args.videos, args.frames = 1, 30
+    targets = Targets(args.quick)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,14 +111,20 @@ def main():
         detector = create_detector(args.detector, weights=weights, device=str(device))
         if weights is not None:
             calibrate(detector, videos[0], args.max_side)
-        n, s1 = detector_only(detector, videos, args.batch_size, args.max_side)
-        jobs = plan([tmp / "videos"], tmp / "crops")
-        t0 = time.perf_counter()
-        summary = extract(jobs, detector, tmp / "crops", CropSpec(), batch_size=args.batch_size,
-                          workers=args.workers, max_side=args.max_side, quiet=True)
-        e2e = time.perf_counter() - t0
-        _, s2 = detector_only(detector, videos, args.batch_size, args.max_side)
-    det_rate = n / min(s1, s2)   # the faster of before and after: the ratio errs low
+        # each the best of `repeat` runs (a fresh crop tree each time: extraction resumes)
+        n, det = min((detector_only(detector, videos, args.batch_size, args.max_side)
+                      for _ in range(repeat)), key=lambda r: r[1])
+        e2e, summary = float("inf"), None
+        for k in range(repeat):
+            jobs = plan([tmp / "videos"], tmp / f"crops{k}")
+            t0 = time.perf_counter()
+            done = extract(jobs, detector, tmp / f"crops{k}", CropSpec(),
+                           batch_size=args.batch_size, workers=args.workers,
+                           max_side=args.max_side, quiet=True)
+            took = time.perf_counter() - t0
+            if took < e2e:
+                e2e, summary = took, done
+    det_rate = n / det
     e2e_rate = summary["frames"] / e2e
     ratio = e2e_rate / det_rate
     result = {"detector": args.detector, "device": str(device), "frames": summary["frames"],
@@ -121,11 +134,10 @@ def main():
               "detector_only_fps": round(det_rate, 1), "end_to_end_fps": round(e2e_rate, 1),
               "ratio": round(ratio, 3), "target": TARGET}
     print(json.dumps(result))
-    if ratio < TARGET:
-        print(f"missed: end to end is {ratio:.0%} of the detector-only rate, target "
-              f"{TARGET:.0%}", file=sys.stderr)
-        sys.exit(1)
+    targets.check("end to end", ratio >= TARGET,
+                  f"{ratio:.0%} of the detector-only rate (>= {TARGET:.0%})")
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """Feature extraction throughput: end to end (JPEG decode in workers -> model -> store) against
-the same model on pre-decoded, pre-processed tensors in the same run. Target: >= 80 %.
+the same model on pre-decoded, pre-processed tensors in the same run, each the best of the same
+number of runs. Target: >= 80 %. Exit status 1 on a missed target (`--quick`: a smoke run).
 
 The models are the real classes with the released configs and preprocessing, randomly initialised
 (throughput does not depend on the weights, and nothing is downloaded):
@@ -25,6 +26,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import REPEAT, Targets, add_quick  # noqa: E402
 
 from abaw.data.index import DatasetIndex, Media, Sequence  # noqa: E402
 from abaw.features.extract import autocast, extract, resolve_device  # noqa: E402
@@ -128,7 +131,7 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="efficientnet-b0")
     ap.add_argument("--device", default="cpu")
@@ -137,7 +140,12 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
+    add_quick(ap)
     args = ap.parse_args()
+    repeat = 1 if args.quick else REPEAT
+    if args.quick:
+        args.frames = min(args.frames, 48)
+    targets = Targets(args.quick)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     results = []
@@ -147,16 +155,19 @@ def main():
         for name in args.models.split(","):
             entry = write_model(name, tmp / name)
             backbone = create_backbone(entry, weights=tmp / name, device=device)
-            n_ref, t_ref = model_only(backbone, index, args.batch_size, args.precision)
-            t0 = time.perf_counter()
-            summary = extract(index, backbone, tmp / f"store-{name}", batch_size=args.batch_size,
-                              workers=args.workers, precision=args.precision, quiet=True,
-                              rank=0, world=1)
-            sync(device)
-            t_e2e = time.perf_counter() - t0
-            # the model alone again after: the faster of the two is the reference (on a shared
-            # machine this keeps the ratio conservative)
-            t_ref = min(t_ref, model_only(backbone, index, args.batch_size, args.precision)[1])
+            # each the best of `repeat` runs (a fresh store each time: extraction resumes)
+            n_ref, t_ref = min((model_only(backbone, index, args.batch_size, args.precision)
+                                for _ in range(repeat)), key=lambda r: r[1])
+            t_e2e, summary = float("inf"), None
+            for k in range(repeat):
+                t0 = time.perf_counter()
+                done = extract(index, backbone, tmp / f"store-{name}-{k}",
+                               batch_size=args.batch_size, workers=args.workers,
+                               precision=args.precision, quiet=True, rank=0, world=1)
+                sync(device)
+                took = time.perf_counter() - t0
+                if took < t_e2e:
+                    t_e2e, summary = took, done
             ref, e2e = n_ref / t_ref, summary["frames"] / t_e2e
             results.append(dict(model=name, device=str(device), precision=args.precision,
                                 batch_size=args.batch_size, workers=args.workers,
@@ -164,10 +175,12 @@ def main():
                                 end_to_end_fps=round(e2e, 1), ratio=round(e2e / ref, 3)))
             r = results[-1]
             print(f"{name:16s} {str(device):7s} frames {r['frames']:6d}  model only "
-                  f"{ref:8.1f} frames/s  end to end {e2e:8.1f} frames/s  ratio {e2e / ref:5.2f} "
-                  f"(target >= 0.80: {'met' if e2e / ref >= 0.8 else 'NOT met'})")
+                  f"{ref:8.1f} frames/s  end to end {e2e:8.1f} frames/s")
+            targets.check(f"{name} end to end", e2e / ref >= 0.8,
+                          f"{e2e / ref:.2f} of the model-only rate (>= 0.80)")
     print(json.dumps(results))
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """Benchmark: indexing an Aff-Wild2-scale tree, cold and cached, against a pandas-per-file loop.
 
     python eval/bench_index.py [--root DIR] [--edition 10] [--videos 600] [--frames 2800000]
+    python eval/bench_index.py --quick
 
 The tree is the `full` synthetic twin's annotations, lists and templates (no images) when
 `abaw.data.synth` can write it; otherwise (or with --plain) an equivalent annotation tree is
@@ -14,7 +15,8 @@ Measured in the same run:
   loop most team loaders use), with no checks at all.
 Each figure is the best of --repeat runs (CPU time beside wall time): on a shared machine other
 processes only ever add time. Only the first cold run pays for importing pandas (~0.5 s).
-Targets: cold <= 5 s, cached <= 0.5 s.
+Targets: cold <= 5 s, cached <= 0.5 s. Exit status 1 on a missed target (`--quick`: a small
+generated tree, one run each, a smoke run).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from timing import best_of
+from timing import REPEAT, Targets, add_quick, best_of
 
 from abaw import protocol
 
@@ -129,15 +132,19 @@ def pandas_loop(root: Path) -> int:
     return rows
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, help="Use (or write) the tree here instead of a temp dir.")
     ap.add_argument("--edition", type=int, default=10)
     ap.add_argument("--videos", type=int, default=600)
     ap.add_argument("--frames", type=int, default=2_800_000)
     ap.add_argument("--plain", action="store_true", help="Generate the tree here, not the twin.")
-    ap.add_argument("--repeat", type=int, default=3, help="Runs per measurement (best is kept).")
+    ap.add_argument("--repeat", type=int, default=REPEAT,
+                    help="Runs per measurement (best is kept).")
+    add_quick(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.plain, args.videos, args.frames, args.repeat = True, 30, 60_000, 1
     tmp = None
     root = args.root
     if root is None:
@@ -157,13 +164,13 @@ def main() -> None:
             except ImportError:
                 generate(root, args.edition, args.videos, args.frames)
             print(f"tree: {how}, written in {time.perf_counter() - t0:.1f} s")
-        run(root, args.edition, args.repeat)
+        return run(root, args.edition, args.repeat, Targets(args.quick))
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(root: Path, edition: int, repeat: int) -> None:
+def run(root: Path, edition: int, repeat: int, targets: Targets) -> int:
     from abaw.data.build import build_index, load_index
 
     cold, cold_cpu, (index, problems) = best_of(lambda: build_index(root, edition, rebuild=True),
@@ -181,7 +188,12 @@ def run(root: Path, edition: int, repeat: int) -> None:
     print(f"cached index    {cached:7.3f} s wall {cached_cpu:6.3f} s CPU  (target <= 0.5 s)")
     print(f"pandas per file {ref:7.2f} s wall {ref_cpu:6.2f} s CPU  ({ref_rows:,} rows, no checks)")
     print(f"ratio: cold is {ref / cold:.1f}x the pandas loop's speed, cached {ref / cached:.0f}x")
+    targets.check("no errors", not errors, f"{len(errors)} errors in the index", speed=False)
+    t_cold, t_cached = targets.time(cold, cold_cpu), targets.time(cached, cached_cpu)
+    targets.check("cold index", t_cold <= 5.0, f"{t_cold:.2f} s (<= 5 s)")
+    targets.check("cached index", t_cached <= 0.5, f"{t_cached:.3f} s (<= 0.5 s)")
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

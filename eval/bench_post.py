@@ -9,12 +9,18 @@
    EXPR and on AU (with per-AU thresholds), against the naive loop + `metrics.score` per window
    (measured on 5 windows, scaled to 50).
 
-Targets: <= 0.2 s per smoothing pass, <= 3 s per 50-window sweep.
+Every time, abaw's and the naive loop's alike, is the best of the same number of runs.
+Targets: <= 0.2 s per smoothing pass, <= 3 s per 50-window sweep, smoothers equal to the naive
+loop to <= 1e-5. Exit status 1 on a missed target.
+
+    python eval/bench_post.py [--quick]
 """
 
+import argparse
+import sys
 
 import numpy as np
-from timing import best_of
+from timing import Targets, add_quick, best_of
 
 from abaw import metrics, protocol
 from abaw.core.decisions import decide
@@ -26,9 +32,10 @@ from abaw.post import tune as tn
 ROWS, VIDEOS = protocol.SIZES["template_rows_ed5"]["EXPR"]
 WINDOW = 51
 SWEEP = tuple(range(1, 100, 2))   # 50 windows
+TARGET_SMOOTH_S, TARGET_SWEEP_S, TARGET_DIFF = 0.2, 3.0, 1e-5
 
 
-def full_size(rng):
+def full_size(rng, ROWS=ROWS, VIDEOS=VIDEOS):
     """(EXPR set, AU set, EXPR truth, AU truth): noisy per-frame outputs of slow segments."""
     lengths = rng.multinomial(ROWS - 50 * VIDEOS, np.ones(VIDEOS) / VIDEOS) + 50
     offsets = np.concatenate([[0], np.cumsum(lengths)])
@@ -75,28 +82,42 @@ def naive(x, offsets, kind, window):
     return out
 
 
-def main():
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_quick(ap)
+    args = ap.parse_args()
+    rows, videos = (40_000, 20) if args.quick else (ROWS, VIDEOS)
+    repeat = 1 if args.quick else None
+    targets = Targets(args.quick)
     rng = np.random.default_rng(0)
-    expr, aus, ex_truth, au_truth = full_size(rng)
-    print(f"{ROWS:,} frames, {VIDEOS} videos; smoothing 12 AU columns, window {WINDOW}")
+    expr, aus, ex_truth, au_truth = full_size(rng, rows, videos)
+    print(f"{rows:,} frames, {videos} videos; smoothing 12 AU columns, window {WINDOW}")
     for kind in sm.KINDS:
         # The first call in a process loads the compiled loops from numba's cache (or compiles
         # them, a few seconds, once per checkout): reported apart from the timed calls.
         t_first, _, _ = best_of(lambda k=kind: sm.smooth(aus.outputs[:1000], [0, 1000], k, 5), 1)
         t_ours, c_ours, ours = best_of(lambda k=kind: sm.smooth(aus.outputs, aus.offsets, k,
-                                                                WINDOW))
+                                                                WINDOW), repeat)
         t_ign, c_ign, _ = best_of(lambda k=kind: sm.smooth(aus.outputs, aus.offsets, k, WINDOW,
-                                                           aus.imputed))
-        t_ref, _, ref = best_of(lambda k=kind: naive(aus.outputs, aus.offsets, k, WINDOW), 1)
+                                                           aus.imputed), repeat)
+        t_ref, c_ref, ref = best_of(lambda k=kind: naive(aus.outputs, aus.offsets, k, WINDOW),
+                                    repeat)
+        diff = float(np.abs(ours - ref).max())
         print(f"  {kind:8s} abaw {t_ours:6.3f} s (cpu {c_ours:5.3f}; ignoring imputed {t_ign:5.3f}"
-              f" s, cpu {c_ign:5.3f})   naive loop {t_ref:6.2f} s   speed-up "
-              f"{t_ref / t_ours:5.1f}x   max |diff| {np.abs(ours - ref).max():.1e}   "
-              f"target <= 0.2 s   (first call {t_first:.2f} s)")
+              f" s, cpu {c_ign:5.3f})   naive loop {t_ref:6.2f} s (cpu {c_ref:5.2f})   speed-up "
+              f"{targets.time(t_ref, c_ref) / targets.time(t_ours, c_ours):5.1f}x   "
+              f"(first call {t_first:.2f} s)")
+        worst = max(targets.time(t_ours, c_ours), targets.time(t_ign, c_ign))
+        targets.check(f"{kind} pass", worst <= TARGET_SMOOTH_S,
+                      f"{worst:.3f} s (<= {TARGET_SMOOTH_S} s)")
+        targets.check(f"{kind} values", diff <= TARGET_DIFF,
+                      f"max |diff| {diff:.1e} from the naive loop (<= {TARGET_DIFF:g})",
+                      speed=False)
 
     print("50-window tuning sweep (tune(): moving mean, windows 1..99, official score each)")
     for name, ps, truth in (("EXPR", expr, ex_truth), ("AU", aus, au_truth)):
         t_ours, c_ours, params = best_of(lambda p=ps, t=truth: tn.tune(
-            p, t, kinds=("mean",), windows=SWEEP, bias=False))
+            p, t, kinds=("mean",), windows=SWEEP, bias=False), repeat)
         target = truth.align(ps)[name]
         ref_windows = SWEEP[::10]
 
@@ -105,14 +126,18 @@ def main():
                 smoothed = naive(p.outputs, p.offsets, "mean", w)[t.rows]
                 metrics.score(name, 8, decide(layout(name, 8), smoothed),
                               t.labels.astype(np.int64))
-        t_ref, _, _ = best_of(reference, 1)
-        t_ref *= len(SWEEP) / len(ref_windows)
+        t_ref, c_ref, _ = best_of(reference, repeat)
+        scale = len(SWEEP) / len(ref_windows)
         chosen = params.smooth[name]
-        print(f"  {name:4s} abaw {t_ours:6.2f} s (cpu {c_ours:5.2f})   naive {t_ref:6.1f} s "
-              f"(5 windows, x10)   speed-up {t_ref / t_ours:5.1f}x   chose {chosen['kind']} "
-              f"{chosen['window']}: {params.scores['raw']:.4f} -> {params.scores['tuned']:.4f}   "
-              "target <= 3 s")
+        ours = targets.time(t_ours, c_ours)
+        print(f"  {name:4s} abaw {t_ours:6.2f} s (cpu {c_ours:5.2f})   naive {t_ref * scale:6.1f} s "
+              f"(5 windows, x10)   speed-up {targets.time(t_ref, c_ref) * scale / ours:5.1f}x   "
+              f"chose {chosen['kind']} {chosen['window']}: {params.scores['raw']:.4f} -> "
+              f"{params.scores['tuned']:.4f}")
+        targets.check(f"{name} sweep", ours <= TARGET_SWEEP_S,
+                      f"{ours:.2f} s (<= {TARGET_SWEEP_S} s)")
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,19 +1,19 @@
 """Which validation figure predicts the hidden test score: in-sample or cross-fitted?
 
 On the synthetic twin the test labels are known (hidden under `.truth/`). Per track and seed this
-runs the demo recipe end to end (`abaw.pipeline.run_track`), then reads the run folder:
+runs the demo recipe end to end (`abaw.pipeline.run_track`) and reads the figures it prints:
 
 - in-sample: the validation score after the post-processing tuned on all of validation
-  (post.json), scored on the same validation videos: what `abaw run` prints today;
+  (post.json), scored on the same validation videos;
 - cross-fitted: the same tuning options, each validation video post-processed by parameters
   tuned on the other validation videos (`abaw.post.crossfit`);
-- test: the hidden-test score of the post-processing that was written (post.json applied to the
-  run's raw test predictions).
+- test: the hidden-test score of the written submission (post.json applied to the run's raw
+  test predictions),
 
 and prints, per track, the mean of each over the seeds, the mean absolute distance of each
 validation figure to the test score, and how wide the test score's own 90% bootstrap interval
-over test videos is (a distance well inside it cannot be told apart). Exit status 1 when the cross-fitted figure is not the
-closer one for every track (the target).
+over test videos is (a distance well inside it cannot be told apart). Exit status 1 when the
+cross-fitted figure is not the closer one for every track (the target).
 
     python eval/honest_scores.py                      # small twin, seeds 0,1,2, five tracks
     python eval/honest_scores.py --seeds 0 --tracks expr,va
@@ -32,39 +32,13 @@ import numpy as np
 TRACKS = ("va", "expr", "au", "mtl", "lsd")      # CE is scored on the hidden test already
 
 
-def hidden_truth(index, track: str):
-    """The twin's hidden test labels as a ValTruth (MTL and LSD: keyed by image name)."""
-    from abaw.data.synth import read_truth
-    from abaw.pipeline import hidden_truth as video_truth
-    from abaw.post.truth import ValTruth
-
-    track = track.upper()
-    if track not in ("MTL", "LSD"):
-        return video_truth(index, track)
-    labels = read_truth(index.root, track)
-    per_video = {}
-    for vid in index.ids(track, "test"):
-        seq = index.sequence(track, vid)
-        if track == "LSD":
-            names = [Path(p).name for p in seq.images]
-            y = np.array([labels.get(n, -1) for n in names], np.float64)
-        else:
-            y = np.array([labels.get(f"{vid}/{int(f):05d}.jpg", np.full(15, np.nan))
-                          for f in seq.frames], np.float64)
-        per_video[vid] = (seq.frames, y)
-    return ValTruth(track, per_video)
-
-
 def measure(track: str, seed: int, work: Path, size: str, quiet: bool) -> dict:
     from abaw.cli.demo import twin_for
     from abaw.core.decisions import Decision
     from abaw.data import load_index
-    from abaw.pipeline import run_track
-    from abaw.post.crossfit import crossfit, video_pairs
+    from abaw.pipeline import hidden_truth, run_track
     from abaw.post.tune import evaluate
-    from abaw.report import load_truth
     from abaw.report.run import open_run
-    from abaw.uncertainty import bootstrap
     from tracks import get_track
 
     root = twin_for(track, work, quiet, size, seed)
@@ -72,22 +46,14 @@ def measure(track: str, seed: int, work: Path, size: str, quiet: bool) -> dict:
     out = run_track(get_track(track), root, recipe="demo", overrides=[f"run.seed={seed}"],
                     work=work / "runs", out=work / "submissions" / f"seed{seed}", quiet=quiet)
     run = open_run(out.run_dir)
-    index = load_index(root)
-    val = run.predictions("val")
-    truth = load_truth(index, val.track)
-    params = run.post()
-    fit = crossfit(val, truth, **run.tune_options())
-    test = params.apply(run.predictions("test"))
-    hidden = hidden_truth(index, track)
-    # how precisely the hidden test itself pins the score down: its own bootstrap over videos
-    pairs = video_pairs(test, hidden)
-    iv = bootstrap(test.track, test.edition, pairs)
+    hidden = hidden_truth(load_index(root), track)
+    low, high = out.intervals["test"]
     return {"track": track.upper(), "seed": seed, "run": str(run.path),
-            "val_raw": evaluate(val, truth, decision=Decision()).value,
-            "in_sample": params.scores["tuned"], "cross_fitted": fit.estimate.value,
+            "val_raw": out.val_raw, "in_sample": out.val_post, "cross_fitted": out.val_crossfit,
             "test_raw": evaluate(run.predictions("test"), hidden, decision=Decision()).value,
-            "test": evaluate(test, hidden).value, "test_low": iv.low, "test_high": iv.high,
-            "val_units": len(fit.pairs), "test_units": len(pairs),
+            "test": out.hidden_test, "test_low": low, "test_high": high,
+            "val_units": len(run.saved("val.crossfit").videos),
+            "test_units": len(hidden.per_video),
             "seconds": round(time.perf_counter() - t0, 1)}
 
 

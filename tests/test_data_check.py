@@ -8,6 +8,7 @@ import data_trees as D
 import numpy as np
 import pytest
 
+from abaw import protocol
 from abaw.cli import main
 from abaw.data import load_index
 from abaw.data.check import check_dataset
@@ -27,6 +28,7 @@ def clean_tree(root):
     t = D.affwild(root, 6)
     D.templates(t, {"7-25-1920x1080": 4})
     D.ce(root)
+    D.crops(root, "01", range(1, 5)), D.crops(root, "02", range(1, 4))   # faces found in CE videos
     return t
 
 
@@ -152,12 +154,14 @@ def test_synth_command_calls_the_twin(tmp_path, capsys, monkeypatch):
                            "--size", "small", "--seed", "3")
     assert code == 0
     assert calls == [(str(tmp_path / "t"), {"edition": 7, "size": "small", "seed": 3,
-                                            "images": None, "progress": False})]
+                                            "images": None, "progress": False, "messy": False})]
     code, out, _ = run_cli(capsys, "data", "synth", str(tmp_path / "u"), "--size", "full",
                            "--images", "--progress")
     assert code == 0 and calls[-1][1]["images"] is True and calls[-1][1]["progress"] is True
     run_cli(capsys, "data", "synth", str(tmp_path / "v"), "--no-images")
     assert calls[-1][1]["images"] is False
+    code, out, _ = run_cli(capsys, "data", "synth", str(tmp_path / "w"), "--messy")
+    assert code == 0 and calls[-1][1]["messy"] is True and "tiny messy twin" in out
 
 
 # --- the synthetic twin, through the loader and the check ---------------------------------------
@@ -218,8 +222,14 @@ def test_twin_is_clean_and_read_as_written(twins, edition):
 
 
 @pytest.mark.parametrize("edition", [6, 7, 9])
-def test_twin_without_images_has_no_errors(twins, edition):
+def test_twin_without_images_lacks_only_its_crops(twins, edition):
+    """Annotations, lists and templates in order; no track can be used without face crops."""
     report = check_dataset(twins(edition, images=False))
-    assert report.edition == edition and report.ok, [str(p) for p in report.problems]
-    assert {p.found for p in report.problems} <= {"no cropped_aligned*/ folder"} | {
-        f"no video for CE id '{i:02d}'" for i in range(1, 57)}
+    assert report.edition == edition and not report.ok
+    errors = {p.found for p in report.problems if p.severity == "error"}
+    tracks = [t for t in protocol.tracks_of(edition) if t != "LSD"]
+    videos = {t: sum(s.videos for s in report.summary if s.track == t) for t in tracks}
+    assert errors == {f"no face crop for any of the {videos[t]} {t} videos" for t in tracks}, \
+        [str(p) for p in report.problems]
+    assert {p.found for p in report.problems if p.severity == "warning"} <= {
+        "no cropped_aligned*/ folder"} | {f"no video for CE id '{i:02d}'" for i in range(1, 57)}

@@ -139,3 +139,21 @@ def test_run_trains_on_a_given_store_and_refuses_one_that_lacks_ids(twin, tmp_pa
     with pytest.raises(AbawError, match="found no features for"):
         pipeline.run_track(get_track("va"), root, recipe="demo", overrides=fast,
                            work=tmp_path / "runs2", quiet=True, features=str(partial.path))
+
+
+def test_preflight_with_given_stores_needs_no_crops(tmp_path):
+    """The full twin has no images: with its store given, nothing is extracted, so the check
+    before a run must not ask for face crops (it still does without the store)."""
+    from abaw.data.synth import synthesize
+    from abaw.pipeline.preflight import PreflightFailed, preflight
+    from tracks import get_track
+
+    root = synthesize(tmp_path / "bare", edition=8, size="tiny", seed=3, images=False)
+    store = write_twin_features(root, DIM)
+    kw = dict(recipe="demo", work=tmp_path / "runs", out=tmp_path / "subs")
+    with pytest.raises(PreflightFailed, match="face crop"):
+        preflight(get_track("va"), root, **kw)
+    done = preflight(get_track("va"), root, features=str(store), **kw)
+    assert any("given store" in line for line in done.checked)
+    with pytest.raises(PreflightFailed, match="no feature store here"):
+        preflight(get_track("va"), root, features=str(tmp_path / "none"), **kw)

@@ -18,15 +18,27 @@ def _streams(name):
     return 2
 
 
+# fusions that read several tokens per frame: the first stream (6 values) as 3 tokens of 2
+TOKENS = {"hga": {"in_tokens": [{"count": 3, "order": "token", "global": True}, None]}}
+
+
+def single(name):
+    """Heads and adapters take one stream."""
+    return name in list_models("head") + list_models("adapter")
+
+
 def build(name, **extra):
     torch.manual_seed(0)
     if name in list_models("head"):
         return create_model(name, in_dim=D[0], out_dim=OUT, hidden=HID, **extra)
-    return create_model(name, in_dims=D[: _streams(name)], out_dim=OUT, **extra)
+    if name in list_models("adapter"):
+        return create_model(name, in_dim=D[0], out_dim=OUT, **extra)
+    return create_model(name, in_dims=D[: _streams(name)], out_dim=OUT,
+                        **{**TOKENS.get(name, {}), **extra})
 
 
 def run(model, name, xs, mask):
-    if name in list_models("head"):
+    if single(name):
         return model(xs[0], mask)
     return model(xs[: _streams(name)], mask)
 

@@ -1,10 +1,13 @@
-"""Ensembles: means by hand, majority vote with ties, tuned weights never below a member,
-mismatched members refused in one line."""
+"""Ensembles: means by hand, majority vote with ties, tuned weights against a grid search and
+judged on videos they were not tuned on, mismatched members refused in one line."""
+
+import itertools
 
 import numpy as np
 import pytest
 from post_cases import case
 
+from abaw.core.decisions import Decision
 from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
 from abaw.post import ensemble as ens
@@ -12,9 +15,9 @@ from abaw.post import impute as imp
 from abaw.post import tune as tn
 
 
-def members(track, seeds, noise=(1.0, 1.6), n_videos=5):
+def members(track, seeds, noise=(1.0, 1.6), n_videos=5, truth_seed=0):
     """Sets for the same videos and truth whose outputs carry different noise (different heads)."""
-    clean, truth = case(track, np.random.default_rng(0), n_videos=n_videos, noise=0,
+    clean, truth = case(track, np.random.default_rng(truth_seed), n_videos=n_videos, noise=0,
                         face_missing=0)
     out = []
     for seed, level in zip(seeds, noise, strict=True):
@@ -59,20 +62,38 @@ def test_vote_majority_and_ties():
     np.testing.assert_allclose(ens.vote(va).outputs, [[0.3, -0.3]])   # values: the median
 
 
+def official(ps, truth, tuned_on=None):
+    """The official score of `ps`; AU thresholds tuned (as `tune` would) on `tuned_on`, a
+    (set, truth) pair, or on `ps` itself when none is given."""
+    if ps.track != "AU":
+        return tn.evaluate(ps, truth, Decision()).value
+    on = tuned_on or (ps, truth)
+    params = tn.tune(*on, kinds=("mean",), windows=(1,), bias=False)
+    return tn.evaluate(params.apply(ps), truth).value
+
+
 @pytest.mark.parametrize("track", ["VA", "EXPR", "AU"])
-def test_tuned_weights_are_at_least_as_good_as_each_member(track):
-    sets, truth = members(track, [1, 2], noise=(1.0, 1.3))
-    weights, scores = ens.tune_weights(sets, truth, step=0.1)
-    combined = ens.combine(sets, weights, method="weighted")
-    for g, s in scores.items():
-        assert s["ensemble"] >= max(s["members"]) - 1e-12
-        assert abs(sum(weights[g]) - 1) < 1e-9 and min(weights[g]) >= 0
-    # on the official score (AU thresholds tuned as `tune` would), the ensemble is no worse
-    def tuned_score(ps):
-        return tn.tune(ps, truth, kinds=("mean",), windows=(1,), bias=False).scores["tuned"]
-    assert tuned_score(combined) >= max(tuned_score(s) for s in sets) - 1e-12
-    # two heads with independent noise: averaging beats both
-    assert tuned_score(combined) > max(tuned_score(s) for s in sets) + 0.005
+def test_tuned_weights_match_a_grid_search_and_gain_on_held_out_videos(track):
+    val, val_truth = members(track, [1, 2], noise=(1.0, 1.3))
+    test, test_truth = members(track, [3, 4], noise=(1.0, 1.3), truth_seed=7)   # other videos
+    weights, _ = ens.tune_weights(val, val_truth, step=0.1)
+    for w in weights.values():
+        assert abs(sum(w) - 1) < 1e-9 and min(w) >= 0
+    # On validation: as good as every split of the weights on the same grid, each group's
+    # shares t and 1 - t tried together, scored officially.
+    groups = list(weights)
+    grid = np.round(np.arange(0, 1.0001, 0.1), 10)
+    best = max(official(ens.combine(val, {g: [t, 1 - t] for g, t in zip(groups, ts, strict=True)},
+                                    method="weighted"), val_truth)
+               for ts in itertools.product(grid, repeat=len(groups)))
+    assert official(ens.combine(val, weights, method="weighted"), val_truth) == pytest.approx(
+        best, abs=1e-9)
+    # On held-out videos, with the weights (and AU thresholds) from validation: two heads with
+    # independent noise, averaged, beat both.
+    held_out = official(ens.combine(test, weights, method="weighted"), test_truth,
+                        (ens.combine(val, weights, method="weighted"), val_truth))
+    alone = [official(t, test_truth, (v, val_truth)) for v, t in zip(val, test, strict=True)]
+    assert held_out > max(alone) + 0.005, (held_out, alone)
 
 
 def test_members_must_match():

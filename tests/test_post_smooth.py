@@ -1,10 +1,27 @@
-"""Smoothers against a slow, obviously correct per-row loop, and hand-computed cases."""
+"""Smoothers against a slow, obviously correct per-row loop, and hand-computed cases.
+
+The loop's weights are written here from their formulas (not taken from `abaw.post.smooth`): a
+changed kernel width or shape fails against it.
+"""
 
 import numpy as np
 import pytest
 
 from abaw.errors import AbawError
 from abaw.post import smooth as sm
+
+
+def formula_kernel(kind, window):
+    """Weights over a window's rows: ones; a Gaussian of sigma = window / 6 centred on the
+    window (so it spans +-3 sigma); the Hamming window 0.54 - 0.46 cos(2 pi q / (window - 1))."""
+    q = np.arange(window, dtype=np.float64)
+    if kind == "mean" or window == 1:
+        return np.ones(window)
+    if kind == "gaussian":
+        centre, sigma = (window - 1) / 2, window / 6
+        return np.exp(-((q - centre) ** 2) / (2 * sigma ** 2))
+    assert kind == "hamming"
+    return 0.54 - 0.46 * np.cos(2 * np.pi * q / (window - 1))
 
 
 def reference(x, offsets, kind, window, ignore=None):
@@ -14,7 +31,7 @@ def reference(x, offsets, kind, window, ignore=None):
     out = np.empty_like(x)
     ignore = np.zeros(len(x), bool) if ignore is None else ignore
     before = window // 2
-    weights = None if kind == "median" else sm.kernel(kind, window)
+    weights = None if kind == "median" else formula_kernel(kind, window)
     for v in range(len(offsets) - 1):
         a, b = offsets[v], offsets[v + 1]
         for i in range(a, b):
@@ -106,6 +123,10 @@ def test_hand_computed_edges_are_renormalised():
     np.testing.assert_array_equal(sm.smooth(x, off, "median", 3)[:, 0], [0.0, 3.0, 6.0, 6.0])
     # Hamming window 3 is [0.08, 1, 0.08]: row 0 = (1*0 + .08*3) / 1.08
     np.testing.assert_allclose(sm.smooth(x, off, "hamming", 3)[0, 0], 0.24 / 1.08, rtol=1e-6)
+    # Gaussian window 3: sigma 0.5, weights [e^-2, 1, e^-2]
+    e = np.exp(-2.0)
+    np.testing.assert_allclose(sm.smooth(x, off, "gaussian", 3)[1, 0], (3 + 6 * e) / (1 + 2 * e),
+                               rtol=1e-6)
 
 
 def test_ignored_rows_do_not_pull_and_videos_do_not_mix():

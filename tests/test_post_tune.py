@@ -97,6 +97,34 @@ def test_planted_au_thresholds_are_found():
     assert params.scores["tuned"] == 1.0 and params.scores["raw"] < 0.9
 
 
+@pytest.mark.parametrize("track", ["AU", "MTL"])
+def test_au_thresholds_are_the_best_for_the_smoothed_outputs_they_decide(track):
+    # The thresholds decide the SMOOTHED outputs (what `apply` gives), so they must be the best
+    # per-AU thresholds for those, found here by brute force over the 127 candidates k / 128 with
+    # F1 = 2TP / (2TP + FP + FN) written out; thresholds tuned on the raw outputs are not.
+    ps, truth = case(track, np.random.default_rng(12), n_videos=4, noise=1.6)
+    params = tn.tune(ps, truth, kinds=("mean",), windows=(1, 9, 25), bias=False)
+    au = "AU"
+    assert params.smooth[au]["window"] > 1               # smoothing matters here
+    smoothed = params.apply(ps)
+    target = truth.align(smoothed)[au]
+    cols = layout(ps.track, ps.edition).groups[au].columns
+    values = smoothed.outputs[target.rows, cols].astype(np.float64)      # (M, 12)
+    labels = np.asarray(target.labels, bool)                              # (M, 12)
+    candidates = np.arange(1, 128) / 128
+
+    def f1(y, decided):                                 # (M,), (M, T) -> (T,)
+        tp = (decided & y[:, None]).sum(0)
+        fp = (decided & ~y[:, None]).sum(0)
+        fn = (~decided & y[:, None]).sum(0)
+        return np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+
+    for j, t in enumerate(params.thresholds):
+        best = f1(labels[:, j], values[:, j:j + 1] >= candidates).max()
+        chosen = f1(labels[:, j], values[:, j:j + 1] >= np.array([t]))[0]
+        assert chosen == pytest.approx(best, abs=1e-12), (j, t, chosen, best)
+
+
 def test_planted_class_bias_is_recovered_in_its_decisions():
     rng = np.random.default_rng(2)
     n, c = 6000, 8

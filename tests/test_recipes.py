@@ -27,7 +27,8 @@ def test_recipe_builds_a_model(path):
     track = get_track(source)
     edition = track.edition_for(10)
     dims = [get_spec(b).dim for b in cfg.features.backbones]
-    model = build_model(cfg, dims, track.out_dim(edition)).eval()
+    metas = [{"kind": get_spec(b).kind} for b in cfg.features.backbones]
+    model = build_model(cfg, dims, track.out_dim(edition), track.layout(edition), metas).eval()
     t = 1 if track.name in ("MTL", "LSD") else 8
     xs = [torch.randn(2, t, d) for d in dims]
     out = model(xs, torch.ones(2, t, dtype=torch.bool))["outputs"]

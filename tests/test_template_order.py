@@ -90,6 +90,15 @@ def test_submit_with_only_the_root_writes_the_templates_rows(twin6, tmp_path):
         expected = template_of(twin6, track).read_text().splitlines()
         assert [s.split(",", 1)[0] for s in written] == [s.split(",", 1)[0] for s in expected]
         assert sub.written.path.name == template_of(twin6, track).name
+        # each row holds its own video's prediction at its own frame, decoded by hand here
+        for line in written[1:]:
+            key, values = line.split(",", 1)
+            video, name = key.rsplit("/", 1)
+            frames, raw = per[video]
+            out = raw[list(frames).index(int(name.split(".")[0]))]
+            want = {"VA": lambda o: list(np.clip(o, -1, 1)), "EXPR": lambda o: [np.argmax(o)],
+                    "AU": lambda o: list((o >= 0.5).astype(int))}[track](out)
+            assert np.allclose([float(x) for x in values.split(",")], want, atol=5e-7), line
 
 
 def test_no_template_anywhere_says_where_it_looked(twin6, tmp_path):

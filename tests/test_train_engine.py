@@ -139,6 +139,39 @@ def test_predict_writes_every_frame_with_raw_outputs_and_imputed_flags(data, tmp
     assert imp1[40:46].all()                          # frames with no row in the store at all
 
 
+def test_predicted_outputs_follow_their_frames(data, tmp_path):
+    # A per-frame head: the output at a frame is the model of that frame's features alone. The
+    # reference runs the saved model once over each whole video, its rows placed by frame number
+    # here; `predict` (windows, batches, averaging, gaps in the store) must give the same rows.
+    from abaw.train.config import read_run_config
+    from abaw.train.modeling import build_model
+
+    index, store, _ = data
+    track = get_track("EXPR")
+    train(track, tiny_config("EXPR", **{"model.head": "mlp", "optim.epochs": 2}), index, [store],
+          tmp_path, quiet=True)
+    tensors, _ = checkpoint.load(tmp_path / "best.safetensors")
+    model = build_model(read_run_config(tmp_path), [store.dim], track.out_dim(8))
+    model.load_state_dict(checkpoint.model_state(tensors))
+    model.eval()
+    for split in ("train", "val", "test"):
+        ps = predict_run(track, tmp_path, split, index=index, quiet=True)
+        for vid in index.ids("EXPR", split):
+            frames, out, _ = ps.video(vid)
+            want = index.sequence("EXPR", vid).frames
+            assert frames.tolist() == want.tolist()
+            stored, feats, present = store.load(vid)
+            x = np.zeros((len(want), store.dim), np.float32)
+            mask = np.zeros(len(want), bool)
+            at = {int(f): i for i, f in enumerate(want)}
+            for f, row, p in zip(stored, np.asarray(feats, np.float32), present, strict=True):
+                x[at[int(f)]], mask[at[int(f)]] = row, p
+            with torch.no_grad():
+                logits = model(torch.from_numpy(x)[None], torch.from_numpy(mask)[None])["outputs"]
+            ref = torch.softmax(logits[0].float(), dim=-1).numpy()
+            np.testing.assert_allclose(out, ref, atol=2e-5, err_msg=f"{split} {vid}")
+
+
 def test_multimodal_fusion_distillation_and_prompt_losses(data, tmp_path):
     index, store, audio = data
     teacher = train(get_track("EXPR"), tiny_config("EXPR", **{"optim.epochs": 2}), index, [store], tmp_path / "t",

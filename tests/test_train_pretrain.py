@@ -96,6 +96,22 @@ def test_loads_back_as_face_resnet18_and_extracts(twin, trained, tmp_path):
         assert np.isfinite(feats).all() and np.abs(feats[present]).sum(1).min() > 0
 
 
+def test_every_trainable_weight_moved_from_its_seeded_start(trained):
+    # The same seed gives the same initial network (seeded just before it is created); the saved
+    # one must differ from it in every weight the optimiser steps (not only in the batch-norm
+    # statistics that a forward pass in train mode updates by itself).
+    import timm
+    from safetensors.torch import load_file
+
+    torch.manual_seed(0)
+    start = timm.create_model("resnet18", pretrained=False, num_classes=0).state_dict()
+    saved = load_file(trained / "model.safetensors")
+    stepped = [n for n, t in start.items() if t.is_floating_point() and "running" not in n]
+    assert len(stepped) > 40 and set(stepped) <= set(saved)
+    unchanged = [n for n in stepped if torch.equal(saved[n], start[n])]
+    assert not unchanged, unchanged[:5]
+
+
 def test_same_seed_same_weights(twin, trained, tmp_path):
     again = pt.pretrain(twin(8), tmp_path / "again", seed=0, **FAST)
     other = pt.pretrain(twin(8), tmp_path / "other", seed=1, **FAST)

@@ -5,7 +5,8 @@ Each video has a latent state per frame: an expression class held for 12-20 fram
 valence/arousal curves, and 12 AU bits tied to the class. Features are a fixed random embedding
 of that state plus noise, so a head can learn it, and more easily with temporal context.
 Some frames have no input (all-zero rows, present=False), some labels carry the sentinels, and
-one video's store lacks a few frames entirely (non-contiguous rows).
+one video's store lacks a few frames entirely (non-contiguous rows). Test videos are unlabelled
+in the index; their labels are kept aside (`index.hidden`) to judge a model on them.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
                                                     "revision": "0", "layer": "", "pooling": "",
                                                     "preprocessing": "", "dim": DIM})
     seqs = {t: {} for t in ("VA", "EXPR", "AU", "MTL", "CE")}
-    latents = {}
+    latents, hidden = {}, {}
     lsd_rows = {"train": [], "val": []}
     for v in range(n_videos + n_test):
         vid = f"{v:03d}-video"
@@ -77,6 +78,8 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
         if not test:
             lsd_rows[split].append((x[present], np.minimum(cls[present], 5)))
         latents[vid] = (cls, va, present)
+        if test:                    # what the organisers keep: the test labels
+            hidden[vid] = {"VA": va_l, "EXPR": ex_l, "AU": au_l}
     for split, parts in lsd_rows.items():    # LSD: one image-level sequence per split
         feats = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts]).astype(np.float32)[:, None]
@@ -86,6 +89,7 @@ def make_dataset(root, n_videos=6, n_frames=120, n_val=2, seed=0, noise=0.8, edi
                                                      images=[f"{split}/{i}.jpg" for i in range(n)])
     index = DatasetIndex(root, edition, f"synthetic-{seed}", seqs, {})
     index.latents = latents        # for tests that build a second, correlated stream
+    index.hidden = hidden          # test videos: their labels, never in the index
     return index, store
 
 

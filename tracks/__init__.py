@@ -24,3 +24,16 @@ def recipe_path(track, recipe: str = "default") -> Path | None:
     """`tracks/<key>/recipes/<recipe>.toml` of a `Track` spec if it exists."""
     path = Path(__file__).parent / track.key / "recipes" / f"{recipe}.toml"
     return path if path.is_file() else None
+
+
+def resolve_recipe(track, recipe: str | None = None) -> Path:
+    """A recipe as `--recipe` names it: a TOML file, or a recipe name of the track (default:
+    `default`); an error listing the track's recipes when it is neither."""
+    if recipe and Path(recipe).is_file():
+        return Path(recipe)
+    found = recipe_path(track, recipe or "default")
+    if found is None:
+        names = sorted(p.stem for p in (Path(__file__).parent / track.key / "recipes").glob("*.toml"))
+        raise AbawError(f"--recipe: found {recipe!r}, expected a TOML file or a recipe name of "
+                        f"{track.key} ({', '.join(names)})")
+    return found

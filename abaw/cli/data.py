@@ -79,6 +79,10 @@ def _print(report) -> None:
                     else "positive frames per AU")                  # as `check` counts them
             hist = "  ".join(f"{k} {v:,}" for k, v in s.histogram.items())
             console.print(f"{s.track} {s.split} ({what}): {hist}", soft_wrap=True)
+    if report.crop_sources:       # where each video's crops come from (--json lists the ids)
+        where = [f"{escape(folder)}/ {len(ids)} video{'s' * (len(ids) != 1)}"
+                 for folder, ids in report.crop_sources.items()]
+        console.print(f"face crops from: {', '.join(where)}", soft_wrap=True)
     errors = sum(p.severity == "error" for p in report.problems)
     warnings = len(report.problems) - errors
     for p in report.problems:
@@ -125,11 +129,14 @@ def index(root, edition, templates, frame_count, probe_media):
               help="Write face crops, raw videos and LSD images [default: yes for tiny and "
                    "small, no for full].")
 @click.option("--progress", is_flag=True, help="Show a progress bar.")
+@click.option("--messy", is_flag=True, help="Lay it out as teams' copies of the releases are: "
+              "nested and duplicated crop folders, other template names and places.")
 @click.option("--features", "features", type=int, default=None, metavar="D",
               help="Also write a feature store of width D carrying the twin's signal, without "
                    "images (into OUT/.features/twin-D; `abaw run --features` reads it). On an "
-                   "existing twin of the same edition, size and seed, only the store is written.")
-def synth(out, edition, size, seed, images, progress, features):
+                   "existing twin of the same edition, size, seed and layout, only the store is "
+                   "written.")
+def synth(out, edition, size, seed, images, progress, messy, features):
     """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
     import json
     from pathlib import Path
@@ -139,11 +146,13 @@ def synth(out, edition, size, seed, images, progress, features):
 
     edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
     info = Path(out) / TRUTH / "info.json"
-    same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in (
-        "edition", "size", "seed")} == {"edition": edition, "size": size, "seed": seed}
+    keys = ("edition", "size", "seed", "messy")
+    same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in keys} == {
+        "edition": edition, "size": size, "seed": seed, "messy": True if messy else None}
     if features is None or not same:
-        synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress)
-        click.echo(f"wrote the edition {edition} {size} twin to {out}")
+        synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress,
+                   messy=messy)
+        click.echo(f"wrote the edition {edition} {size}{' messy' * messy} twin to {out}")
     if features is not None:
         from abaw.features.twin import write_twin_features
 

@@ -17,8 +17,9 @@ import click
               help="Folder for index.html, the figures and report.json [default: RUN/report].")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path),
               help="Dataset root with the validation annotations [default: the run's].")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the cross-fitting groups and the bootstrap draws.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the cross-fitting groups and the bootstrap draws [default: the "
+                   "run's, as `abaw run` used].")
 @click.option("--quiet", is_flag=True, help="Print only where the report is.")
 def report(run, out, root, seed, quiet):
     """Write the report of RUN: curves, sweep, breakdowns, honest scores, provenance."""

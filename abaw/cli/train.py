@@ -12,8 +12,8 @@ from abaw.cli.options import TrackChoice
 
 @click.command("train")
 @click.option("--track", required=True, type=TrackChoice(), help="The track to train.")
-@click.option("--recipe", type=click.Path(dir_okay=False),
-              help="TOML recipe (default: the track's recipes/default.toml, else built-in defaults).")
+@click.option("--recipe", help="A recipe name in tracks/<track>/recipes/ or a TOML file (default: "
+              "the track's default recipe, else built-in defaults).")
 @click.option("--root", required=True, type=click.Path(file_okay=False), help="Dataset root.")
 @click.option("--edition", type=int, help="Edition of the dataset (detected when omitted).")
 @click.option("--features", required=True,
@@ -29,10 +29,9 @@ def train(track, recipe, root, edition, features, out, overrides, resume, quiet)
     from abaw.recipe import load_recipe
     from abaw.train.inputs import open_stores
     from abaw.train.trainer import train as run_training
-    from tracks import recipe_path
+    from tracks import recipe_path, resolve_recipe
 
-    if recipe is None:
-        recipe = recipe_path(track)
+    recipe = recipe_path(track) if recipe is None else resolve_recipe(track, recipe)
     cfg = load_recipe(recipe, overrides, track=track.name).training()
     stores = open_stores(features)
     index = load_index(root, edition)

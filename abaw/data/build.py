@@ -27,6 +27,7 @@ from abaw import protocol
 from abaw.data import annotations, lists, media
 from abaw.data import cache as index_cache
 from abaw.data import problems as P
+from abaw.data.cropdirs import copy_problems
 from abaw.data.crops import crop_frames
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import Layout, discover
@@ -231,10 +232,7 @@ class Builder:
                                                  f"{bad[0][1]}{more}", "a JPEG crop that decodes",
                                                  "copy it again; until then its frame counts as "
                                                  "without a face"))
-            if len(dirs) > 1:
-                self.problems.append(P.warning(self.lay.rel(dirs[1]), None,
-                                               f"a second crop folder for {id_!r}", "one",
-                                               f"using {self.lay.rel(dirs[0])}"))
+            self.problems += copy_problems(id_, dirs, self.lay.rel)   # [] for one folder
             self._crops[id_] = frames
         return self._crops[id_]
 

@@ -1,10 +1,11 @@
 """The on-disk index cache: one `.npz` (no pickles) named by the fingerprint of its inputs.
 
 The fingerprint hashes the path, size and mtime of every input file (annotation files, lists,
-templates, MTL files, raw videos) and the path and mtime of every crop and image folder (a
-folder's mtime changes when a file is added to or removed from it), plus the edition and the
-options. Changing, adding or removing any of them gives a new fingerprint, so a stale cache is
-never read. Paths are relative to the root, so a moved tree keeps its cache.
+templates, MTL files, raw videos) and the path and mtime of every crop folder found (however
+nested, `abaw.data.cropdirs`), video crop folder and image folder (a folder's mtime changes when
+a file is added to or removed from it), plus the edition and the options. Changing, adding or
+removing any of them gives a new fingerprint, so a stale cache is never read. Paths are relative
+to the root, so a moved tree keeps its cache.
 
 Layout of the file: per track one array of all labels and one of the frames of sequences whose
 frames are not simply 1..N, per-sequence facts in a JSON `meta` array, LSD image paths as one
@@ -47,7 +48,7 @@ def fingerprint(lay: Layout, **options) -> str:
     files += list(lay.templates.values()) + list(lay.ce_videos.values())
     files += [p for ps in lay.videos.values() for p in ps]
     files += [lay.lsd_list] if lay.lsd_list else []
-    folders = [p for ps in lay.crop_dirs.values() for p in ps]
+    folders = list(lay.crop_folders) + [p for ps in lay.crop_dirs.values() for p in ps]
     folders += [p for cls in lay.lsd_dirs.values() for ps in cls.values() for p in ps]
     folders += [lay.lsd_test_dir] if lay.lsd_test_dir else []
     lines = []

@@ -3,12 +3,15 @@
 The summary has one row per track and split: sequences (videos or persons), frames, frames with
 a valid label, frames without a crop image, ids without any crop folder, `_left/_right` pairs and
 a class histogram (EXPR/CE/LSD/MTL expression: valid frames per class; AU: positive frames per
-AU). The data can be used when no problem is an error (`Report.ok`).
+AU); and which crop folder each video's crops come from (`crop_sources`). The data can be used
+when no problem is an error (`Report.ok`); a track none of whose videos has a face crop is an
+error here (the index itself keeps such a tree: submissions can still be validated against it).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -38,6 +41,7 @@ class Report:
     edition: int
     summary: list
     problems: list
+    crop_sources: dict = field(default_factory=dict)   # crop folder -> ids whose crops it holds
 
     @property
     def ok(self) -> bool:
@@ -45,7 +49,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"root": self.root, "edition": self.edition, "ok": self.ok,
-                "summary": [asdict(s) for s in self.summary],
+                "summary": [asdict(s) for s in self.summary], "crop_sources": self.crop_sources,
                 "problems": [dict(p.to_dict(), message=str(p)) for p in self.problems]}
 
 
@@ -53,9 +57,49 @@ def check_dataset(root, edition: int | None = None, templates: dict | None = Non
                   frame_count: str = FRAME_COUNT) -> Report:
     index, problems = build_index(root, edition, use_cache=False, templates=templates,
                                   frame_count=frame_count)
+    problems = problems + no_crops(index)
     order = {"error": 0, "warning": 1}
     problems = sorted(problems, key=lambda p: order[p.severity])  # stable: file order kept
-    return Report(str(index.root), index.edition, summarise(index), problems)
+    return Report(str(index.root), index.edition, summarise(index), problems,
+                  crop_sources(index))
+
+
+def crop_sources(index: DatasetIndex) -> dict[str, list[str]]:
+    """{crop folder (relative to the root): the ids whose crops are taken from it}."""
+    out: dict[str, list[str]] = {}
+    for id_, m in sorted(index.media.items()):
+        if m.crop_dir is not None:
+            out.setdefault(str(PurePosixPath(m.crop_dir).parent), []).append(id_)
+    return dict(sorted(out.items()))
+
+
+def without_crops(index: DatasetIndex, track: str, split: str | None = None) -> list[str]:
+    """Ids of a track's videos (of one split, or all) that have no face crop at all."""
+    seqs = index.sequences.get(track, {})
+    return sorted(i for i, s in seqs.items() if (split is None or s.split == split)
+                  and (index.media.get(i) is None or not len(index.media[i].crop_frames)))
+
+
+def faces_hint(index: DatasetIndex, ids) -> str:
+    """What makes the missing crops: the face step, when the videos are there."""
+    if any(index.media.get(i) is not None and index.media[i].raw_video for i in ids):
+        return f"detect the faces of the raw videos: `abaw faces extract {index.root} --out DIR`"
+    return f"copy the {protocol.CROP_FOLDER}*/ folders of the release into the root"
+
+
+def no_crops(index: DatasetIndex) -> list[P.Problem]:
+    """An error per track none of whose videos has a face crop: nothing to learn or predict
+    from (image-level tracks, LSD, have images of their own)."""
+    out = []
+    for track, seqs in index.sequences.items():
+        if not seqs or layout(track, edition_for(track, index.edition)).image_level:
+            continue
+        missing = without_crops(index, track)
+        if len(missing) == len(seqs):
+            out.append(P.error(index.root, None, f"no face crop for any of the {len(seqs)} "
+                               f"{track} videos", f"{protocol.CROP_FOLDER}*/<id>/<NNNNN>.jpg",
+                               faces_hint(index, missing)))
+    return out
 
 
 def summarise(index: DatasetIndex) -> list[SplitSummary]:

@@ -93,6 +93,29 @@ def scan(root: Path) -> Scan:
     return out
 
 
+def find_file(given, root=None) -> Path | None:
+    """A file the user named (`--template`, `--test-list`): as given when it is there, else under
+    the dataset root, as a path relative to it or, for a bare name (the README's
+    `template=CVPR_8th_ABAW_AU_test_set_example.txt`), wherever the tree walk meets that name.
+    None when found nowhere; an error naming them when several different files have the name."""
+    path = Path(given).expanduser()
+    if path.is_file():
+        return path
+    if root is None or path.is_absolute():
+        return None
+    root = Path(root)
+    if (root / path).is_file():
+        return root / path
+    if len(path.parts) != 1:
+        return None
+    found = sorted(scan(root).files.get(path.name, []), key=lambda p: (len(p.parts), str(p)))
+    if len({p.read_bytes() for p in found}) > 1:
+        raise AbawError(f"{given}: found {len(found)} different files of that name under {root} "
+                        f"({', '.join(str(p.relative_to(root)) for p in found)}), expected one: "
+                        "give its path")
+    return found[0] if found else None
+
+
 def detect_edition(s: Scan) -> int:
     """The edition whose layout the tree has; an error naming the candidates when it can't tell."""
     tasks = all_task_folders()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from abaw import protocol
 from abaw.data import problems as P
+from abaw.data.cropdirs import find_crop_folders
 from abaw.data.detect import (
     AFFWILD_TRACKS,
     Scan,
@@ -39,7 +40,8 @@ class Layout:
     edition: int
     annotation_root: Path | None = None
     track_files: dict = field(default_factory=dict)  # track -> split -> [annotation file Path]
-    crop_dirs: dict = field(default_factory=dict)    # id -> [crop folder Path], crop roots in order
+    crop_dirs: dict = field(default_factory=dict)    # id -> [its crop folders], the used first
+    crop_folders: list = field(default_factory=list)  # folders of <id>/ crop folders (cropdirs)
     videos: dict = field(default_factory=dict)       # video stem -> [Path] in batch folders
     batch_dirs: list = field(default_factory=list)
     mtl_files: dict = field(default_factory=dict)    # "train" | "val" | "test" -> Path
@@ -152,11 +154,8 @@ def _media(lay: Layout, s: Scan) -> None:
     if not s.crop_roots:
         lay.problems.append(P.warning(lay.rel(lay.root), None, f"no {protocol.CROP_FOLDER}*/ folder",
                                       "face crops <id>/<NNNNN>.jpg", "no frame has a crop"))
-    ordered = sorted(s.crop_roots, key=lambda p: (p.name != protocol.CROP_FOLDER, str(p)))
-    for croot in ordered:
-        for e in os.scandir(croot):
-            if e.is_dir() and not e.name.startswith("."):
-                lay.crop_dirs.setdefault(e.name, []).append(Path(e.path))
+    found = find_crop_folders(s.crop_roots)        # nested and duplicated ones too
+    lay.crop_folders, lay.crop_dirs = found.folders, found.videos
     lay.batch_dirs = sorted(s.batch_dirs)
     for bdir in lay.batch_dirs:
         for e in os.scandir(bdir):

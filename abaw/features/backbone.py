@@ -126,4 +126,6 @@ class Backbone:
         meta = {"backbone": self.name, "kind": self.kind, "source": self.model_id,
                 "revision": self.fingerprint(), "layer": self.layer, "pooling": self.pooling,
                 "preprocessing": self.preprocessing, "dim": self.dim, "weights": self.location}
+        if getattr(self, "tokens", None):      # a row holds several tokens (patches, grid cells)
+            meta["tokens"] = self.tokens
         return json.loads(json.dumps(meta))

@@ -5,6 +5,8 @@
   present=False, never invented.
 - Audio: the raw video's audio is decoded in workers, encoded in chunks, and mapped onto the
   video frames by timestamp (`abaw.features.timeline`).
+- Text: each id's text file (behaviour descriptions, transcripts) in the folder the recipe names,
+  its segments embedded and spread over their frames (`abaw.features.text`).
 - Batches never span two ids, so an id's features do not depend on which other ids ran: a resumed
   run (done ids skipped) writes byte-identical files.
 - `torchrun`: ids are shared out by RANK / WORLD_SIZE (by raw video, so the two people of one
@@ -64,9 +66,9 @@ def input_fingerprint(job: Job, root) -> str:
     return h.hexdigest()
 
 
-def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
+def plan(index, kind: str, tracks=None, splits=None, text_dir=None) -> list[Job]:
     """One job per id of the chosen tracks and splits, sorted; its rows are the union of the
-    frames its sequences list."""
+    frames its sequences list. `text_dir`: the folder of the ids' text files (kind "text")."""
     tracks = [t.upper() for t in (tracks or index.tracks())]
     frames: dict[str, set] = {}
     image_track: dict[str, str] = {}
@@ -75,8 +77,8 @@ def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
             if splits and seq.split not in splits:
                 continue
             if seq.images is not None:
-                if kind == "audio":
-                    continue  # image rows (LSD) have no video
+                if kind in ("audio", "text"):
+                    continue  # image rows (LSD) have no video, no transcript
                 image_track[id] = track
             frames.setdefault(id, set()).update(int(f) for f in seq.frames)
     jobs = []
@@ -88,7 +90,12 @@ def plan(index, kind: str, tracks=None, splits=None) -> list[Job]:
         else:
             present = index.has_crop(id, rows)
         job = Job(id, rows, present)
-        if kind == "audio":
+        if kind == "text":
+            from abaw.features.text import text_file
+
+            found = text_file(text_dir, id, index.edition) if text_dir is not None else None
+            job.paths = [str(found)] if found else []
+        elif kind == "audio":
             if media is not None and media.raw_video:
                 job.video = str(Path(index.root) / media.raw_video)
                 job.timestamps = media.timestamps
@@ -240,12 +247,32 @@ def extract_audio(backbone, jobs, store, device, batch_size, workers, precision,
     return sum(len(j.frames) for j in jobs)
 
 
+# --- text -----------------------------------------------------------------------------------------
+
+def extract_text(backbone, jobs, store, device, batch_size, workers, precision, quiet,
+                 on_done=None) -> int:
+    from abaw.features.text import text_rows
+
+    bar = progress(sum(len(j.frames) for j in jobs), backbone.name, quiet)
+    try:
+        for job in jobs:
+            rows, present = text_rows(backbone, job.frames, job.paths[0] if job.paths else None)
+            store.write(job.id, job.frames, rows, present, job.inputs)
+            bar.update(len(job.frames))
+            if on_done:
+                on_done(job.id)
+    finally:
+        bar.close()
+    return sum(len(j.frames) for j in jobs)
+
+
 # --- the whole step -------------------------------------------------------------------------------
 
 def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64,
             workers: int = 2, precision: str = "auto", quiet: bool = False, on_done=None,
-            rank: int | None = None, world: int | None = None) -> dict:
+            rank: int | None = None, world: int | None = None, inputs=None) -> dict:
     """Extract `backbone` features for the index into the store at `out`; returns a summary.
+    `inputs`: a text backbone's folder of text files (relative to the dataset root).
 
     Ids already in the store and made from the same inputs are skipped (resume); an id whose
     crops or video changed is made again. `on_done(id)` is called after each id is written
@@ -258,19 +285,29 @@ def extract(index, backbone, out, tracks=None, splits=None, batch_size: int = 64
     env_rank, env_world = rank_and_world()
     rank = env_rank if rank is None else rank
     world = env_world if world is None else world
-    jobs = shard(plan(index, backbone.kind, tracks, splits), rank, world)
+    text_dir = None
+    if backbone.kind == "text":
+        if not inputs:
+            raise AbawError(f"features.inputs: found no folder for the text backbone "
+                            f"{backbone.name}, expected e.g. {{{backbone.name} = \"transcripts\"}}")
+        text_dir = Path(index.root) / inputs
+    jobs = shard(plan(index, backbone.kind, tracks, splits, text_dir), rank, world)
     meta = backbone.meta()
+    if text_dir is not None:
+        meta["inputs"] = str(inputs)
     _, meta["precision"] = autocast(backbone.device, precision)
     meta["code_version"] = code_version()
     store = FeatureStore.create(out, meta)
     for j in jobs:
         j.inputs = input_fingerprint(j, index.root)
     pending = [j for j in jobs if not store.current(j.id, j.inputs)]
-    run = extract_visual if backbone.kind == "visual" else extract_audio
+    run = {"visual": extract_visual, "audio": extract_audio, "text": extract_text}[backbone.kind]
     t0 = time.perf_counter()
     n = run(backbone, pending, store, backbone.device, batch_size, workers, precision, quiet,
             on_done) if pending else 0
     seconds = time.perf_counter() - t0
+    missing = [] if text_dir is None else [j.id for j in jobs if not j.paths]
     return {"store": str(store.path), "ids": len(jobs), "done_before": len(jobs) - len(pending),
+            "without_input": missing,
             "written": len(pending), "frames": n, "seconds": seconds,
             "frames_per_s": n / seconds if seconds > 0 else 0.0, "rank": rank, "world": world}

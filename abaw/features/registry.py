@@ -28,7 +28,7 @@ from abaw.errors import AbawError
 @dataclass(frozen=True)
 class BackboneSpec:
     name: str
-    kind: str                      # "visual" | "audio"
+    kind: str                      # "visual" | "audio" | "text"
     family: str                    # which loader builds it (the decorated function)
     hub_id: str | None             # default weights; None: nothing to download (log-mel);
     #                                TRAINED_HERE: made by `abaw models pretrain`, from a folder only
@@ -37,9 +37,13 @@ class BackboneSpec:
     layer: str = "last"            # "last", a hidden-state index ("-2", "6"), or "mean:K"
     pooling: str = "cls"           # visual: "cls" | "mean" (| "embed" for CLIP); audio: "mean"
     note: str = ""
+    stages: tuple[int, ...] = ()   # timm CNNs: the width of each stage a layer index reads
 
 
 BACKBONES: dict[str, BackboneSpec] = {}
+# Pooling "grid": the feature map averaged over a GRID x GRID layout of the face (measured on the
+# twin, after post-processing: 8 against 4 took EXPR F1 0.33 -> 0.74 and VA 0.35 -> 0.48).
+GRID = 8
 # The hub id of an entry whose weights no hub holds: the toolkit trains them on a dataset's
 # training crops (`abaw.train.pretrain`) into a folder. Not an `owner/name`, never fetched.
 TRAINED_HERE = "(abaw models pretrain)"
@@ -48,14 +52,14 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # owner/name; anything else
 _BUILDERS: dict[str, object] = {}
 
 
-def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note=""):
+def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note="", stages=()):
     """Decorator: register `name` as built by the decorated loader (stackable for variants)."""
 
     def wrap(fn):
         if name in BACKBONES:
             raise ValueError(f"backbone {name} registered twice")
         BACKBONES[name] = BackboneSpec(name, kind, fn.__name__, hub_id, tuple(classes), dim,
-                                       layer, pooling, note)
+                                       layer, pooling, note, tuple(stages))
         _BUILDERS[name] = fn
         return fn
 
@@ -63,10 +67,11 @@ def register(name, kind, hub_id, classes, dim, layer="last", pooling="cls", note
 
 
 def sorted_specs() -> list[BackboneSpec]:
-    """Visual then audio; within a kind, loaders in source order, names sorted."""
+    """Visual, audio, then text; within a kind, loaders in source order, names sorted."""
     families = list(dict.fromkeys(s.family for s in BACKBONES.values()))
+    kinds = ("visual", "audio", "text")
     return sorted(BACKBONES.values(),
-                  key=lambda s: (s.kind != "visual", families.index(s.family), s.name))
+                  key=lambda s: (kinds.index(s.kind), families.index(s.family), s.name))
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -74,6 +79,25 @@ def get_spec(name: str) -> BackboneSpec:
         raise AbawError(f"--backbone: found {name!r}, expected one of "
                        f"{', '.join(s.name for s in sorted_specs())}")
     return BACKBONES[name]
+
+
+def feature_dim(spec: BackboneSpec, layer=None, pooling=None) -> int:
+    """The width of the rows a backbone stores, from the registry alone (nothing is loaded): the
+    entry's dim, a timm CNN stage's width when a stage is read, times GRID x GRID for "grid"
+    pooling. It is the dim of the default weights; other weights in a folder may differ."""
+    layer = str(spec.layer if layer is None else layer)
+    width = spec.dim
+    if spec.stages and layer != "last":
+        try:
+            width = spec.stages[int(layer)]
+        except (ValueError, IndexError):
+            pass                # the backbone itself says what is wrong with the layer
+    return width * GRID * GRID if (pooling or spec.pooling) == "grid" else width
+
+
+def is_hub_id(text) -> bool:
+    """`owner/name`: what `resolve_weights` takes for a hub id when no such folder exists."""
+    return bool(_HUB_ID.fullmatch(str(text)))
 
 
 def weights_home() -> Path:
@@ -85,23 +109,37 @@ def expected_folder(name: str) -> Path:
     return weights_home() / name
 
 
-def fetch_command(spec: BackboneSpec) -> str:
+def fetch_command(spec: BackboneSpec, weights=None) -> str:
+    """The command that puts the weights where they are looked for: the entry's default weights,
+    or `weights` (a recipe's folder or hub id)."""
+    if weights is None:
+        weights = expected_folder(spec.name)
+    elif not Path(str(weights)).expanduser().exists() and is_hub_id(weights):
+        return f"hf download {weights}"                  # into the Hugging Face cache
     if spec.hub_id == TRAINED_HERE:
-        return f"{PRETRAIN_COMMAND} {expected_folder(spec.name)}"
-    return f"hf download {spec.hub_id} --local-dir {expected_folder(spec.name)}"
+        return f"{PRETRAIN_COMMAND} {weights}"
+    return f"hf download {spec.hub_id} --local-dir {weights}"
 
 
-def weights_found(spec: BackboneSpec) -> str:
-    """Where the default weights are right now: "folder", "hub cache", "missing" or "built in"."""
-    if spec.hub_id is None:
+def weights_found(spec: BackboneSpec, weights=None) -> str:
+    """Where the weights are right now: "folder", "hub cache", "missing" or "built in"; the
+    entry's default weights, or `weights` (a recipe's folder or hub id). Nothing is loaded."""
+    if weights is not None:
+        path = Path(str(weights)).expanduser()
+        if path.is_dir() or not is_hub_id(weights):
+            return "folder" if (path / "config.json").is_file() else "missing"
+        hub_id = str(weights)
+    elif spec.hub_id is None:
         return "built in"
-    if (expected_folder(spec.name) / "config.json").is_file():
+    elif (expected_folder(spec.name) / "config.json").is_file():
         return "folder"
-    if spec.hub_id == TRAINED_HERE:
+    elif spec.hub_id == TRAINED_HERE:
         return "missing"
+    else:
+        hub_id = spec.hub_id
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(spec.hub_id, "config.json")
+    cached = try_to_load_from_cache(hub_id, "config.json")
     return "hub cache" if isinstance(cached, str) else "missing"
 
 
@@ -109,8 +147,10 @@ def _missing(spec: BackboneSpec, tried: str, why: str = "") -> AbawError:
     reason = f" ({why})" if why else ""
     how = "train them with" if spec.hub_id == TRAINED_HERE else "fetch with"
     return AbawError(f"backbone {spec.name}: weights not found in {tried}{reason}; expected a "
-                     f"folder at {expected_folder(spec.name)} or --weights DIR: {how} "
-                     f"`{fetch_command(spec)}`")
+                     f"folder at {expected_folder(spec.name)} ($ABAW_MODELS/{spec.name}), or another "
+                     f"folder named by the recipe's features.weights (`abaw run --set "
+                     f"'features.weights={{\"{spec.name}\" = \"DIR\"}}'`, `abaw features extract "
+                     f"--weights DIR`): {how} `{fetch_command(spec)}`")
 
 
 def resolve_weights(spec: BackboneSpec, weights=None) -> tuple[str, bool]:
@@ -171,7 +211,8 @@ def clip(spec, source, **kw):
     return ClipBackbone(spec, source, **kw)
 
 
-@register("dinov2-vit-b14", "visual", "facebook/dinov2-base", ["Dinov2Model"], 768)
+@register("dinov2-vit-b14", "visual", "facebook/dinov2-base", ["Dinov2Model"], 768,
+          note="pooling patches: CLS + patch tokens pooled to a 2x2 grid (5 tokens)")
 @register("dinov2-vit-l14", "visual", "facebook/dinov2-large", ["Dinov2Model"], 1024)
 @register("vit-b16", "visual", "google/vit-base-patch16-224-in21k", ["ViTModel"], 768)
 @register("vit-mae-b16", "visual", "facebook/vit-mae-base", ["ViTMAEModel"], 768,
@@ -181,15 +222,20 @@ def hf_vision(spec, source, **kw):
     return HFVisionBackbone(spec, source, **kw)
 
 
+# stages: timm's feature_info widths of the architecture (tests/test_preflight.py checks them)
 @register("resnet18", "visual", "timm/resnet18.a1_in1k", ["ResNet"], 512, pooling="mean",
-          note="pooling grid + layer 0: early features with their layout (the offline demo)")
+          note="pooling grid + layer 0: early features with their layout (the offline demo)",
+          stages=(64, 64, 128, 256, 512))
 @register("convnext-base", "visual", "timm/convnext_base.fb_in22k_ft_in1k", ["ConvNeXt"], 1024,
-          pooling="mean")
-@register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean")
+          pooling="mean", stages=(128, 256, 512, 1024))
+@register("resnet50", "visual", "timm/resnet50.a1_in1k", ["ResNet"], 2048, pooling="mean",
+          stages=(64, 256, 512, 1024, 2048))
 @register("efficientnet-b0", "visual", "timm/efficientnet_b0.ra_in1k", ["EfficientNet"], 1280,
-          pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR")
+          pooling="mean", note="the family of the EmotiEffNet face features: --weights DIR",
+          stages=(16, 24, 40, 112, 320))
 @register("face-resnet18", "visual", TRAINED_HERE, ["ResNet"], 512, pooling="mean",
-          note="ResNet-18 trained by `abaw models pretrain` on a dataset's training crops")
+          note="ResNet-18 trained by `abaw models pretrain` on a dataset's training crops",
+          stages=(64, 64, 128, 256, 512))
 def timm_cnn(spec, source, **kw):
     from abaw.features.visual import TimmBackbone
     return TimmBackbone(spec, source, **kw)
@@ -229,3 +275,17 @@ def whisper(spec, source, **kw):
 def logmel(spec, source, **kw):
     from abaw.features.audio import LogMelBackbone
     return LogMelBackbone(spec, source, **kw)
+
+
+@register("minilm-l6", "text", "sentence-transformers/all-MiniLM-L6-v2", ["BertModel"], 384,
+          pooling="mean", note="sentence embeddings of per-video text files (features.inputs)")
+def sentence(spec, source, **kw):
+    from abaw.features.text import SentenceBackbone
+    return SentenceBackbone(spec, source, **kw)
+
+
+@register("text-hash", "text", None, ["HashText"], 256, pooling="mean",
+          note="hashed words and word pairs; no weights (offline runs)")
+def text_hash(spec, source, **kw):
+    from abaw.features.text import HashTextBackbone
+    return HashTextBackbone(spec, source, **kw)

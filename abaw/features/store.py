@@ -26,6 +26,7 @@ from abaw.errors import AbawError
 META = "meta.json"
 # meta keys that must agree for two stores to be mixed (e.g. train and test features)
 IDENTITY_KEYS = ("backbone", "source", "revision", "layer", "pooling", "preprocessing", "dim")
+DTYPE = np.float16   # of the stored features: half the bytes of float32, ample for frozen features
 
 
 class FeatureStore:
@@ -84,7 +85,7 @@ class FeatureStore:
     def write(self, id: str, frames, features, present, inputs: str = "") -> None:
         frames = np.asarray(frames, dtype=np.int64)
         present = np.asarray(present, dtype=bool)
-        feats = np.asarray(features, dtype=np.float16)
+        feats = np.asarray(features, dtype=DTYPE)
         if feats.shape != (len(frames), self.dim) or present.shape != frames.shape:
             raise AbawError(f"feature store {self.path}: {id}: found features {feats.shape}, "
                             f"expected ({len(frames)}, {self.dim})")

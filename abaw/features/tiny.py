@@ -101,6 +101,17 @@ def _whisper(folder: Path) -> None:
     WhisperFeatureExtractor(chunk_length=2).save_pretrained(folder)
 
 
+def _bert(folder: Path) -> None:
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz")
+    words += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]   # every word splits into letters
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    BertModel(BertConfig(**_VIT, vocab_size=len(words), max_position_embeddings=256),
+              add_pooling_layer=False).save_pretrained(folder)
+
+
 def write_tiny(name: str, folder, seed: int = 0) -> Path | None:
     """Write tiny random weights for backbone `name` into `folder`; None for weightless ones."""
     import torch
@@ -127,6 +138,8 @@ def write_tiny(name: str, folder, seed: int = 0) -> Path | None:
         _ast(folder)
     elif spec.family == "whisper":
         _whisper(folder)
+    elif spec.family == "sentence":
+        _bert(folder)
     else:
         raise ValueError(f"no tiny config for the {spec.family} family")
     return folder

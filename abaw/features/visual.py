@@ -20,10 +20,23 @@ from abaw.features.backbone import (
     parse_layer,
     select_hidden,
 )
+from abaw.features.registry import GRID  # "grid" pooling: a GRID x GRID layout of the face
 
-# Pooling "grid": the feature map averaged over a GRID x GRID layout of the face (measured on the
-# twin, after post-processing: 8 against 4 took EXPR F1 0.33 -> 0.74 and VA 0.35 -> 0.48).
-GRID = 8
+# Pooling "patches" (ViTs): the CLS token, then the patch tokens averaged over a PATCH_GRID x
+# PATCH_GRID layout: a global and a few local views of the face per frame, token after token
+# (what granularity-alignment fusions read; the store's meta says how a row splits).
+PATCH_GRID = 2
+
+
+def patch_tokens(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, 1 + P, D) ViT tokens -> (B, (1 + G*G) * D): CLS, then the P patches pooled to G x G."""
+    b, n, d = tokens.shape
+    side = int(round((n - 1) ** 0.5))
+    if side * side != n - 1:
+        raise AbawError(f"--pooling patches: found {n - 1} patch tokens, expected a square grid")
+    grid = tokens[:, 1:].transpose(1, 2).reshape(b, d, side, side)          # (B, D, s, s)
+    cells = torch.nn.functional.adaptive_avg_pool2d(grid, PATCH_GRID).flatten(2)  # (B, D, G*G)
+    return torch.cat([tokens[:, :1], cells.transpose(1, 2)], dim=1).flatten(1)
 
 
 class HFImageTransform:
@@ -52,10 +65,11 @@ def _processor_meta(processor) -> dict:
 
 
 class HFVisionBackbone(Backbone):
-    """DINOv2, ViT, ViT-MAE: tokens of the chosen layer, pooled by CLS or mean of patch tokens."""
+    """DINOv2, ViT, ViT-MAE: tokens of the chosen layer, pooled by CLS, mean of patch tokens, or
+    CLS + pooled patches (`patches`)."""
 
     kind = "visual"
-    poolings = ("cls", "mean")
+    poolings = ("cls", "mean", "patches")
 
     def __init__(self, spec, source, layer, pooling):
         super().__init__(spec, source, layer, pooling)
@@ -73,8 +87,15 @@ class HFVisionBackbone(Backbone):
         self.to("cpu")
 
     @property
+    def tokens(self) -> dict | None:
+        """How a stored row splits into tokens (None: one vector)."""
+        if self.pooling != "patches":
+            return None
+        return {"count": 1 + PATCH_GRID ** 2, "order": "token", "global": True}
+
+    @property
     def dim(self) -> int:
-        return int(self.model.config.hidden_size)
+        return int(self.model.config.hidden_size) * (self.tokens or {"count": 1})["count"]
 
     def _tokens(self, pixels: torch.Tensor) -> torch.Tensor:
         kw = {}
@@ -91,6 +112,8 @@ class HFVisionBackbone(Backbone):
         tokens = self._tokens(pixels)
         if self.pooling == "cls":
             return tokens[:, 0]
+        if self.pooling == "patches":
+            return patch_tokens(tokens)
         return tokens[:, 1:].mean(1)  # patch tokens only, (B, D)
 
 
@@ -98,7 +121,7 @@ class ClipBackbone(HFVisionBackbone):
     """CLIP: vision tower (`embed` = the projected image embedding, in the text space) and the
     text tower for class-prompt embeddings."""
 
-    poolings = ("embed", "cls", "mean")
+    poolings = ("embed", "cls", "mean", "patches")
 
     def __init__(self, spec, source, layer, pooling):
         if pooling == "embed" and parse_layer(layer)[0] != "last":
@@ -111,7 +134,7 @@ class ClipBackbone(HFVisionBackbone):
     def dim(self) -> int:
         if self.pooling == "embed":
             return int(self.model.config.projection_dim)
-        return int(self.model.config.vision_config.hidden_size)
+        return int(self.model.config.vision_config.hidden_size) * (self.tokens or {"count": 1})["count"]
 
     def _tokens(self, pixels):
         out = self.model.vision_model(pixel_values=pixels,
@@ -134,7 +157,9 @@ class ClipBackbone(HFVisionBackbone):
 
         if self._tokenizer is None:
             self._tokenizer = AutoTokenizer.from_pretrained(self.source)
-        tok = self._tokenizer(list(prompts), padding=True, truncation=True, return_tensors="pt")
+        longest = int(self.model.config.text_config.max_position_embeddings)
+        tok = self._tokenizer(list(prompts), padding=True, truncation=True, max_length=longest,
+                              return_tensors="pt")
         tok = {k: v.to(self.device) for k, v in tok.items()}
         out = self.model.text_model(**tok)
         return self.model.text_projection(out.pooler_output).float().cpu().numpy()
@@ -173,6 +198,12 @@ class TimmBackbone(Backbone):
     @property
     def model_id(self) -> str:
         return f"timm:{self.model.pretrained_cfg.get('architecture', type(self.model).__name__)}"
+
+    @property
+    def tokens(self) -> dict | None:
+        """Grid pooling keeps GRID x GRID cells of C channels, channel-major (C, G, G)."""
+        return {"count": GRID * GRID, "order": "channel", "global": False} \
+            if self.pooling == "grid" else None
 
     @property
     def dim(self) -> int:

@@ -31,7 +31,7 @@ from abaw.formats import align as al
 from abaw.formats import submissions as shelf
 from abaw.formats.report import Report
 from abaw.formats.templates import sha256_file
-from abaw.formats.validator import expected_rows, validate
+from abaw.formats.validator import expected_rows, user_file, validate
 from abaw.formats.writers import DEFAULT_DECIMALS, Written, write_submission
 
 RUN_PREDICTIONS = "predictions/{split}.npz"
@@ -99,6 +99,7 @@ def submit(predictions, out_dir, *, template=None, test_list=None, root=None,
     r = protocol.rules(preds.track, edition)
     out_dir = Path(out_dir)
     index = _index(root, edition)
+    template, test_list = user_file(template, index), user_file(test_list, index)
     tpl = None if r.submission == "per_video" else expected_rows(r, template, test_list, index)
     shelf.recover(out_dir)                      # finish or undo an interrupted submit first
     source = _source(preds, source_path)

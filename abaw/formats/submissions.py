@@ -135,10 +135,16 @@ def commit(out_dir, name: str, manifest: dict) -> tuple[Path, Path]:
 
 
 def scores_of(provenance: dict) -> dict:
-    """The validation scores a prediction set's provenance records (model selection, tuning)."""
+    """The scores a prediction set's provenance records: those `abaw run` names (each saying
+    what it is: raw, in-sample, cross-fitted, hidden test), else the model selection and tuning
+    scores of the sets that made it (`val`: the kept epoch's; `post.tuned`: in-sample)."""
     out = {}
     if not isinstance(provenance, dict):
         return out
+    named = provenance.get("scores")
+    if isinstance(named, dict) and named:
+        return {str(k): v for k, v in named.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)}
     if isinstance(provenance.get("val_score"), int | float):
         out["val"] = provenance["val_score"]
     post = provenance.get("post")

@@ -50,6 +50,7 @@ def validate(path, track: str, edition: int, template=None, test_list=None, root
     r = protocol.rules(track, edition)
     report = Report(str(path), r.track, edition, cap, strict=strict)
     index = _index(root, edition)
+    template, test_list = user_file(template, index), user_file(test_list, index)
     tpl = None if r.submission == "per_video" else expected_rows(r, template, test_list, index)
     entries = list_entries(path, report)
     stats = ValueStats(r.track, edition)
@@ -67,6 +68,21 @@ def _index(root, edition):
         return root                                    # None or a DatasetIndex
     from abaw.data import load_index
     return load_index(root, edition)
+
+
+def user_file(given, index):
+    """A template or test list as the user named it: the file itself, or the one of that name
+    under the dataset root (`--template CVPR_8th_ABAW_AU_test_set_example.txt --root DATA`)."""
+    from abaw.data.detect import find_file
+
+    if not isinstance(given, str | Path):
+        return given                                   # None, a Template, a list of ids
+    found = find_file(given, index.root if index is not None else None)
+    if found is None:
+        under = f" or under {index.root}" if index is not None else ""
+        raise AbawError(f"{given}: found no such file in {Path.cwd()}{under}, expected the "
+                        "organisers' template or test list")
+    return found
 
 
 def expected_rows(r, template, test_list, index) -> Template:

@@ -3,14 +3,17 @@
 Importing this package registers every model (one file per model)."""
 
 from abaw.models import (  # noqa: F401  (imported for registration)
+    adapters,
     fusion_attention,
     fusion_basic,
     fusion_experts,
+    fusion_tokens,
     fusion_trimodal,
     gru,
     mamba,
     mlp,
     tcn,
+    tcn_transformer,
     transformer,
 )
 from abaw.models.model import AffectModel

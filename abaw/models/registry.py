@@ -11,7 +11,8 @@ import inspect
 
 from abaw.errors import AbawError
 
-# name -> (kind, class); kind is "head" or "fusion"
+# name -> (kind, class); kind is "head", "fusion" or "adapter" (a per-stream transform applied
+# before fusion, `(B, T, D) -> (B, T, out)`, built like a head: `in_dim`, `out_dim`)
 _REGISTRY: dict[str, tuple[str, type]] = {}
 
 
@@ -33,8 +34,12 @@ def register_fusion(name: str):
     return _register("fusion", name)
 
 
+def register_adapter(name: str):
+    return _register("adapter", name)
+
+
 def list_models(kind: str | None = None) -> list[str]:
-    """Registered names, sorted; `kind` = "head" or "fusion" keeps only that kind."""
+    """Registered names, sorted; `kind` = "head", "fusion" or "adapter" keeps only that kind."""
     return sorted(n for n, (k, _) in _REGISTRY.items() if kind is None or k == kind)
 
 

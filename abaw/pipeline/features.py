@@ -1,5 +1,12 @@
 """The feature stores a recipe needs, extracted where not cached, and the encoders abaw makes
-itself (a seeded random initialisation, or one trained on the dataset's training crops)."""
+itself (a seeded random initialisation, or one trained on the dataset's training crops).
+
+A store is named by what its rows depend on: the backbone, its layer, pooling and weights. A seed
+sweep (`--set run.seed=N`) reuses the store of a recipe with pretrained weights; `weights =
+"random"` is a seeded initialisation written per seed, so each seed has its own store beside it.
+`weights = "pretrain"`: the encoder is trained once per dataset (with the seed of the first run)
+and reused, store included, by every seed: a sweep varies the head, not the encoder.
+"""
 
 from __future__ import annotations
 
@@ -36,14 +43,16 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool, given=None) -> 
         backbone = create_backbone(name, weights=weights, layer=cfg.features.layers.get(name),
                                    pooling=cfg.features.pooling.get(name),
                                    device=str(resolve_device(cfg.run.device)))
-        tags = [cfg.features.layers.get(name), cfg.features.pooling.get(name),
-                cfg.features.weights.get(name) if cfg.features.weights.get(name) in (
-                    "random", "pretrain") else None]
-        out = work / "features" / key / "-".join([name] + [str(t) for t in tags if t])
+        inputs = cfg.features.inputs.get(name)
+        out = store_folder(cfg, name, work, key)
         summary = extract(index, backbone, out, tracks=tracks, batch_size=cfg.features.batch_size,
-                          workers=cfg.features.workers, quiet=quiet)
+                          workers=cfg.features.workers, quiet=quiet, inputs=inputs)
         say(quiet, f"features {name}: {summary['written']} sequences extracted, "
                    f"{summary['done_before']} cached ({out})")
+        if summary["without_input"]:
+            say(quiet, f"features {name}: no text file in {Path(index.root) / str(inputs)} for "
+                       f"{len(summary['without_input'])} of {summary['ids']} ids: their text "
+                       "stream is absent")
         stores.append(FeatureStore(out))
     return stores
 
@@ -66,6 +75,24 @@ def given_stores(index, paths, tracks, quiet: bool) -> list:
                                 f"sequence of {index.root}")
     say(quiet, f"features: {', '.join(str(s.path) for s in stores)} (given, not extracted)")
     return stores
+
+
+def store_folder(cfg, name: str, work, key: str) -> Path:
+    """Where the features of backbone `name` of recipe `cfg` are kept for dataset `key`."""
+    weights = cfg.features.weights.get(name)
+    tags = [cfg.features.layers.get(name), cfg.features.pooling.get(name)]
+    if weights in ("random", "pretrain"):
+        tags.append(weights)
+    elif weights:   # a folder or hub id of its own: other rows than the registry's weights
+        folder = Path(weights).expanduser()
+        named = str(folder.resolve()) if folder.is_dir() else str(weights)
+        tags.append("w" + hashlib.sha1(named.encode()).hexdigest()[:8])
+    if weights == "random":
+        tags.append(f"seed{cfg.run.seed}")   # the weights are this seed's (ensure_random)
+    inputs = cfg.features.inputs.get(name)
+    if inputs:   # a text stream read from its own folder: other rows again
+        tags.append("text-" + hashlib.sha1(str(inputs).encode()).hexdigest()[:8])
+    return Path(work) / "features" / key / "-".join([name] + [str(t) for t in tags if t])
 
 
 def ensure_pretrained(index, name: str, folder: Path, cfg, quiet: bool) -> Path:

@@ -1,4 +1,5 @@
-"""A run's prediction set of one split: the run's own, or its folds' combined."""
+"""A run's prediction set of one split (the run's own, or its folds' combined), and the
+validation sets a run keeps beside its checkpoints."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 from pathlib import Path
 
 from abaw.core.track import Track
-from abaw.errors import AbawError
 
 
 def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
@@ -14,29 +14,29 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     the fold that held it out, so tuning never sees a model trained on it; test: fold mean).
     The validation sets are the ones training wrote (`predictions/val.npz` of the run or of
     each fold), and the videos a fold held out are those its `run.json` lists."""
-    from abaw.core.prediction_set import PredictionSet
     from abaw.post.ensemble import fold_average
+    from abaw.post.folds import out_of_fold
     from abaw.train.predict import fold_dirs, predict_run
 
     if split != "val":
         sets = predict_run(track, run_dir, split, index, stores, quiet=True)
         return fold_average(sets) if isinstance(sets, list) else sets
     folds = fold_dirs(run_dir) if not (run_dir / "run.json").is_file() else []
-    sets = [_val_set(track, d, index, stores) for d in folds or [run_dir]]
     if not folds:
-        return sets[0]
-    per_video = {}
-    for fold, ps in zip(folds, sets, strict=True):
-        held = json.loads((fold / "run.json").read_text())["val_ids"]
-        for v in set(held) & set(ps.videos):
-            per_video[v] = ps.video(v)
-    missing = [v for v in sets[0].videos if v not in per_video]
-    if missing:
-        raise AbawError(f"{run_dir}: validation video {missing[0]} was held out by no fold")
-    first = sets[0]
-    return PredictionSet.from_videos(first.track, first.edition,
-                                     {v: per_video[v] for v in sorted(per_video)}, first.columns,
-                                     {**first.provenance, "folds": len(sets), "val": "out-of-fold"})
+        return _val_set(track, run_dir, index, stores)
+    return out_of_fold([_val_set(track, d, index, stores) for d in folds],
+                       [json.loads((d / "run.json").read_text())["val_ids"] for d in folds],
+                       [d.name for d in folds])
+
+
+def save_val(run_dir: Path, val, params) -> None:
+    """Keep the run's validation set as predicted (`predictions/val.npz`; a k-fold run's
+    out-of-fold set) and post-processed as the submission is (`val.post.npz`), for `abaw eval`,
+    `abaw ensemble` and `abaw report`."""
+    folder = Path(run_dir) / "predictions"
+    if not (folder / "val.npz").is_file():
+        val.save(folder / "val.npz")
+    params.apply(val).save(folder / "val.post.npz")
 
 
 def _val_set(track: Track, run_dir: Path, index, stores):

@@ -6,13 +6,16 @@ import dataclasses
 import time
 from pathlib import Path
 
+from abaw.atomic import write_bytes
 from abaw.core.decisions import Decision
 from abaw.core.track import Track
 from abaw.errors import AbawError
 from abaw.pipeline.features import ensure_features
-from abaw.pipeline.folds import fold_predictions
-from abaw.pipeline.outcome import Outcome, fmt, say
-from abaw.pipeline.scores import constant_baseline, hidden_truth
+from abaw.pipeline.folds import fold_predictions, save_val
+from abaw.pipeline.outcome import Outcome, say
+from abaw.pipeline.scores import constant_baseline, hidden_truth, interval, validation_scores
+from abaw.pipeline.stages import prepare as prepare_stages
+from abaw.progress import Steps
 
 STEPS = ("index", "features", "train", "submit")
 
@@ -24,12 +27,17 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     `features`: feature store folders to train on instead of the recipe's extracted ones."""
     from abaw.data import load_index
     from abaw.formats.package import submit
-    from abaw.post.tune import ValTruth, evaluate, tune
+    from abaw.pipeline.preflight import preflight
+    from abaw.post.tune import ValTruth, tune
     from abaw.recipe import load_recipe
+    from abaw.train.config import to_toml
     from abaw.train.trainer import train
     from tracks import get_track, recipe_path
 
     t0 = time.perf_counter()
+    preflight(track, root, edition=edition, recipe=recipe, overrides=overrides, template=template,
+              test_list=test_list, work=work, out=out, until=until,
+              features=features)   # every problem, in seconds
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
@@ -55,40 +63,52 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
                         f"{cfg.pipeline.derive_from!r}, expected \"\" ({track.name} derives from "
                         "no other track)")
     source = get_track(cfg.pipeline.derive_from) if derived else track
+    cfg = prepare_stages(cfg, source, index, work, quiet)   # what the recipe asks made first
     tables = [source.index_name] + ([track.index_name] if derived else [])
     stores = ensure_features(index, cfg, work, tables, quiet, given=features)
     if until == "features":
         return outcome
 
-    train(source, dataclasses.replace(cfg.training(), track=source.name), index, stores, run_dir,
-          quiet=quiet)
+    trained = train(source, dataclasses.replace(cfg.training(), track=source.name), index,
+                    stores, run_dir, quiet=quiet)
     if until == "train":
         return outcome
 
+    # the post-processing options, beside the training config, for reports and evaluation
+    write_bytes(run_dir / "recipe.toml", to_toml(cfg).encode())
+    options = cfg.post.options()
     val = fold_predictions(source, run_dir, "val", index, stores)
     truth = ValTruth.from_index(index, source.index_name, "val")
-    params = tune(val, truth, kinds=tuple(cfg.post.kinds), windows=tuple(cfg.post.windows),
-                  impute=cfg.post.impute, thresholds=cfg.post.thresholds, bias=cfg.post.bias)
+    params = tune(val, truth, **options, progress=Steps(len(val.layout.groups),
+                                                        f"[{track.name}] tuning", quiet))
     params.save(run_dir / "post.json")
+    save_val(run_dir, val, params)
     if not derived:
-        outcome.val_raw = evaluate(val, truth, Decision()).value
-        outcome.val_post = params.scores["tuned"]     # = evaluate(params.apply(val), truth)
+        kfold = isinstance(trained, list)
+        validation_scores(outcome, val, truth, params, options, run_dir, cfg.run.seed,
+                          [r.best_score for r in trained] if kfold else None, quiet)
         outcome.baseline = constant_baseline(val, truth)
         test = params.apply(fold_predictions(track, run_dir, "test", index, stores))
+        hidden = hidden_truth(index, track.name)
+        if hidden is not None:
+            outcome.hidden_test, outcome.intervals["test"] = interval(test, hidden,
+                                                                      cfg.run.seed)
     else:
-        test = derived_test(track, source, params, run_dir, index, stores, ed, outcome)
-    say(quiet, f"[{track.name}] {outcome.scored_on} score {fmt(outcome.val_raw)} -> "
-               f"{fmt(outcome.val_post)} after post-processing (constant baseline "
-               f"{fmt(outcome.baseline)})")
+        test = derived_test(track, source, params, run_dir, index, stores, ed, outcome,
+                            cfg.run.seed)
+    # the manifest records the scores under the names printed here
+    test = test.replace(scores={name: value for name, value, _, _ in outcome.figures()
+                                if value is not None})
+    say(quiet, f"[{track.name}] scored; writing and validating the submission")
     sub = submit(test, out, template=template, test_list=test_list, root=index, edition=ed)
     outcome.zip_path = str(sub.zip_path)
     outcome.seconds = time.perf_counter() - t0
     outcome.save()
-    say(quiet, f"[{track.name}] validated submission: {sub.zip_path}")
     return outcome
 
 
-def derived_test(track: Track, source: Track, params, run_dir, index, stores, edition, outcome):
+def derived_test(track: Track, source: Track, params, run_dir, index, stores, edition, outcome,
+                 seed: int):
     """CE from a basic-expression model: its probabilities over the CE videos, smoothed as tuned
     on the EXPR validation set, mapped to compounds. Scored only where a hidden truth exists."""
     from abaw.post.params import PostParams
@@ -101,10 +121,9 @@ def derived_test(track: Track, source: Track, params, run_dir, index, stores, ed
     post = track.derive(smooth_only.apply(basic), edition)
     hidden = hidden_truth(index, track.name)
     if hidden is not None:
-        from abaw.post.tune import evaluate
-
         outcome.scored_on = "test (hidden truth)"
-        outcome.val_raw = evaluate(raw, hidden, Decision()).value
-        outcome.val_post = evaluate(post, hidden, Decision()).value
+        outcome.val_raw, outcome.intervals["raw"] = interval(raw, hidden, seed, Decision())
+        outcome.val_post, outcome.intervals["post"] = interval(post, hidden, seed)
+        outcome.hidden_test, outcome.intervals["test"] = outcome.val_post, outcome.intervals["post"]
         outcome.baseline = constant_baseline(raw, hidden)
     return post

@@ -19,6 +19,7 @@ from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
 from abaw.post import impute as imp
 from abaw.post import smooth as sm
+from abaw.post.adjust import gate
 
 VERSION = 1
 
@@ -32,6 +33,9 @@ class PostParams:
     smooth: dict = field(default_factory=dict)  # group -> {"kind": str, "window": int}
     thresholds: list | None = None       # per AU column (AU, MTL); None: 0.5
     bias: list | None = None             # per class, added to log-probabilities; None: none
+    gate: dict = field(default_factory=dict)  # class group -> confidence gate: rows whose raw
+    #                                      top probability reaches it keep their raw scores
+    logit_adjust: float | None = None    # GLA strength the bias came from, for the record
     scores: dict = field(default_factory=dict)  # validation scores seen by tuning, for the record
 
     def to_dict(self) -> dict:
@@ -69,6 +73,11 @@ class PostParams:
                 raise AbawError(f"{source}: field smooth.{group}: found {spec!r}, expected "
                                 "{\"kind\": ..., \"window\": ...}")
             sm.check(spec["kind"], spec["window"])
+        if not isinstance(p.gate, dict) or not all(
+                isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g <= 1
+                for g in p.gate.values()):
+            raise AbawError(f"{source}: field gate: found {p.gate!r}, expected an object "
+                            "group -> a probability in [0, 1]")
         for name in ("thresholds", "bias"):
             v = getattr(p, name)
             if v is not None and (not isinstance(v, list) or
@@ -104,7 +113,7 @@ class PostParams:
         lay = ps.layout
         lay.check_width(len(ps.columns))
         groups = lay.groups
-        unknown = sorted(set(self.smooth) - set(groups))
+        unknown = sorted((set(self.smooth) | set(self.gate)) - set(groups))
         if unknown:
             raise AbawError(f"parameters: smooth groups {unknown} unknown, expected any of "
                             f"{', '.join(groups)}")
@@ -124,6 +133,8 @@ class PostParams:
                 cols = groups[group].columns
                 out[:, cols] = sm.smooth(ps.outputs[:, cols], ps.offsets, spec["kind"],
                                          spec["window"], ignore)
+                if group in self.gate:      # confident raw rows keep their raw scores
+                    out[:, cols] = gate(ps.outputs[:, cols], out[:, cols], self.gate[group])
         if self.bias is not None and any(self.bias):
             cols = lay.block("classes").columns
             out[:, cols] = fold_bias(out[:, cols], self.bias)

@@ -20,6 +20,7 @@ import numpy as np
 from abaw import metrics
 from abaw.core.decisions import Decision
 from abaw.core.prediction_set import PredictionSet
+from abaw.post import adjust as adj
 from abaw.post import impute as imp
 from abaw.post import objectives as ob
 from abaw.post import smooth as sm
@@ -32,9 +33,12 @@ __all__ = ["Target", "ValTruth", "evaluate", "tune"]
 
 def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAULT_WINDOWS,
          impute: str | None = "linear", ignore_imputed: bool = True, thresholds: bool = True,
-         bias: bool = True, progress=None, **choices) -> PostParams:
+         bias: bool = True, logit_adjust: bool = False, gate: bool = False, progress=None,
+         **choices) -> PostParams:
     """Choose the post-processing of `ps` that maximises its validation score against `truth`.
 
+    `logit_adjust`: the class bias is a generalised logit adjustment (one strength) instead of
+    a free offset per class; `gate`: tune a confidence gate on the smoothing (`abaw.post.adjust`).
     `choices`: metric options (zero_division, au_accuracy, va_combine). `progress`: an optional
     callable(str) told about each group's choice.
     """
@@ -72,12 +76,23 @@ def tune(ps: PredictionSet, truth: ValTruth, *, kinds=sm.KINDS, windows=sm.DEFAU
                     best, choice = v, (kind, w)
         params.smooth[group] = {"kind": choice[0], "window": int(choice[1])}
         chosen = sweeps[choice[0]].at(choice[1], target.rows)
+        if gkind == "classes" and gate and choice[1] > 1:
+            raw_rows = x[target.rows].T                                   # (C, M)
+            g, best = adj.tune_gate(raw_rows, chosen, target.labels, ps.track, ps.edition, zd)
+            if g <= 1:
+                params.gate[group] = g
+                chosen = adj.gate(raw_rows.T, chosen.T, g).T
         at_rows[target.rows, cols] = chosen.T
         if gkind == "binary" and thresholds:
             hist = ob.decide(gkind, sweeps[choice[0]], choice[1], target)
             params.thresholds = ob.best_thresholds(
                 ob.au_terms_from_hist(hist, ps.edition, zd)).tolist()
-        if gkind == "classes" and bias:
+        if gkind == "classes" and logit_adjust:
+            pi = adj.prior(x)      # the model's mean prediction over every row of the set
+            tau, best = adj.tune_gla(chosen, target.labels, pi, ps.track, ps.edition, zd)
+            params.logit_adjust = tau
+            params.bias = adj.gla_bias(pi, tau).tolist() if tau > 0 else None
+        elif gkind == "classes" and bias:
             b, v = ob.tune_bias(chosen, target.labels, ps.track, ps.edition, zd)
             params.bias = b.tolist() if np.any(b) else None
         if progress:

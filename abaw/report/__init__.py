@@ -27,18 +27,26 @@ def load_truth(index, track: str):
     return ValTruth.from_index(index, track, "val")
 
 
-def run_analysis(run, root=None, k=None, seed: int = 0, draws=None, progress=None):
-    """The analysis of a RunFolder's validation predictions (truth from its dataset)."""
+def run_analysis(run, root=None, k=None, seed: int | None = None, draws=None, progress=None):
+    """The analysis of a RunFolder's validation predictions (truth from its dataset). `seed`
+    (default: the run's) seeds the cross-fitting groups and the bootstrap draws; the cross-fitted
+    set the run saved is read when it was made with the same k and seed."""
     from abaw.data import load_index
     from abaw.post.crossfit import K
     from abaw.report.analysis import analyse
     from abaw.uncertainty import DRAWS
 
+    seed = run.seed if seed is None else seed
+    k = k or K
     val = run.predictions("val")
     index = load_index(root or run.info.get("index_root"))
     truth = load_truth(index, val.track)
-    return analyse(val, truth, run.post(), run.tune_options(), run.folds, k=k or K, seed=seed,
-                   draws=draws or DRAWS, progress=progress)
+    held_out = run.saved("val.crossfit")
+    record = held_out.provenance.get("crossfit", {}) if held_out is not None else {}
+    if record.get("k") != k or record.get("seed") != seed:
+        held_out = None
+    return analyse(val, truth, run.post(), run.tune_options(), run.folds, k=k, seed=seed,
+                   draws=draws or DRAWS, progress=progress, held_out=held_out)
 
 
 def draw_figures(a, run=None) -> list:
@@ -90,7 +98,7 @@ def provenance(run) -> dict:
     return out
 
 
-def write_report(run_dir, out=None, root=None, k=None, seed: int = 0, draws=None,
+def write_report(run_dir, out=None, root=None, k=None, seed: int | None = None, draws=None,
                  progress=None):
     """Write `<out>/index.html`, its figures and `report.json` (default out: <run>/report);
     returns (index.html path, the analysis)."""

@@ -47,6 +47,7 @@ class Analysis:
     pairs: dict = field(default_factory=dict, repr=False)       # video -> (pred, true) decided
     decided: object = field(default=None, repr=False)           # the post-processed set
     truth: object = field(default=None, repr=False)
+    crossfit: object = field(default=None, repr=False)          # the CrossFit computed here
 
     def to_dict(self) -> dict:
         return {"track": self.track, "edition": self.edition,
@@ -54,58 +55,81 @@ class Analysis:
                 "classes": self.classes, "aus": self.aus, "va": self.va}
 
 
+RAW, IN_SAMPLE, CROSS_FITTED, FOLDS = ("raw", "post-processed, in-sample",
+                                      "post-processed, cross-fitted", "folds at their chosen epoch")
+
+
 def analyse(val, truth, params=None, tune_options=None, folds=(), k: int = cf.K, seed: int = 0,
-            draws: int = uncertainty.DRAWS, progress=None) -> Analysis:
+            draws: int = uncertainty.DRAWS, progress=None, held_out=None) -> Analysis:
     """The analysis of raw validation predictions `val` against `truth`. `params`: the
     post-processing tuned on all of validation (tuned here when None and `tune_options` given);
-    `folds`: the run's FoldLogs (k-fold spread)."""
-    opts = dict(tune_options or {})
-    choices = {c: opts[c] for c in metrics.CHOICES if c in opts}
+    `folds`: the run's FoldLogs (k-fold spread); `held_out`: the cross-fitted set a run saved
+    (cross-fitted here when None)."""
     a = Analysis(val.track, val.edition, truth=truth)
+    opts = dict(tune_options or {})
+    if params is None and tune_options is not None:
+        params = tune(val, truth, **opts)
+    fold_scores = [f.best for f in folds if f.best is not None] if len(folds) > 1 else None
+    a.scores, a.notes, a.crossfit = score_figures(val, truth, params, opts, fold_scores, k, seed,
+                                                  draws, progress, held_out)
+    a.decided, a.pairs = val, cf.video_pairs(val, truth, decision=None if val.decision.folded
+                                             else Decision())
+    if params is not None:
+        a.decided = params.apply(val)
+        a.pairs = cf.video_pairs(a.decided, truth)
+    _breakdowns(a, params)
+    return a
+
+
+def score_figures(val, truth, params, tune_options: dict, fold_scores=None, k: int = cf.K,
+                  seed: int = 0, draws: int = uncertainty.DRAWS, progress=None, held_out=None):
+    """([Figure], notes, CrossFit or None): the validation score as predicted, post-processed
+    in-sample and cross-fitted, each with its bootstrap interval over videos, and for k-fold runs
+    (`fold_scores`: each fold's score at its chosen epoch) the spread across folds. The one
+    source of these figures for `abaw run`, `abaw eval` and the report."""
+    opts = dict(tune_options)
+    choices = {c: opts[c] for c in metrics.CHOICES if c in opts}
+    figures, notes, fit = [], [], None
 
     def row(name, pairs, note=""):
         iv = uncertainty.bootstrap(val.track, val.edition, pairs, draws=draws, seed=seed,
                                    **choices)
-        a.scores.append(Figure(name, iv.point, iv.low, iv.high, note))
+        figures.append(Figure(name, iv.point, iv.low, iv.high, note))
 
     if val.decision.folded:                                     # a post-processed set
-        raw_pairs = cf.video_pairs(val, truth)
-        row("as given", raw_pairs, "decided by the post-processing it carries")
+        row("as given", cf.video_pairs(val, truth), "decided by the post-processing it carries")
     else:
-        raw_pairs = cf.video_pairs(val, truth, decision=Decision())
-        row("raw", raw_pairs, "as predicted (argmax, 0.5 thresholds)")
-    if params is None and tune_options is not None:
-        params = tune(val, truth, **opts)
-    a.decided, a.pairs = val, raw_pairs
+        row(RAW, cf.video_pairs(val, truth, decision=Decision()),
+            "as predicted (argmax, 0.5 thresholds)")
     if params is not None:
-        a.decided = params.apply(val)
-        a.pairs = cf.video_pairs(a.decided, truth)
-        row("post-processed, in-sample", a.pairs, "tuned and scored on the same videos")
-        if progress:
-            progress("cross-fitting the post-processing")
-        try:
-            fit = cf.crossfit(val, truth, k=k, seed=seed, **opts)
-        except AbawError as e:      # e.g. one raw video only: say why, keep the rest
-            a.notes.append(f"no cross-fitted figure: {e}")
-        else:
-            row("post-processed, cross-fitted", fit.pairs,
-                f"tuned on {len(fit.folds) - 1} of {len(fit.folds)} video groups, scored on "
-                "the held-out one")
-    if len(folds) > 1:
-        scored = [f.best for f in folds if f.best is not None]
-        if scored:
-            s = uncertainty.fold_spread(scored)
-            a.scores.append(Figure("folds at their chosen epoch", s.mean, note=f"mean ± sd over "
-                                   f"{s.n} folds, each on its own held-out videos", sd=s.sd))
-        a.notes.append("raw: out-of-fold, each video predicted by the fold that did not train on "
-                       "it; each fold chose its epoch on its own held-out videos")
+        row(IN_SAMPLE, cf.video_pairs(params.apply(val), truth),
+            "tuned and scored on the same videos")
+        if held_out is None:
+            if progress:
+                progress("cross-fitting the post-processing")
+            try:
+                fit = cf.crossfit(val, truth, k=k, seed=seed, progress=progress, **opts)
+            except AbawError as e:      # e.g. one raw video only: say why, keep the rest
+                notes.append(f"no cross-fitted figure: {e}")
+            else:
+                held_out = fit.held_out
+        if held_out is not None:
+            n = len(held_out.provenance["crossfit"]["folds"])
+            row(CROSS_FITTED, cf.video_pairs(held_out, truth),
+                f"tuned on {n - 1} of {n} video groups, scored on the held-out one")
+    if fold_scores is not None:
+        if fold_scores:
+            s = uncertainty.fold_spread(fold_scores)
+            figures.append(Figure(FOLDS, s.mean, note=f"mean ± sd over {s.n} folds, each on its "
+                                  "own held-out videos", sd=s.sd))
+        notes.append("raw: out-of-fold, each video predicted by the fold that did not train on "
+                     "it; each fold chose its epoch on its own held-out videos")
     else:
-        a.notes.append("raw: includes the epoch choice (the kept epoch is the best on these "
-                       "validation videos)")
-    a.notes.append(f"intervals: {int(uncertainty.LEVEL * 100)}% bootstrap over videos, "
-                   f"{draws} draws, seed {seed}")
-    _breakdowns(a, params)
-    return a
+        notes.append("raw: includes the epoch choice (the kept epoch is the best on these "
+                     "validation videos)")
+    notes.append(f"intervals: {int(uncertainty.LEVEL * 100)}% bootstrap over videos, "
+                 f"{draws} draws, seed {seed}")
+    return figures, notes, fit
 
 
 def _breakdowns(a: Analysis, params) -> None:

@@ -1,6 +1,10 @@
 """A run folder as `abaw run` / `abaw train` write it, read for reports and evaluation.
 
     <run>/config.toml  run.json  log.json  post.json  summary.json  predictions/<split>.npz
+    <run>/recipe.toml  (written by `abaw run`: the whole recipe, its post-processing options too)
+    <run>/predictions/val.npz  val.post.npz  val.crossfit.npz   (written by `abaw run`: the
+          validation set as predicted (k-fold: out-of-fold), post-processed as the submission
+          is, and cross-fitted)
     <run>/fold<i>/...  (k-fold runs: one trained run per fold, each with run.json and log.json)
 
 The submission's manifest sits beside its zip (`summary.json` names the zip).
@@ -61,11 +65,26 @@ class RunFolder:
         return len(self.folds) > 1
 
     def tune_options(self) -> dict:
-        """The recipe's post-processing options, as `tune` and `crossfit` take them."""
-        post = self.config.get("post", {})
+        """The recipe's post-processing options, as `tune` and `crossfit` take them (from the
+        recipe `abaw run` keeps beside the training config; earlier runs kept it in config.toml)."""
+        recipe = self.path / "recipe.toml"
+        post = (_toml(recipe) if recipe.is_file() else self.config).get("post", {})
         names = {"kinds": tuple, "windows": tuple, "impute": None, "thresholds": None,
                  "bias": None}
         return {k: (f(post[k]) if f else post[k]) for k, f in names.items() if k in post}
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (`run.seed` of its config)."""
+        return int(self.config.get("run", {}).get("seed", 0))
+
+    def saved(self, name: str):
+        """A prediction set the run saved as `predictions/<name>.npz` (e.g. "val.post",
+        "val.crossfit"), or None."""
+        from abaw.core.prediction_set import PredictionSet
+
+        p = self.path / "predictions" / f"{name}.npz"
+        return PredictionSet.load(p) if p.is_file() else None
 
     def post(self):
         """The post-processing tuned on validation (post.json), or None."""

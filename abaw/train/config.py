@@ -32,6 +32,8 @@ class DataConfig:
     stride: int = 0            # hop between training windows; 0 = window // 2
     predict_stride: int = 0    # hop when predicting; 0 = window // 2, overlapping outputs averaged
     normalize: bool = True     # standardise each feature with training statistics (kept in ckpts)
+    frame_skip: int = 1        # training windows read every k-th frame, k drawn in 1..frame_skip
+    #                            per window: fewer near-identical neighbours (prediction: k = 1)
     norm_rows: int = 200_000   # at most this many training rows (evenly spaced) estimate them
 
 
@@ -46,7 +48,13 @@ class ModelConfig:
     fusion: str = ""           # a registered fusion; "" = concat when several feature stores
     fusion_dim: int = 128      # width of the fused stream
     fusion_options: dict = field(default_factory=dict)  # fusion-specific, e.g. {heads = 8}
-    embed_dim: int = 0         # > 0: per-frame embedding for prompt losses (= prompt dim)
+    embed_dim: int = 0         # > 0: per-frame embedding for prompt losses (= prompt dim; set
+    #                            by the prompts stage from its text tower when it makes them)
+    adapters: dict = field(default_factory=dict)  # stream kind -> registered adapter applied
+    #                            to that stream before fusion, e.g. {audio = "attn_stats"}
+    horizon: int = 0           # frames ahead: the output at t reads inputs <= t - horizon
+    #                            (needs causal = true; CAPNet predicts 1/3 s ahead)
+    va_output: str = "cartesian"  # cartesian | polar (radius + angle, turned into v, a)
 
 
 @dataclass
@@ -66,6 +74,8 @@ class LossConfig:
     prompt_weight: float = 0.1  # auxiliary: small enough that the task loss leads
     prompt_temperature: float = 0.07
     grid_sigma: float = 0.35   # width of the Gaussian VA-grid soft labels
+    task_discriminator: float = 0.0  # > 0: weight of an auxiliary head telling which tasks are
+    #                            annotated at each frame (multi-task data with missing labels)
 
 
 @dataclass
@@ -94,6 +104,16 @@ class RunConfig:
 
 
 @dataclass
+class CurriculumConfig:
+    """A schedule that changes what training shows over the epochs (single -> compound)."""
+
+    kind: str = ""             # "" | compound: from `start` on, a `share` of the batches mix two
+    #                            windows half and half and learn both windows' labels
+    start: float = 0.5         # fraction of the epochs before the second phase
+    share: float = 0.5         # fraction of the batches mixed in the second phase
+
+
+@dataclass
 class Config:
     track: str = ""
     data: DataConfig = field(default_factory=DataConfig)
@@ -101,6 +121,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
     # keys with a closed set of values, and keys that must be > 0
     CHOICES: ClassVar[dict] = {
@@ -108,11 +129,14 @@ class Config:
         "optim.schedule": ("cosine", "linear", "constant"),
         "loss.class_weights": ("none", "inverse", "sqrt"),
         "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
+        "model.va_output": ("cartesian", "polar"),
+        "curriculum.kind": ("", "compound"),
     }
     POSITIVE: ClassVar[tuple] = (
         "optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
         "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
-        "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every")
+        "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every",
+        "data.frame_skip")
 
     def training(self) -> Config:
         """The training sections alone (of a recipe, which extends them)."""
@@ -180,10 +204,16 @@ def _validate(cfg: Config, origin: str) -> None:
         v = getattr(getattr(cfg, sec), name)
         if v <= 0:
             raise AbawError(f"{origin}: field {key}: found {v}, expected > 0")
-    for key in ("data.window", "data.stride", "data.predict_stride", "optim.patience"):
+    for key in ("data.window", "data.stride", "data.predict_stride", "optim.patience",
+                "model.horizon", "loss.task_discriminator"):
         sec, name = key.split(".")
         if getattr(getattr(cfg, sec), name) < 0:
             raise AbawError(f"{origin}: field {key}: found a negative value, expected >= 0")
+    for key in ("curriculum.start", "curriculum.share"):
+        sec, name = key.split(".")
+        if not 0 <= getattr(getattr(cfg, sec), name) <= 1:
+            raise AbawError(f"{origin}: field {key}: found {getattr(getattr(cfg, sec), name)}, "
+                            "expected a fraction in [0, 1]")
     if not -1 <= cfg.run.fold < cfg.run.folds:
         raise AbawError(f"{origin}: field run.fold: found {cfg.run.fold}, expected -1 (all) or "
                         f"0..{cfg.run.folds - 1}")

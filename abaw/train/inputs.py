@@ -50,7 +50,8 @@ def load_videos(index, track, ids, stores, edition, with_labels=True) -> list[Vi
 
 def feature_stats(videos: list[VideoData], max_rows: int):
     """Per store: (mean (D,), std (D,)) float32 over the present rows of the training videos,
-    from at most `max_rows` rows taken evenly (deterministic)."""
+    from at most `max_rows` rows taken evenly (deterministic). A store with no present row (a
+    text stream with no file, audio of a dataset without videos) gets 0 and 1: it stays absent."""
     means, stds = [], []
     for k in range(len(videos[0].feats)):
         rows = [(v, np.flatnonzero(vd.rows[k] >= 0) if vd.present.any() else np.zeros(0, int))
@@ -71,6 +72,10 @@ def feature_stats(videos: list[VideoData], max_rows: int):
             acc += x.sum(0)
             acc2 += (x * x).sum(0)
             n += len(x)
+        if n == 0 and len(videos[0].feats) > 1:      # the other streams carry the model
+            means.append(np.zeros_like(acc, np.float32))
+            stds.append(np.ones_like(acc, np.float32))
+            continue
         if n == 0:
             raise AbawError("feature store: no present feature rows in the training videos")
         mean = acc / n

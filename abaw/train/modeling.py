@@ -20,7 +20,11 @@ from abaw.train.config import Config
 from abaw.train.windows import WindowSet, average_to_frames, prefetched
 
 
-def build_model(cfg: Config, in_dims, out_dim) -> AffectModel:
+def build_model(cfg: Config, in_dims, out_dim, lay: Layout | None = None,
+                streams: list[dict] | None = None) -> AffectModel:
+    """The network `cfg` describes; `streams`: each feature store's meta (its kind, for the
+    adapters; its tokens, for fusions that read a frame's patches); `lay`: the track's layout
+    (where the VA block is, for polar outputs; how many tasks a discriminator tells apart)."""
     m = cfg.model
     head_opts = {"hidden": m.hidden, "layers": m.layers, "dropout": m.dropout, **m.head_options}
     if m.causal:
@@ -28,8 +32,32 @@ def build_model(cfg: Config, in_dims, out_dim) -> AffectModel:
     fusion_opts = dict(m.fusion_options)
     if m.causal and m.fusion and "causal" in model_options(m.fusion):
         fusion_opts.setdefault("causal", True)   # concat mixes frames one by one: always causal
+    if m.horizon and not m.causal:
+        raise AbawError(f"model.horizon: found {m.horizon} with model.causal = false, expected a "
+                        "causal model (a delayed input with a two-sided head still sees ahead)")
+    metas = streams or [{} for _ in in_dims]
+    unknown = sorted(set(m.adapters) - {"visual", "audio", "text"})
+    if unknown:
+        raise AbawError(f"model.adapters: found stream kind {unknown[0]!r}, expected visual, "
+                        "audio or text")
+    polar = None
+    if m.va_output == "polar":
+        values = lay.block("values") if lay is not None else None
+        if values is None or values.size != 2:
+            raise AbawError(f"model.va_output: found \"polar\" for {cfg.track}, expected a track "
+                            "with valence and arousal outputs (VA, MTL)")
+        polar = values.columns.start
+    tasks = len(lay.blocks) if (lay is not None and cfg.loss.task_discriminator > 0) else 0
     return AffectModel(in_dims, out_dim, head=m.head, head_options=head_opts, fusion=m.fusion,
-                       fusion_dim=m.fusion_dim, fusion_options=fusion_opts, embed_dim=m.embed_dim)
+                       fusion_dim=m.fusion_dim, fusion_options=fusion_opts, embed_dim=m.embed_dim,
+                       adapters=[m.adapters.get(meta.get("kind", ""), "") for meta in metas],
+                       in_tokens=[meta.get("tokens") for meta in metas], horizon=m.horizon,
+                       polar=polar, tasks=tasks)
+
+
+def stream_metas(stores) -> list[dict]:
+    """What `build_model` reads of each feature store."""
+    return [dict(s.meta) for s in stores]
 
 
 def make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -4,8 +4,10 @@ values  -> CCC (`ccc`), MSE (`mse`) or both; with 9 VA-region prompts, the soft-
 classes -> CE with class weights from the training histogram (`ce`), focal, V-NAW, or the
            squared error to the one-hot target (`mse`: least-squares class scores); with one
            prompt per class, the text-guided contrastive term
-binary  -> BCE with per-column positive weights (negatives / positives in training)
-any     -> distillation from a teacher's outputs when one is given (also on unlabelled frames)
+binary  -> BCE with per-column positive weights (negatives / positives in training), or the
+           binary focal loss (`focal`)
+any     -> distillation from a teacher's outputs when one is given (also on unlabelled frames);
+           a task discriminator (which tasks are annotated at a frame) when weighted > 0
 Several blocks (MTL) are summed with `loss.task_weights`; each term is logged as TASK_term.
 """
 
@@ -21,7 +23,7 @@ from abaw.errors import AbawError
 from abaw.models import losses as L
 
 MAIN = {"values": ("ccc", "mse", "ccc+mse"), "classes": ("ce", "focal", "vnaw", "mse"),
-        "binary": ("bce",)}
+        "binary": ("bce", "focal")}
 DEFAULT_MAIN = {"values": "ccc", "classes": "ce", "binary": "bce"}
 
 
@@ -73,13 +75,19 @@ def objective(lay: Layout, cfg, stats, teacher: bool = False,
                 prompt_used = True
         else:
             pw = L.pos_weights(stats.labels[valid, b.labels]) if cfg.pos_weights else None
-            terms.append(L.Term(pre + "bce", partial(L.binary_cross_entropy, pos_weight=pw),
-                                weight=w, **common))
+            fn = (partial(L.binary_focal, gamma=cfg.focal_gamma, pos_weight=pw) if main == "focal"
+                  else partial(L.binary_cross_entropy, pos_weight=pw))
+            terms.append(L.Term(pre + main, fn, weight=w, **common))
         if teacher:
             fn = {"values": L.distill_values, "binary": L.distill_binary,
                   "classes": partial(L.distill_classes, temperature=cfg.kd_temperature)}[b.kind]
             terms.append(L.Term(pre + "kd", fn, cols=out, target_cols=out, mask_col=None,
                                 weight=w * cfg.kd_weight, target="teacher", mask_key="teacher_mask"))
+    if cfg.task_discriminator > 0:
+        # every frame of a window is an example: which of the blocks are annotated there
+        terms.append(L.Term("tasks", L.binary_cross_entropy, cols=None, target_cols=None,
+                            mask_col=None, weight=cfg.task_discriminator, source="tasks",
+                            target="label_mask", mask_key="mask"))
     if prompt_t is not None and not prompt_used:
         sizes = [b.size for b in blocks if b.kind == "classes"]
         raise AbawError(f"loss.prompts {cfg.prompts}: found {len(prompt_t)} prompt embeddings, "

@@ -60,7 +60,7 @@ def predict_run(track: Track, run_dir, split: str, index=None, stores=None, root
 
     from abaw.data import load_index
     from abaw.train import distributed
-    from abaw.train.modeling import build_model, predict_frames
+    from abaw.train.modeling import build_model, predict_frames, stream_metas
 
     run_dir = Path(run_dir)
     if split not in SPLITS:
@@ -83,7 +83,8 @@ def predict_run(track: Track, run_dir, split: str, index=None, stores=None, root
     _check_stores(run_dir, info, stores)
     edition = track.edition_for(index.edition)
     tensors, meta = checkpoint.load(run_dir / "best.safetensors")
-    model = build_model(cfg, [s.dim for s in stores], track.out_dim(edition))
+    model = build_model(cfg, [s.dim for s in stores], track.out_dim(edition),
+                        track.layout(edition), stream_metas(stores))
     model.load_state_dict(checkpoint.model_state(tensors))
     dev = distributed.setup(device or cfg.run.device, cfg.run.deterministic).device
     model.to(dev)

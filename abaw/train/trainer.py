@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from abaw import progress
 from abaw.core.track import Track
 from abaw.core.version import code_version
 from abaw.errors import AbawError
-from abaw.train import checkpoint, distributed
+from abaw.train import checkpoint, curriculum, distributed
 from abaw.train.blocks import LabelStats
 from abaw.train.config import Config, config_hash, diff, read_run_config, to_toml
 from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_ids
@@ -39,6 +40,7 @@ from abaw.train.modeling import (
     lr_at,
     make_optimizer,
     seed_all,
+    stream_metas,
     to_device,
 )
 from abaw.train.objectives import objective
@@ -118,7 +120,9 @@ def train_one(track: Track, cfg: Config, index, stores, run_dir, resume=False, q
 
     while not state["done"] and state["epoch"] < cfg.optim.epochs:
         t0 = time.time()
-        train_terms = _train_epoch(s, net, state, on_step)
+        with progress.bar(len(s.starts), f"epoch {state['epoch'] + 1}/{cfg.optim.epochs}",
+                          quiet or not d.main, unit="batch") as bar:
+            train_terms = _train_epoch(s, net, state, on_step, bar)
         score, parts = _validate(s, state["epoch"])
         improved = not math.isnan(score) and score > state["best_score"]
         if improved:
@@ -175,11 +179,13 @@ def _prepare(track: Track, cfg: Config, index, stores, run_dir: Path, resume: bo
                      prompts=_prompts(cfg))
 
     seed_all(cfg.run.seed * 1000 + fold)
-    model = build_model(cfg, [st.dim for st in stores], n_out)
+    model = build_model(cfg, [st.dim for st in stores], n_out, track.layout(edition),
+                        stream_metas(stores))
     if cfg.data.normalize:
         model.set_normalization(*feature_stats(train_v, cfg.data.norm_rows))
     model.to(d.device)
-    windows = WindowSet(train_v, window, cfg.data.stride or max(1, window // 2), labelled_only=True)
+    windows = WindowSet(train_v, window, cfg.data.stride or max(1, window // 2), labelled_only=True,
+                        skip=cfg.data.frame_skip, seed=cfg.run.seed * 1009 + fold)
     if len(windows) == 0:
         raise AbawError(f"{cfg.track}: no training window has a labelled frame with features")
     bs = cfg.optim.batch_size
@@ -217,10 +223,11 @@ def _prompts(cfg: Config):
     return prompts
 
 
-def _train_epoch(s: Session, net, state: dict, on_step) -> dict:
+def _train_epoch(s: Session, net, state: dict, on_step, bar=None) -> dict:
     cfg, d, epoch = s.cfg, s.d, state["epoch"]
     seed_all(cfg.run.seed * 1000003 + s.fold * 1009 + epoch)
     s.objective.set_progress(epoch / cfg.optim.epochs)
+    s.windows.epoch = epoch
     order = np.random.default_rng([cfg.run.seed, s.fold, epoch]).permutation(len(s.windows))
     s.model.train()
     sums: dict = {}
@@ -228,12 +235,14 @@ def _train_epoch(s: Session, net, state: dict, on_step) -> dict:
     local = (order[i:i + bs][d.rank::d.world] for i in s.starts)   # this rank's share
     for micro, host in enumerate(prefetched(s.windows.batch, local), start=1):
         batch = to_device(host, d.device)
+        pair = curriculum.mixed_pair(batch) if curriculum.mixes(cfg, epoch, micro, s.fold) else None
         sync = micro % cfg.optim.accumulate == 0 or micro == len(s.starts)
         ctx = net.no_sync() if (d.world > 1 and not sync) else contextlib.nullcontext()
         with ctx:
             with autocast(cfg, d.device):
-                out = net(batch["x"], batch["mask"])
-            loss, logs = s.objective(out, batch)
+                out = net(*((pair[0]["x"], pair[0]["mask"]) if pair else (batch["x"], batch["mask"])))
+            loss, logs = (curriculum.mixed_loss(s.objective, out, pair) if pair
+                          else s.objective(out, batch))
             (loss / cfg.optim.accumulate).backward()
         for name, (value, n) in logs.items():         # tensors: no host sync per step
             acc = sums.setdefault(name, [torch.zeros((), device=d.device)] * 2)
@@ -249,6 +258,10 @@ def _train_epoch(s: Session, net, state: dict, on_step) -> dict:
             state["step"] += 1
             if on_step is not None:
                 on_step(state["step"])
+        if bar is not None:
+            bar.update(1)
+            if not bar.disable and micro % 10 == 1:     # the loss is a host sync: shown bars only
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", refresh=False)
     return {k: float(v[0] / v[1].clamp_min(1)) for k, v in sums.items()}
 
 

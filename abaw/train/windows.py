@@ -80,9 +80,14 @@ def window_starts(n: int, length: int, stride: int) -> np.ndarray:
 
 
 class WindowSet:
+    """`skip` > 1 (training only): each window reads every k-th frame from its start, k drawn
+    in 1..skip from (seed, epoch, window), so consecutive near-identical frames are not all
+    shown together; the trainer sets `epoch` before each epoch."""
+
     def __init__(self, videos: list[VideoData], length: int, stride: int,
-                 labelled_only: bool = False):
+                 labelled_only: bool = False, skip: int = 1, seed: int = 0):
         self.videos, self.length = videos, length
+        self.skip, self.seed, self.epoch = skip, seed, 0
         idx = []
         for v, vd in enumerate(videos):
             starts = window_starts(vd.n, length, stride)
@@ -116,7 +121,7 @@ class WindowSet:
         if length == 1:
             self._single_frames(sel, *arrays)
         else:
-            self._windows(sel, *arrays)
+            self._windows(sel, *arrays, np.asarray(which, np.int64))
         out = {"x": xs, "mask": mask, "labels": labels, "label_mask": label_mask & mask[..., None]}
         if teacher is not None:
             out["teacher"] = teacher
@@ -140,26 +145,34 @@ class WindowSet:
             if teacher is not None:
                 teacher[pick, 0] = vd.teacher[t]
 
-    def _windows(self, sel, xs, mask, labels, label_mask, teacher):
+    def step(self, window: int) -> int:
+        """The frame step of window `window` this epoch (1 unless `skip` > 1)."""
+        if self.skip <= 1:
+            return 1
+        rng = np.random.default_rng([self.seed, self.epoch, int(window)])
+        return int(rng.integers(1, self.skip + 1))
+
+    def _windows(self, sel, xs, mask, labels, label_mask, teacher, which):
         length, n_lab = self.length, labels.shape[-1]
         for i, (v, s) in enumerate(sel):
             vd = self.videos[v]
-            e = min(s + length, vd.n)
-            n = e - s
+            k_step = self.step(which[i])
+            e = min(s + length * k_step, vd.n)
+            n = len(range(s, e, k_step))
             for k, x in enumerate(xs):
                 r0 = vd.first_row[k]
                 if r0 is not None:
-                    x[i, :n] = vd.feats[k][r0 + s:r0 + e]
+                    x[i, :n] = vd.feats[k][r0 + s:r0 + e:k_step]
                 else:
-                    r = vd.rows[k][s:e]
+                    r = vd.rows[k][s:e:k_step]
                     ok = np.flatnonzero(r >= 0)
                     x[i, ok] = vd.feats[k][r[ok]]
-            mask[i, :n] = vd.present[s:e]
-            label_mask[i, :n] = vd.label_mask[s:e]
+            mask[i, :n] = vd.present[s:e:k_step]
+            label_mask[i, :n] = vd.label_mask[s:e:k_step]
             if vd.labels is not None and n_lab:
-                labels[i, :n] = vd.labels[s:e]
+                labels[i, :n] = vd.labels[s:e:k_step]
             if teacher is not None:
-                teacher[i, :n] = vd.teacher[s:e]
+                teacher[i, :n] = vd.teacher[s:e:k_step]
 
     def spans(self, which):
         """(video, start, n_real) of windows `which`, for averaging outputs back to frames."""

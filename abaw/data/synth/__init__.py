@@ -1,7 +1,7 @@
 """The synthetic Aff-Wild2 twin: a dataset tree with the exact layout of one ABAW edition and a
 planted, learnable signal, deterministic by seed (same seed -> byte-identical tree).
 
-    synthesize(out, edition=10, size="small", seed=0, images=None) -> Path
+    synthesize(out, edition=10, size="small", seed=0, images=None, messy=False) -> Path
     read_truth(root, track) -> {id or image: labels}
 
 What it plants (see README.md beside this file for the full account):
@@ -16,7 +16,7 @@ What it plants (see README.md beside this file for the full account):
   fringe, noise, JPEG quality) and per frame (rendering jitter of every unit), so temporal
   context and smoothing pay off, as on the real data.
 
-Sizes: `tiny` (unit tests, seconds), `small` (demo and recipes, ~40 people, about a minute),
+Sizes: `tiny` (unit tests, seconds), `small` (demo and recipes, ~100 people, about a minute),
 `full` (Aff-Wild2 scale: ~600 people, ~2.8M frames of annotations, lists and templates; images
 off unless asked for).
 """
@@ -38,10 +38,12 @@ __all__ = ["synthesize", "read_truth", "SIZES", "TRUTH"]
 
 
 def synthesize(out, edition: int = protocol.LATEST_EDITION, size: str = "small", seed: int = 0,
-               images: bool | None = None, progress: bool = False) -> Path:
+               images: bool | None = None, progress: bool = False, messy: bool = False) -> Path:
     """Write the twin of `edition` at `out` (a new or empty folder) and return its path.
 
     images: write crops, raw videos and LSD images (default: on for tiny/small, off for full).
+    messy: lay the tree out as teams' copies of the releases are (nested and duplicated crop
+    folders, other template names and places; `abaw.data.synth.messy`).
     The tree is built beside `out` and renamed into place, so `out` is either complete or absent.
     """
     from abaw.data.synth import ce, layout, lsd, mtl
@@ -76,6 +78,11 @@ def synthesize(out, edition: int = protocol.LATEST_EDITION, size: str = "small",
         if "CE" in tracks:
             ce.write_ce(tmp, plan, images, bar.update if bar else None)
         info = {"edition": edition, "size": size, "seed": int(seed), "images": images}
+        if messy:
+            from abaw.data.synth.messy import make_messy
+
+            make_messy(tmp, plan)
+            info["messy"] = True        # only then: the default tree's bytes stay as they were
         (tmp / TRUTH).mkdir(exist_ok=True)
         (tmp / TRUTH / "info.json").write_text(json.dumps(info, sort_keys=True) + "\n")
     except BaseException:

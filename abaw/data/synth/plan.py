@@ -16,7 +16,7 @@ from abaw.data.synth import labels
 from abaw.errors import AbawError
 
 # random streams: np.random.default_rng([seed, STREAM, index])
-PLAN, SEGMENTS, LATENT, ANNOTATE, RENDER, MEDIA, CE, MTL, LSD = range(9)
+PLAN, SEGMENTS, LATENT, ANNOTATE, RENDER, MEDIA, CE, MTL, LSD, MESSY = range(10)
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ SIZES = {
     "tiny": SizeSpec(6, 2, ("uniform", 60, 150), 35, (0.5, 0.34, 0.16), 3, (40, 70),
                      {"train": 60, "val": 30, "test": 30}, {"train": 60, "val": 30, "test": 30},
                      True, 1.0),
-    # many short videos rather than a few long ones: a model must generalise across people
-    "small": SizeSpec(44, 4, ("uniform", 250, 480), 90, (0.62, 0.24, 0.14), 28, (150, 300),
+    # many short videos rather than a few long ones: a model must generalise across people.
+    # Split shares as Aff-Wild2's (EXPR, edition 10: 247 train and 70 validation files, 228 test
+    # videos), so the test split holds ~40 people and a test score means something.
+    "small": SizeSpec(96, 6, ("uniform", 120, 220), 90, (0.45, 0.13, 0.42), 28, (150, 300),
                       {"train": 3000, "val": 1000, "test": 1000},
                       {"train": 1500, "val": 360, "test": 360}, True, 1.0),
     # Aff-Wild2 scale: ~600 annotated people, ~2.8M frames; s-Aff-Wild2 and LSD at release size

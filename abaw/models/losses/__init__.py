@@ -4,6 +4,7 @@ scalar reduced over the global batch (DDP-exact, see `reduce`). `Objective` sums
 
 from abaw.models.losses.classification import (
     binary_cross_entropy,
+    binary_focal,
     cross_entropy,
     focal,
     one_hot_squared_error,
@@ -18,7 +19,7 @@ from abaw.models.losses.vnaw import VNAWLoss, naw_weights
 from abaw.models.losses.weights import class_weights, pos_weights
 
 __all__ = [
-    "Objective", "Term", "VNAWLoss", "binary_cross_entropy", "ccc", "ccc_loss", "class_weights",
+    "Objective", "Term", "VNAWLoss", "binary_cross_entropy", "binary_focal", "ccc", "ccc_loss", "class_weights",
     "cross_entropy",
     "distill_binary", "distill_classes", "distill_values", "focal", "mse", "naw_weights",
     "one_hot_squared_error", "pos_weights",

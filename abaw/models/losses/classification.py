@@ -58,3 +58,15 @@ def binary_cross_entropy(pred, target, mask, pos_weight=None):
     pw = None if pos_weight is None else pos_weight.to(pred.device)
     per = F.binary_cross_entropy_with_logits(pred, t, pos_weight=pw, reduction="none")
     return masked_mean(per.mean(-1), mask)
+
+
+def binary_focal(pred, target, mask, gamma: float = 2.0, pos_weight=None):
+    """Multi-label focal loss (Lin et al. 2017): per column -(1 - p_t)^gamma log p_t, where p_t is
+    the probability given to the true 0/1 value; `pos_weight` (K,) scales the positive terms as in
+    `binary_cross_entropy`. Mean over the columns, then over frames; gamma = 0 is that BCE."""
+    t = target.clamp(0, 1)
+    pw = None if pos_weight is None else pos_weight.to(pred.device)
+    bce = F.binary_cross_entropy_with_logits(pred, t, pos_weight=pw, reduction="none")
+    p = torch.sigmoid(pred)
+    p_t = t * p + (1 - t) * (1 - p)
+    return masked_mean(((1 - p_t) ** gamma * bce).mean(-1), mask)

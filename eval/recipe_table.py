@@ -1,0 +1,262 @@
+"""The recipes table of tracks/README.md, measured on the small synthetic twin.
+
+Every seed recipe (tracks/*/recipes/*.toml but default and demo) runs end to end with
+`--offline-encoders` (its backbones replaced by the offline encoders that learn on the twin, the
+rest of the recipe as written: head, fusion, losses, stages, post-processing) on the small twin
+of seed S with training seed S (as `abaw demo --seed S`), then once more without its key
+ingredient (INGREDIENTS). Per recipe, averaged over the seeds run:
+
+- score: the cross-fitted validation estimate of the post-processed score (post-processing tuned
+  on other validation videos, `abaw.post.crossfit`); CE has no validation set: "-";
+- hidden test: the twin's hidden test truth, after the validation-tuned post-processing;
+- without: the same score without the key ingredient, and whether the ingredient helps here;
+- baseline: the best constant prediction; time: wall seconds of the whole run (stages included).
+
+    python eval/recipe_table.py --seeds 0                      # every recipe, one seed
+    python eval/recipe_table.py --recipes va/capnet-causal --seeds 0 1 2
+    python eval/recipe_table.py --table-only                   # rewrite the table from results
+
+Runs are kept in --results (JSON lines) and skipped when already there, so an interrupted
+measurement continues. The table goes between the markers of tracks/README.md. Exits 1 when a
+recipe does not beat its track's constant baseline by MARGIN or writes no valid file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from abaw import pipeline  # noqa: E402
+from abaw.cli.demo import twin_for  # noqa: E402
+from tracks import get_track  # noqa: E402
+
+MARGIN = 0.1          # "clearly above the constant baseline"
+HELPS = 0.01          # a difference smaller than this is "no" (one seed: noise is about 0.02)
+START, END = "<!-- recipe table: start -->", "<!-- recipe table: end -->"
+
+# recipe -> (seed system, key ingredient, overrides that remove it)
+INGREDIENTS = {
+    "expr/clip-wav2vec2-tcn-xattn": ("CLIP + Wav2Vec 2.0, TCN, bi-directional cross-attention "
+                                     "(ABAW 10)", "cross-attention", ['model.fusion="concat"']),
+    "va/clip-ast-gru-softprompt": ("CLIP + AST, GRUs, gated fusion, VA-grid soft prompts "
+                                   "(ABAW 10)", "soft labels", ["stages.prompts=false"]),
+    "va/vit-transformer-mask": ("ViT + Transformer, random frame masking (ABAW 6)", "masking",
+                                ["model.head_options.mask_prob=0.0"]),
+    "expr/vit-transformer-mask": ("ViT + Transformer, masking, focal loss (ABAW 6)", "masking",
+                                  ["model.head_options.mask_prob=0.0"]),
+    "au/vit-transformer-mask": ("ViT + Transformer, masking, focal loss (ABAW 6)", "masking",
+                                ["model.head_options.mask_prob=0.0"]),
+    "lsd/byel": ("BYEL: BYOL + emotion classifier, synthetic only (ABAW 4)", "BYEL pre-training",
+                 ["stages.image=[]"]),
+    "lsd/ssl-then-supervised": ("Emotion-aware SSL, then supervised (ABAW 4)", "SSL pre-training",
+                                ['stages.image=["supervised"]']),
+    "mtl/kd-task-discriminator": ("Teacher -> student distillation, task discriminator "
+                                  "(ABAW 3)", "the discriminator",
+                                  ["loss.task_discriminator=0.0"]),
+    "va/capnet-causal": ("CAPNet: causal VA, 1/3 s ahead (ABAW 2)", "the causal horizon",
+                         ["model.causal=false", "model.horizon=0"]),
+    "va/face-behaviour-audio-moe": ("Face + behaviour text + WavLM, directed MoE (ABAW 10)",
+                                    "the directed MoE", ['model.fusion="concat"']),
+    "au/dinov2-wavlm-mamba-hga": ("DINOv2 + WavLM, granularity alignment, Mamba (ABAW 10)",
+                                  "the patch tokens", ["model.fusion_options.patches=false"]),
+    "expr/dual-transformer-safe-xattn": ("Dual-branch Transformer, safe cross-attention "
+                                         "(ABAW 10)", "modality dropout",
+                                         ["model.fusion_options.modality_dropout=0.0"]),
+    "va/resnet-logmel-tcn-xattn": ("ResNet + log-mel, TCN, QKV cross-attention (ABAW 8)",
+                                   "cross-attention", ['model.fusion="concat"',
+                                                       'model.head="tcn"']),
+    "expr/vnaw": ("V-NAW noise-aware frame weighting (ABAW 8)", "V-NAW", ['loss.main="ce"']),
+    "va/clip-finetune-tcn-transformer": ("Fine-tuned CLIP, TCN + Transformer (ABAW 8)",
+                                         "fine-tuning", ["stages.image=[]"]),
+    "expr/clip-finetune-tcn-transformer": ("Fine-tuned CLIP, TCN + Transformer (ABAW 8)",
+                                           "fine-tuning", ["stages.image=[]"]),
+    "au/clip-finetune-tcn-transformer": ("Fine-tuned CLIP, TCN + Transformer (ABAW 8)",
+                                         "fine-tuning", ["stages.image=[]"]),
+    "au/convnext-whisper-fusion": ("ConvNeXt + Whisper, Transformer fusion (ABAW 8)", "audio",
+                                   ['features.backbones=["convnext-base"]', 'model.fusion=""']),
+    "va/maven-polar": ("MAVEN: visual + audio + text, six paths, polar VA (ABAW 8)",
+                       "polar outputs", ['model.va_output="cartesian"']),
+    "ce/mae-tcm-curriculum": ("MAE face encoder, TCM, single -> compound curriculum (ABAW 7)",
+                              "the curriculum", ['curriculum.kind=""']),
+    "mtl/mae-tcm": ("MAE face encoder, joint training (ABAW 7)", "MAE pre-training",
+                    ["stages.image=[]"]),
+}
+
+IMAGE_STAGE_INGREDIENTS = {"BYEL pre-training", "SSL pre-training", "fine-tuning",
+                           "MAE pre-training"}
+
+# what the twin does not have that an ingredient exploits (footnotes of the table)
+TWIN_LACKS = {
+    "va/face-behaviour-audio-moe": "the twin ships no behaviour descriptions: its text stream "
+                                   "is absent, the MoE fuses face and voice only",
+    "va/maven-polar": "the twin ships no transcripts: the text stream is absent",
+    "mtl/kd-task-discriminator": "the edition-4 twin has no raw videos for s-Aff-Wild2, so no "
+                                 "audio stream",
+    "expr/dual-transformer-safe-xattn": "the twin's voice is never missing (only faces are): "
+                                        "dropping audio teaches nothing the validation asks",
+    "va/capnet-causal": "a constraint, not an aid: reading only the past costs accuracy by design",
+}
+
+
+def run_one(name: str, seed: int, ablate: bool, base: Path) -> dict:
+    from abaw.data import load_index
+    from abaw.formats.validator import validate
+    from abaw.recipe import load_recipe
+    from tracks import recipe_path
+
+    key, recipe = name.split("/")
+    track = get_track(key)
+    overrides = ["features.offline=true", f"run.seed={seed}"]
+    if ablate:
+        overrides += INGREDIENTS[name][2]
+    root = twin_for(key, base, quiet=True, seed=seed)
+    t0 = time.perf_counter()
+    out = pipeline.run_track(track, root, recipe=recipe, overrides=overrides,
+                             work=base / "runs", out=base / "submissions", quiet=True)
+    seconds = time.perf_counter() - t0
+    cfg = load_recipe(recipe_path(track, recipe), overrides, track=track.name)
+    index = load_index(root)
+    valid = validate(out.zip_path, track.name, out.edition, root=index).valid
+    row = {"recipe": name, "seed": seed, "ablated": ablate, "seconds": round(seconds, 1),
+           "baseline": out.baseline, "in_sample": out.val_post, "valid": bool(valid),
+           "run_dir": out.run_dir}
+    row.update(estimates(track, cfg, out, index))
+    return row
+
+
+def estimates(track, cfg, out, index) -> dict:
+    """{"score": cross-fitted validation estimate, "test": hidden test score}."""
+    from abaw.core.prediction_set import PredictionSet
+    from abaw.post.crossfit import crossfit
+    from abaw.post.params import PostParams
+    from abaw.post.tune import ValTruth, evaluate
+
+    run = Path(out.run_dir)
+    if cfg.pipeline.derive_from:          # CE: no validation set; scored on the hidden test
+        return {"score": None, "test": out.val_post}
+    val = PredictionSet.load(run / "predictions" / "val.npz")
+    truth = ValTruth.from_index(index, track.index_name, "val")
+    score = crossfit(val, truth, **cfg.post.options()).estimate.value
+    hidden = pipeline.hidden_truth(index, track.index_name)
+    test = PostParams.load(run / "post.json").apply(
+        PredictionSet.load(run / "predictions" / "test.npz"))
+    return {"score": score, "test": evaluate(test, hidden).value if hidden else None}
+
+
+def mean(rows, key):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def fmt(v, sign=False) -> str:
+    return "-" if v is None else (f"{v:+.3f}" if sign else f"{v:.3f}")
+
+
+def table(results: list[dict]) -> tuple[str, list[str]]:
+    """(markdown table, problems: recipes not clearly above their baseline or without a file)."""
+    lines = ["| recipe | seed system | seeds | score (val, cross-fitted) | hidden test | "
+             "without its key ingredient | helps here? | constant baseline | train time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    problems, notes = [], []
+    for name, (system, ingredient, _) in INGREDIENTS.items():
+        full = [r for r in results if r["recipe"] == name and not r["ablated"]]
+        if not full:
+            continue
+        part = [r for r in results if r["recipe"] == name and r["ablated"]]
+        key = "score" if mean(full, "score") is not None else "test"
+        s, w = mean(full, key), mean(part, key)
+        helps = "-" if w is None else ("yes" if s - w > HELPS else
+                                       "no" if s - w < -HELPS else "no (within noise)")
+        mark = ""
+        if name in TWIN_LACKS:
+            notes.append(TWIN_LACKS[name])
+            mark = f" [{len(notes)}]"
+        base = mean(full, "baseline")
+        lines.append(f"| {name} | {system} | {len(full)} | {fmt(mean(full, 'score'))} | "
+                     f"{fmt(mean(full, 'test'))} | {ingredient}: {fmt(w)}"
+                     f"{'' if w is None else f' ({fmt(s - w, True)} with it)'} | {helps}{mark} | "
+                     f"{fmt(base)} | {mean(full, 'seconds'):.0f} s |")
+        if not all(r["valid"] for r in full):
+            problems.append(f"{name}: a submission did not validate")
+        if base is not None and s is not None and s < base + MARGIN:
+            problems.append(f"{name}: {s:.3f} is not clearly above the baseline {base:.3f}")
+    lines += [""] + [f"[{i}] {n}." for i, n in enumerate(notes, 1)]
+    return "\n".join(lines), problems
+
+
+def write_readme(path: Path, text: str, seeds: list[int]) -> None:
+    caption = (f"Measured with `python eval/recipe_table.py --seeds {' '.join(map(str, seeds))}` "
+               "on the small twin, every recipe with `--offline-encoders` (its backbones replaced "
+               "by the offline encoders that learn on the twin: the track demo's random-init "
+               "ResNet-18 read at its first stage, log-mel audio, hashed text; everything else "
+               "as the recipe says). Seeds: as many as fitted on a shared 2-core machine (the "
+               "seeds column); with one seed, differences within about 0.02 are noise. "
+               "Score: the cross-fitted validation estimate of the post-processed score (CE has "
+               "no validation set: its hidden test score); train time: the whole run here, stages "
+               "included.")
+    block = f"{START}\n{caption}\n\n{text}\n{END}"
+    old = path.read_text() if path.is_file() else ""
+    if START in old and END in old:
+        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old + ("\n" if old else "") + block + "\n"
+    path.write_text(new)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--recipes", nargs="*", default=list(INGREDIENTS))
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0])
+    ap.add_argument("--base", type=Path, default=Path("runs/recipe-table"),
+                    help="Where the twins, runs and submissions go.")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="JSON lines of every run [default: BASE/results.jsonl].")
+    ap.add_argument("--readme", type=Path, default=ROOT / "tracks" / "README.md")
+    ap.add_argument("--no-ablation", action="store_true", help="Only the recipes as written.")
+    ap.add_argument("--table-only", action="store_true", help="Rewrite the table, run nothing.")
+    args = ap.parse_args(argv)
+    unknown = [r for r in args.recipes if r not in INGREDIENTS]
+    if unknown:
+        ap.error(f"unknown recipe {unknown[0]}; expected one of {', '.join(INGREDIENTS)}")
+    results_path = args.results or args.base / "results.jsonl"
+    results = [json.loads(x) for x in results_path.read_text().splitlines()] \
+        if results_path.is_file() else []
+    done = {(r["recipe"], r["seed"], r["ablated"]) for r in results}
+    if not args.table_only:
+        import torch
+
+        torch.set_num_threads(2)
+        args.base.mkdir(parents=True, exist_ok=True)
+        # recipes that train an image encoder first take longest: they go last
+        slow = {n for n in args.recipes if INGREDIENTS[n][1] in IMAGE_STAGE_INGREDIENTS
+                or n in ("ce/mae-tcm-curriculum",)}
+        order = [n for n in args.recipes if n not in slow] + [n for n in args.recipes if n in slow]
+        for seed in args.seeds:
+            for name in order:
+                for ablate in (False,) if args.no_ablation else (False, True):
+                    if (name, seed, ablate) in done:
+                        continue
+                    row = run_one(name, seed, ablate, args.base)
+                    results.append(row)
+                    with results_path.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                    print(f"{name} seed {seed}{' without ' + INGREDIENTS[name][1] if ablate else ''}"
+                          f": score {fmt(row['score'])}, test {fmt(row['test'])}, baseline "
+                          f"{fmt(row['baseline'])}, {row['seconds']:.0f} s", flush=True)
+    text, problems = table(results)
+    seeds = sorted({r["seed"] for r in results})
+    write_readme(args.readme, text, seeds)
+    print(text)
+    for p in problems:
+        print(f"MISSED: {p}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
