@@ -142,14 +142,18 @@ def synth(out, edition, size, seed, images, progress, messy, features):
     from pathlib import Path
 
     from abaw import protocol
-    from abaw.data.synth import TRUTH, synthesize
+    from abaw.data.synth import synthesize
 
     edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
-    info = Path(out) / TRUTH / "info.json"
-    keys = ("edition", "size", "seed", "messy")
-    same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in keys} == {
-        "edition": edition, "size": size, "seed": seed, "messy": True if messy else None}
-    if features is None or not same:
+    same = False
+    if features is not None:      # a twin already there, the same one: only the store is new
+        from abaw.data.synth.plan import TRUTH
+
+        info = Path(out) / TRUTH / "info.json"
+        keys = ("edition", "size", "seed", "messy")
+        same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in keys} == {
+            "edition": edition, "size": size, "seed": seed, "messy": True if messy else None}
+    if not same:
         synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress,
                    messy=messy)
         click.echo(f"wrote the edition {edition} {size}{' messy' * messy} twin to {out}")
