@@ -9,27 +9,45 @@ the permissions an ordinary `open` / `mkdir` would give (umask applied), not the
 
 A folder made by `atomic_folder` holds a marker file (`MARKER`); an existing folder is replaced
 only when it has one, so no command ever removes a folder it did not create.
+
+Folders that one process fills over a long time (a run) are taken exclusively: `new_folder` makes
+a fresh one (`os.mkdir` fails on an existing name: the next free suffix is taken), and
+`claim_folder` creates a claim file with `O_EXCL` inside a given folder; of two processes started
+at the same moment, exactly one gets it.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from abaw.errors import AbawError
 
+T = TypeVar("T")
+
 MARKER = ".abaw-folder"     # inside every folder `atomic_folder` made: it may replace that folder
+CLAIM = ".abaw-claimed"     # inside a folder one process claimed to write (a run)
 
 
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _named(path: Path, make: Callable[..., T], **kw: Any) -> T:
+    """`make(**kw)` (a temporary file or folder beside `path`); an OS error names `path`, the
+    output the user asked for, not the temporary name."""
+    try:
+        return make(**kw)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(path)) from None
 
 
 def made_by_abaw(path: str | os.PathLike) -> bool:
@@ -45,7 +63,8 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb",
     `fsync`: flush to the disk before the rename (checkpoints: they must survive a power cut)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _named(path, tempfile.mkstemp, prefix=f".{path.name}.", suffix=".tmp",
+                     dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())      # mkstemp makes it private (0600)
         with os.fdopen(fd, mode) as fh:
@@ -81,7 +100,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         raise AbawError(f"{path}: found a folder abaw did not make (no {MARKER} inside), expected "
                         "a new name or a folder abaw wrote; nothing was replaced")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(_named(path, tempfile.mkdtemp, prefix=f".{path.name}.", suffix=".tmp",
+                      dir=path.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result is an ordinary folder
     (tmp / MARKER).write_bytes(b"made by abaw: abaw may replace this folder\n")
     old = None
@@ -96,3 +116,31 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def new_folder(parent: str | os.PathLike, name: str) -> Path:
+    """A folder created now under `parent` (made if needed): `name`, or `name-2`, `name-3` ...
+    when that is taken, so two processes asking for the same name get two folders."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for i in itertools.count(1):
+        path = parent / (name if i == 1 else f"{name}-{i}")
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
+
+
+def claim_folder(path: str | os.PathLike) -> bool:
+    """Make `path` if needed and claim it: True for the one caller that created its claim file,
+    False when it was claimed before (by an earlier or a concurrent process)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path / CLAIM, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True

@@ -23,3 +23,34 @@ def where(path: object, line: int | None = None, field: str | None = None) -> st
     if field is not None:
         out += f" field {field}:"
     return out
+
+
+# What the OS said about a path, in the toolkit's words (errno name -> what was found, expected)
+_OS_FOUND = {
+    "EACCES": ("permission denied", "read (and, for outputs, write) permission"),
+    "EPERM": ("operation not permitted", "a path abaw may read and write"),
+    "ENOENT": ("not found", "an existing file or folder"),
+    "ENOTDIR": ("a file where a folder is expected", "a folder"),
+    "EISDIR": ("a folder where a file is expected", "a file"),
+    "ELOOP": ("a loop of symbolic links", "links that end at a file or folder"),
+    "ENAMETOOLONG": ("a name too long for the file system", "a shorter path"),
+    "ENOSPC": ("no space left on the device", "free space for the outputs"),
+    "EDQUOT": ("the disk quota exceeded", "free space for the outputs"),
+    "EROFS": ("a read-only file system", "a writable folder for the outputs"),
+    "EEXIST": ("something already there", "a free name"),
+    "ENOTEMPTY": ("a folder that is not empty", "an empty folder"),
+    "EMFILE": ("too many open files", "a higher `ulimit -n`"),
+}
+
+
+def os_error_line(e: OSError) -> str | None:
+    """One line for an OS error about a path (`e.filename` set): the path, what the OS found and
+    what was expected; None for other OS errors (no path: not a user's file)."""
+    import errno
+
+    if e.filename is None:
+        return None
+    name = errno.errorcode.get(e.errno or 0, "")
+    found, expected = _OS_FOUND.get(name, (e.strerror or type(e).__name__, "a usable path"))
+    path = f"{e.filename} -> {e.filename2}" if e.filename2 is not None else str(e.filename)
+    return f"{path}: found {found} ({name or e.errno}), expected {expected}"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from abaw.post.smooth import DEFAULT_WINDOWS
-from abaw.train.config import Config, load_config
+from abaw.post.smooth import DEFAULT_WINDOWS, KINDS, MAX_WINDOW
+from abaw.train.bounds import Each, Free, OneOf, Pattern, Range
+from abaw.train.config import MAX_BATCH, Config, load_config
 
 
 @dataclass
@@ -35,6 +36,14 @@ class FeaturesConfig:
     #                            that learn on the twin (the track demo's visual encoder, log-mel
     #                            audio, hashed text), the rest of the recipe unchanged
 
+    BOUNDS: ClassVar[dict] = {
+        "backbones": Each(Pattern(r"\S+", "a registered backbone name"), min_len=1),
+        "weights": Each(Pattern(r"\S+", "a weights folder, a hub id, random or pretrain")),
+        "layers": Free("backbone -> layer, checked by the backbone"),
+        "pooling": Free("backbone -> pooling, checked by the backbone"),
+        "inputs": Each(Pattern(r"\S.*", "a folder of per-video text files")),
+        "batch_size": Range(1, MAX_BATCH), "workers": Range(0, 256)}
+
 
 @dataclass
 class PostConfig:
@@ -54,11 +63,17 @@ class PostConfig:
                 "impute": self.impute, "thresholds": self.thresholds, "bias": self.bias,
                 "logit_adjust": self.logit_adjust, "gate": self.gate}
 
+    BOUNDS: ClassVar[dict] = {"kinds": Each(OneOf(*KINDS), min_len=1),
+                              "windows": Each(Range(1, MAX_WINDOW, whole=True), min_len=1),
+                              "impute": OneOf("nearest", "linear", "ffill")}
+
 
 @dataclass
 class PipelineConfig:
     derive_from: str = ""      # CE: "EXPR" = compound scores from a basic-expression model (no
     #                            compound training data exists); "" = train this track directly
+
+    BOUNDS: ClassVar[dict] = {"derive_from": OneOf("", "EXPR")}
 
 
 @dataclass
@@ -81,6 +96,14 @@ class StagesConfig:
     image_lr: float = 1e-4     # peak learning rate (one-cycle); CNNs from scratch want ~2e-3
     image_batch: int = 32
 
+    BOUNDS: ClassVar[dict] = {
+        "prompt_encoder": Pattern(r"\S*", "a registered text backbone, or \"\" for the recipe's"),
+        # the methods of abaw.train.image_stages (importing it loads torch)
+        "image": Each(OneOf("byol", "byel", "mae", "supervised")),
+        "image_tasks": Each(Pattern(r"\S+", "a track name (checked against the dataset)")),
+        "image_epochs": Range(1, 100_000), "image_frames": Range(1, 10**9),
+        "image_lr": Range(0.0, 10.0, lo_open=True), "image_batch": Range(1, MAX_BATCH)}
+
 
 @dataclass
 class Recipe(Config):
@@ -88,12 +111,6 @@ class Recipe(Config):
     post: PostConfig = field(default_factory=PostConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     stages: StagesConfig = field(default_factory=StagesConfig)
-
-    CHOICES: ClassVar[dict] = {**Config.CHOICES,
-                               "post.impute": ("nearest", "linear", "ffill"),
-                               "pipeline.derive_from": ("", "EXPR")}
-    POSITIVE: ClassVar[tuple] = (*Config.POSITIVE, "stages.image_epochs", "stages.image_frames",
-                                 "stages.image_lr", "stages.image_batch")
 
 
 def load_recipe(path=None, overrides=(), track: str | None = None) -> Recipe:

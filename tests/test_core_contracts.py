@@ -206,19 +206,20 @@ def test_a_set_refuses_what_does_not_add_up():
     cols = ("valence", "arousal")
     two = np.zeros((2, 2))
     assert message(PredictionSet, "VA", 8, cols, ["a"], [0, 3], [1, 2], two, [0, 0]) == (
-        "prediction set: offsets 2 do not match 1 videos and 2 rows")
-    assert "offsets 3 do not match 1 videos" in message(
+        "prediction set: offsets: found 2 offsets (0, 3), expected 2 rising from 0 to 2 (one more "
+        "than the 1 videos, ending at the rows)")
+    assert "found 3 offsets (0, 1, 2), expected 2 rising" in message(
         PredictionSet, "VA", 8, cols, ["a"], [0, 1, 2], [1, 2], two, [0, 0])
-    assert "offsets 2 do not match" in message(
+    assert "found 2 offsets (1, 2), expected 2 rising from 0" in message(
         PredictionSet, "VA", 8, cols, ["a"], [1, 2], [1, 2], two, [0, 0])
     assert message(PredictionSet, "VA", 8, cols, ["a"], [0, 2], [1, 2], two, [0]) == (
-        "prediction set: found 2 output rows and 1 imputed flags, expected 2")
+        "prediction set: found 2 output rows and 1 imputed flags, expected 2 (one per frame)")
     assert "found 3 output rows" in message(
         PredictionSet, "VA", 8, cols, ["a"], [0, 2], [1, 2], np.zeros((3, 2)), [0, 0])
     assert message(PredictionSet, "VA", 8, cols, ["a"], [0, 2], [1, 2], np.zeros((2, 3)),
                    [0, 0]) == "prediction set: found 3 output columns, expected 2 (valence,arousal)"
     assert message(PredictionSet, "VA", 8, cols, ["a", "a"], [0, 1, 2], [1, 2], two,
-                   [0, 0]) == "prediction set: a video appears twice"
+                   [0, 0]) == "prediction set: video a appears twice, expected each video once"
     ps = PredictionSet("VA", 8, cols, ["a"], [0, 2], [1, 2], two, [0, 0])
     assert message(ps.index_of, "z") == "prediction set: video z is missing"
     assert ps.index_of("a") == 0 and ps.index_of("a") == 0        # asked twice: the same
@@ -249,7 +250,7 @@ def test_a_saved_set_loads_back_whole(tmp_path):
                                     decision=Decision(None, (0.0,) * 7 + (1.0,), True))
     assert PredictionSet.load(exp.save(tmp_path / "e.npz")).decision.bias == (0.0,) * 7 + (1.0,)
     assert message(PredictionSet.load, tmp_path / "none.npz") == (
-        f"{tmp_path / 'none.npz'}: prediction set not found, expected a .npz written by abaw")
+        f"{tmp_path / 'none.npz'}: not found, expected a prediction set written by abaw")
     # a set written before sets carried a decision (or any provenance) loads with empty ones
     meta = {"track": "VA", "edition": 8, "columns": ["valence", "arousal"], "videos": ["a"]}
     np.savez(tmp_path / "old.npz", meta=np.array(json.dumps(meta)), offsets=[0, 1], frames=[1],
@@ -260,7 +261,7 @@ def test_a_saved_set_loads_back_whole(tmp_path):
     np.savez(tmp_path / "odd.npz", meta=np.array(json.dumps(meta)), offsets=[0, 1], frames=[1],
              outputs=np.zeros((1, 2), np.float32), imputed=[False])
     assert message(PredictionSet.load, tmp_path / "odd.npz").startswith(
-        f"{tmp_path / 'odd.npz'}: decision: found {{'scale': 2}}")
+        f"{tmp_path / 'odd.npz'}: field decision: found {{'scale': 2}}")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert message(PredictionSet.load, tmp_path / "bad.npz").startswith(
-        f"{tmp_path / 'bad.npz'}: not a prediction set (")
+        f"{tmp_path / 'bad.npz'}: found a file that is no .npz")

@@ -145,7 +145,8 @@ def test_a_track_without_any_crop_is_unusable(tmp_path, capsys):
     errors = [str(p) for p in report.problems if p.severity == "error"]
     assert errors == [f"{tmp_path.resolve()}: found no face crop for any of the 2 CE videos, "
                       "expected cropped_aligned*/<id>/<NNNNN>.jpg; detect the faces of the raw "
-                      f"videos: `abaw faces extract {tmp_path.resolve()} --out DIR`"]
+                      f"videos: `abaw faces extract {tmp_path.resolve()}` (then found under the "
+                      "work folder, or give its --out as --crops)"]
     shutil.rmtree(tmp_path / "cropped_aligned")
     code, out, _ = run_cli(capsys, "data", "check", str(tmp_path))
     assert code == 1 and "not usable as it is" in out

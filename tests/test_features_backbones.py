@@ -90,6 +90,13 @@ def test_every_backbone_loads_from_a_folder_and_encodes(name, tiny, faces):
         y = b.encode(x)
         assert y.shape == (3, b.dim) and torch.isfinite(y).all()
         torch.testing.assert_close(b.encode(x), y)  # deterministic (MAE masking is off)
+    elif b.kind == "text":
+        texts = ["a smiling face", "a frown", "she frowns and looks away, then laughs"]
+        e = b.encode_text(texts, batch_size=2)
+        assert e.shape == (3, b.dim) and np.isfinite(e).all()
+        np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-5)
+        assert not np.allclose(e[0], e[2])        # different texts, different rows
+        np.testing.assert_allclose(b.encode_text(texts[2:]), e[2:], rtol=1e-5, atol=1e-6)
     else:
         wave = np.random.default_rng(1).standard_normal(int(2.5 * b.sample_rate)).astype(
             np.float32)

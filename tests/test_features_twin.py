@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from abaw.cli import main
-from abaw.features.registry import sorted_specs
+from abaw.features.registry import get_spec, sorted_specs
 from abaw.features.store import FeatureStore
 
 
@@ -32,8 +32,14 @@ def test_extract_on_the_twin(name, twin, tmp_path, monkeypatch):
     root, models, index = twin
     monkeypatch.setenv("ABAW_MODELS", str(models))
     out = tmp_path / name
+    text = get_spec(name).kind == "text"
+    if text:   # one video with a transcript, which covers its first ten frames only
+        said = sorted(index.sequences["VA"])[0]
+        (root / "said").mkdir(exist_ok=True)
+        (root / "said" / f"{said}.txt").write_text("start,end,text\n1,10,she smiles\n")
     assert main(["features", "extract", str(root), "--backbone", name, "--out", str(out),
-                 "--workers", "0", "--device", "cpu", "--batch-size", "64", "--quiet"]) == 0
+                 "--workers", "0", "--device", "cpu", "--batch-size", "64", "--quiet"]
+                + (["--inputs", "said"] if text else [])) == 0
     store = FeatureStore(out)
     ids = sorted({i for seqs in index.sequences.values() for i in seqs})
     assert store.ids() == ids and store.meta["backbone"] == name
@@ -45,5 +51,7 @@ def test_extract_on_the_twin(name, twin, tmp_path, monkeypatch):
         assert not feats[~present].any() and np.isfinite(feats).all()
         if store.meta["kind"] == "visual":
             assert present.tolist() == index.has_crop(id, frames).tolist()
+        elif text:
+            assert present.tolist() == [id == said and f <= 10 for f in frames.tolist()]
         else:
             assert present.mean() > 0.9  # every twin video has sound over its frames

@@ -1,7 +1,7 @@
 """No module imports a higher floor: the stages stack, each reading only what lies below it.
 
 Floors, bottom up (a module may import its own floor and those below):
-    0  protocol, core (and errors, atomic, progress, the package itself)
+    0  protocol, core (and errors, atomic, artifacts, progress, the package itself)
     1  data, metrics, uncertainty
     2  features, faces, models
     3  train
@@ -23,8 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOORS = {
-    "abaw": 0, "abaw.errors": 0, "abaw.atomic": 0, "abaw.progress": 0, "abaw.protocol": 0,
-    "abaw.core": 0,
+    "abaw": 0, "abaw.errors": 0, "abaw.atomic": 0, "abaw.artifacts": 0, "abaw.progress": 0,
+    "abaw.protocol": 0, "abaw.core": 0,
     "abaw.data": 1, "abaw.metrics": 1, "abaw.uncertainty": 1,
     "abaw.features": 2, "abaw.faces": 2, "abaw.models": 2,
     "abaw.train": 3,

@@ -63,11 +63,12 @@ ALL = list_models()
 @pytest.mark.parametrize("name", ALL)
 def test_shape_and_t1(name):
     model = build(name).eval()
+    width = getattr(model, "width", OUT)    # a fusion that keeps the streams says how wide
     xs, mask = inputs()
-    assert run(model, name, xs, mask).shape == (2, 12, OUT)
+    assert run(model, name, xs, mask).shape == (2, 12, width)
     xs1, m1 = [x[:, :1] for x in xs], torch.ones(2, 1, dtype=torch.bool)
     out = run(model, name, xs1, m1)
-    assert out.shape == (2, 1, OUT) and torch.isfinite(out).all()
+    assert out.shape == (2, 1, width) and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -103,6 +104,7 @@ def test_causal_never_sees_the_future(name):
 def test_backward_reaches_every_parameter(name):
     model = build(name).train()
     xs, mask = inputs()
+    xs = [x.requires_grad_() for x in xs]           # concat has no parameters of its own
     out = run(model, name, xs, mask)
     (out[mask] ** 2).sum().backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
@@ -151,6 +153,7 @@ def test_mixed_precision(name):
     """bfloat16 autocast (what training uses on a GPU), checked on the CPU's autocast."""
     model = build(name).train()
     xs, mask = inputs()
+    xs = [x.requires_grad_() for x in xs]
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = run(model, name, xs, mask)
     assert torch.isfinite(out.float()).all()
@@ -167,3 +170,19 @@ def test_one_layer_mlp_is_a_linear_model_of_the_normalised_features():
     assert torch.allclose(a, b, atol=1e-5)
     assert len([m for m in MLPHead(5, 3, hidden=8, layers=3).modules()
                 if isinstance(m, torch.nn.Linear)]) == 3
+
+
+def test_concat_keeps_each_frame_as_it_is():
+    """Concatenation passes every stream through unchanged (no per-frame normalisation that would
+    remove a frame's level), zeroes masked frames, and the model builds its head on the joined
+    width."""
+    model = build("concat").eval()
+    xs, mask = inputs()
+    xs[0][0, 5] += 10.0                                     # one frame's level raised
+    out = run(model, "concat", xs, mask)
+    assert torch.equal(out[..., :6][mask], xs[0][mask])
+    assert torch.equal(out[..., 6:][mask], xs[1][mask])
+    assert (out[~mask] == 0).all()
+    m = AffectModel([4, 3], 5, head="mlp", head_options={"hidden": 8}, fusion="concat",
+                    fusion_dim=64)
+    assert m.head.in_dim == 7

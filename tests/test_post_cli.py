@@ -76,7 +76,7 @@ def test_smooth_without_tuning_input_is_one_line_error(dataset, capsys):
     assert code == 2
     assert err.startswith("error: smooth: found no --tune-on/--root") and err.count("\n") == 1
     code, _, err = run(["smooth", tmp / "nope.npz", "--params", tmp / "p.json"], capsys)
-    assert code == 2 and "nope.npz: prediction set not found" in err
+    assert code == 2 and "nope.npz: not found, expected a prediction set" in err
 
 
 def test_ensemble_weighted_writes_test_and_val_sets(dataset, capsys):

@@ -232,7 +232,7 @@ def test_parameter_files_are_checked(tmp_path):
     with pytest.raises(AbawError, match=r"p.json: found keys \['edition', 'track', 'window'\]"):
         PostParams.load(bad)
     bad.write_text("{not json")
-    with pytest.raises(AbawError, match="not a parameters JSON"):
+    with pytest.raises(AbawError, match="p.json: found text that is not valid JSON"):
         PostParams.load(bad)
     ps = PredictionSet.from_videos("AU", 8, {"v": ([1, 2], np.full((2, 12), 0.5))})
     with pytest.raises(AbawError, match="found AU edition 8, expected VA edition 8"):

@@ -13,6 +13,8 @@ from abaw.pipeline import preflight as pf
 from abaw.pipeline.preflight import PreflightFailed, preflight
 from tracks import get_track
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
@@ -72,11 +74,11 @@ def test_the_demo_recipe_on_the_twin_passes(twin, folders):
 
 
 def test_a_recipe_that_does_not_load(twin, folders):
-    names = sorted(p.stem for p in (Path(__file__).parents[1] / "tracks" / "va" / "recipes")
-                   .glob("*.toml"))
+    shipped = sorted(p.stem for p in (REPO / "tracks" / "va" / "recipes").glob("*.toml"))
+    assert "demo" in shipped and "capnet-causal" in shipped
     assert problems("va", twin, folders, recipe="nosuch") == [
         "--recipe: found 'nosuch', expected a TOML file or a recipe name of va "
-        f"({', '.join(names)})"]
+        f"({', '.join(shipped)})"]
     found = problems("va", twin, folders, overrides=["optim.lr=fast"])
     assert found == ["--set optim.lr=fast: field optim.lr: found 'fast', expected a number"]
 
@@ -160,8 +162,8 @@ def test_test_videos_without_crops(tree, folders):
     found = problems("va", tree, folders)
     assert found == [f"{tree}: found no face crop for 1 of the {len(test)} VA test videos "
                      f"({test[0]}), expected cropped_aligned*/<id>/<NNNNN>.jpg for every test "
-                     f"video; detect the faces of the raw videos: `abaw faces extract {tree} "
-                     "--out DIR`"]
+                     f"video; detect the faces of the raw videos: `abaw faces extract {tree}` "
+                     "(then found under the work folder, or give its --out as --crops)"]
     for id_ in index.ids("CE", "test"):                    # CE: raw videos, nobody ran the faces
         shutil.rmtree(tree / index.media[id_].crop_dir)
     found = problems("ce", tree, folders)
@@ -254,3 +256,17 @@ def test_run_check_passes_in_one_listing(twin, folders, capsys):
 def test_an_unknown_step(twin, folders):
     with pytest.raises(AbawError, match="--until: found 'zip', expected one of index, features"):
         preflight(get_track("va"), twin, until="zip", work=folders[0], out=folders[1])
+
+
+def test_text_inputs_a_recipe_names_must_exist(tree, folders):
+    # the demo recipe with a text backbone reading "said/": no folder, then an empty one, then one
+    # file are what a run would read (an absent stream, silently, without this check)
+    sets = ["features.backbones=['resnet18','text-hash']", "features.inputs={text-hash='said'}"]
+    expected = [f"field features.inputs.text-hash: found no text file in {tree / 'said'}, "
+                "expected <id or video>.txt per video (abaw/features/text.py says the format)"]
+    for _ in range(2):
+        found = problems("va", tree, folders, overrides=sets)
+        assert [p.split(": ", 1)[1] for p in found] == expected
+        (tree / "said").mkdir(exist_ok=True)
+    (tree / "said" / "x.txt").write_text("1,2,smiles\n")
+    assert problems("va", tree, folders, overrides=sets) == []

@@ -56,6 +56,17 @@ def env(tmp_path_factory):
         os.environ["ABAW_MODELS"] = old
 
 
+def write_texts(root: Path, folder: str) -> None:
+    """One text file per annotation id of `root`, two segments each (the format of
+    abaw/features/text.py)."""
+    from abaw.data import load_index
+
+    index = load_index(root)
+    (root / folder).mkdir(exist_ok=True)
+    for id in sorted({i for seqs in index.sequences.values() for i in seqs}):
+        (root / folder / f"{id}.txt").write_text("1,40,the person smiles\n41,9999,frowns\n")
+
+
 def params():
     for p in RECIPES:
         marks = [pytest.mark.slow] if name_of(p) in SLOW else []
@@ -67,6 +78,8 @@ def test_recipe_runs_as_shipped(env, path, capsys):
     base, roots = env
     key, name = path.parts[-3], path.stem
     root, work, out = roots[EDITION[key]], base / "work", base / "submissions"
+    for folder in load_recipe(path, SHRINK, track=key).features.inputs.values():
+        write_texts(root, folder)   # the text files a user makes for a text backbone
     code = cli(["run", "--recipe", f"{key}/{name}", "--root", str(root), "--work", str(work),
                 "--out", str(out), "--quiet", *[a for s in SHRINK for a in ("--set", s)]])
     err = capsys.readouterr().err

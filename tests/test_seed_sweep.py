@@ -3,6 +3,7 @@ random weights (a seeded initialisation) get one per seed; `abaw train --recipe 
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from test_data_check import run_cli
@@ -12,6 +13,8 @@ from abaw.features.registry import BACKBONES, feature_dim, get_spec
 from abaw.pipeline.features import dataset_key, store_folder
 from abaw.recipe import load_recipe
 from tracks import get_track, recipe_path
+
+REPO = Path(__file__).resolve().parents[1]
 
 LSD = get_track("lsd")         # image rows: the smallest extraction of the tiny twin
 FAST = ["features.workers=0"]
@@ -106,6 +109,7 @@ def test_train_takes_a_recipe_name_like_run(env, capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "--track", "lsd", "--recipe", "nosuch", "--root",
                            str(root), "--features", str(tmp_path / "none"), "--out",
                            str(tmp_path / "run"))
+    shipped = sorted(p.stem for p in (REPO / "tracks" / "lsd" / "recipes").glob("*.toml"))
     assert code == 2 and err.strip() == ("error: --recipe: found 'nosuch', expected a TOML file "
-                                         "or a recipe name of lsd (default, demo)")
+                                         f"or a recipe name of lsd ({', '.join(shipped)})")
     assert not os.path.exists(tmp_path / "run")

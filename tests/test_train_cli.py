@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 def dataset(tmp_path, monkeypatch):
     index, store = make_dataset(tmp_path / "data", n_videos=4, n_frames=60, n_val=1, n_test=1)
     # the index of this tiny dataset is built by hand; the CLI reads it through load_index
-    monkeypatch.setattr("abaw.data.load_index", lambda root, edition=None: index)
+    monkeypatch.setattr("abaw.data.load_index", lambda root, edition=None, **options: index)
     return index, store
 
 
@@ -49,7 +49,7 @@ def test_train_then_predict(dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra,message", [
     (["--set", "model.hiden=8"], "field model.hiden: unknown"),
-    (["--set", "model.head=lstm"], "model: found 'lstm', expected one of"),
+    (["--set", "model.head=lstm"], "field model.head: found 'lstm', expected one of"),
     (["--track", "xyz"], "--track: found 'xyz'"),
 ])
 def test_user_mistakes_exit_2_with_one_line(dataset, tmp_path, capsys, extra, message):

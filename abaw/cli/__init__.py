@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from abaw.errors import AbawError
+from abaw.errors import AbawError, os_error_line
 
 # name -> (module under abaw.cli, attribute, one-line purpose)
 COMMANDS = {
@@ -57,7 +57,14 @@ def cli():
 
 
 def main(argv=None):
-    """Entry point: a user mistake prints one line and exits non-zero, never a traceback."""
+    """Entry point: a user mistake prints one line and exits non-zero, never a traceback.
+
+    Beside `AbawError`, an OS error about a path (it names a file: permission denied, a link
+    loop, a file where a folder is expected, a full disk) is the user's environment, not a bug:
+    one line naming the path. Every command only touches the paths it was given (the dataset,
+    the runs, the outputs), so no such error can point into abaw itself. An OS error naming no
+    path, and anything else, stays a traceback: that is a bug to report.
+    """
     try:
         # Without standalone mode click returns a command's `ctx.exit(n)` code instead of exiting.
         code = cli.main(args=argv, standalone_mode=False)
@@ -67,12 +74,27 @@ def main(argv=None):
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except click.UsageError as e:        # a wrong option or argument: one line too
+        cmd = e.ctx.command_path if e.ctx is not None else "abaw"
+        message = "; ".join(line for line in e.format_message().splitlines() if line.strip())
+        click.echo(f"error: {cmd}: {message} (see {cmd} -h)", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except click.Abort:
+    except click.Abort as e:
+        # click turns an EOFError anywhere into Abort; only Ctrl-D / Ctrl-C at a prompt is the
+        # user's "abort": an EOFError from reading a file is a reader that missed it (a bug)
+        if isinstance(e.__context__, EOFError):
+            raise e.__context__ from None
         click.echo("aborted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as e:
+        line = os_error_line(e)
+        if line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(AbawError.exit_code)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from abaw.cli.options import crop_folders, crop_options
 from abaw.errors import AbawError
 
 _FRAME_COUNT = ("opencv_plus_one", "decoded")  # protocol UNSURE["frame_count"], default first
@@ -42,11 +43,13 @@ def data():
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_template
 @_frame_count
-def check(root, edition, as_json, templates, frame_count):
+@crop_options
+def check(root, edition, as_json, templates, frame_count, crops, crops_work):
     """Summarise ROOT per track and split and list every problem; non-zero exit if unusable."""
     from abaw.data.check import check_dataset
 
-    report = check_dataset(root, edition, _templates(templates), frame_count)
+    report = check_dataset(root, edition, _templates(templates), frame_count,
+                           crops=crop_folders(root, crops, crops_work))
     if as_json:
         import json
 
@@ -98,14 +101,16 @@ def _print(report) -> None:
 @_template
 @_frame_count
 @click.option("--probe-media", is_flag=True, help="Also read every raw video's frame timestamps.")
-def index(root, edition, templates, frame_count, probe_media):
+@crop_options
+def index(root, edition, templates, frame_count, probe_media, crops, crops_work):
     """Build (or refresh) the cached index of ROOT and print how long it took."""
     import time
 
     from abaw.data import problems as P
     from abaw.data.build import build_index, load_index
 
-    kw = dict(templates=_templates(templates), frame_count=frame_count, probe_media=probe_media)
+    kw = dict(templates=_templates(templates), frame_count=frame_count, probe_media=probe_media,
+              crops=crop_folders(root, crops, crops_work))
     t0 = time.perf_counter()
     idx, found = build_index(root, edition, rebuild=True, **kw)
     t1 = time.perf_counter()
@@ -116,7 +121,8 @@ def index(root, edition, templates, frame_count, probe_media):
     n_rows = sum(len(q.frames) for s in idx.sequences.values() for q in s.values())
     click.echo(f"edition {idx.edition}: {n_seq} sequences, {n_rows:,} rows, {len(idx.media)} "
                f"media ids; built in {t1 - t0:.2f} s, loaded from the cache in {t2 - t1:.3f} s "
-               f"(fingerprint {idx.fingerprint}, {len(idx.problems)} warnings)")
+               f"(fingerprint {idx.fingerprint}, {len(idx.problems)} warnings)"
+               + "".join(f"; crops from {c}" for c in idx.crop_sources))
 
 
 @data.command("synth")
@@ -124,7 +130,7 @@ def index(root, edition, templates, frame_count, probe_media):
 @_edition
 @click.option("--size", type=click.Choice(["tiny", "small", "full"]), default="tiny",
               show_default=True, help="tiny: unit tests; small: the demo; full: Aff-Wild2 scale.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--images/--no-images", default=None,
               help="Write face crops, raw videos and LSD images [default: yes for tiny and "
                    "small, no for full].")

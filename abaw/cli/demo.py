@@ -83,7 +83,7 @@ def table(outcomes, title: str):
               help="Tracks to run, comma-separated.")
 @click.option("--size", type=click.Choice(["tiny", "small"]), default="small", show_default=True,
               help="Twin size.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Twin and training seed.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Twin and training seed.")
 @click.option("--quiet", is_flag=True, help="Print only the table.")
 def demo(out, tracks, size, seed, quiet):
     """Generate the synthetic twin and run every track from data to a validated zip."""

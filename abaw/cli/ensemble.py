@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from abaw.cli import smooth as common
+from abaw.cli.options import FiniteRange
 from abaw.errors import AbawError
-from abaw.post.ensemble import METHODS
+from abaw.post.ensemble import METHODS, MIN_STEP
 from abaw.post.impute import METHODS as IMPUTE
 
 _path = click.Path(dir_okay=False, path_type=Path)
@@ -35,7 +36,7 @@ _path = click.Path(dir_okay=False, path_type=Path)
                    "--tune-on, else mean].")
 @click.option("--val-out", type=_path, default=None,
               help="Also write the validation ensemble (to tune smoothing on).")
-@click.option("--step", type=float, default=0.05, show_default=True,
+@click.option("--step", type=FiniteRange(MIN_STEP, 1.0), default=0.05, show_default=True,
               help="Grid step of the weight search.")
 @click.option("--impute", "impute_method", type=click.Choice(IMPUTE), default="linear",
               show_default=True, help="How frames without an output are filled first.")

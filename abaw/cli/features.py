@@ -2,6 +2,8 @@
 
 import click
 
+from abaw.cli.options import crop_folders, crop_options
+
 
 @click.group("features")
 def features():
@@ -28,9 +30,12 @@ def features():
 @click.option("--layer", help="last, a layer index (e.g. -2) or mean:K (default: the registry's).")
 @click.option("--pooling", help="cls, mean (or embed for CLIP) (default: the registry's).")
 @click.option("--edition", type=int, help="Dataset edition (default: detected).")
+@click.option("--inputs", help="Text backbones: the folder of text files per video, relative to "
+              "ROOT (what a recipe's features.inputs names).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@crop_options
 def extract(root, backbone, weights, splits, tracks, out, device, precision, batch_size, workers,
-            layer, pooling, edition, quiet):
+            layer, pooling, edition, inputs, quiet, crops, crops_work):
     """Features of every crop (visual) or of the audio mapped onto frames (audio) of ROOT."""
     import json
 
@@ -41,12 +46,12 @@ def extract(root, backbone, weights, splits, tracks, out, device, precision, bat
 
     get_spec(backbone)  # an unknown name fails before anything loads
     dev = resolve_device(device)
-    index = load_index(root, edition) if edition is not None else load_index(root)
+    index = load_index(root, edition, crops=crop_folders(root, crops, crops_work))
     model = create_backbone(backbone, weights=weights, layer=layer, pooling=pooling, device=dev)
     rank, world = rank_and_world()
     summary = run_extract(index, model, out or f"features/{backbone}", tracks=list(tracks),
                           splits=list(splits), batch_size=batch_size, workers=workers,
-                          precision=precision, quiet=quiet or rank > 0)
+                          precision=precision, quiet=quiet or rank > 0, inputs=inputs)
     if not quiet:
         click.echo(json.dumps(summary))
 

@@ -2,6 +2,8 @@
 
 import click
 
+from abaw.cli.options import FiniteRange
+
 
 @click.group("models")
 def models():
@@ -67,7 +69,7 @@ def tiny(folder, names):
               help="Input size in pixels (square).")
 @click.option("--epochs", default=4, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(0, min_open=True),
+@click.option("--lr", default=2e-3, show_default=True, type=FiniteRange(0, min_open=True),
               help="Peak learning rate (one-cycle schedule, AdamW).")
 @click.option("--max-frames", default=4000, show_default=True, type=click.IntRange(1),
               help="Training images, taken evenly over every training video.")

@@ -17,7 +17,7 @@ import click
               help="Folder for index.html, the figures and report.json [default: RUN/report].")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path),
               help="Dataset root with the validation annotations [default: the run's].")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
               help="Seed of the cross-fitting groups and the bootstrap draws [default: the "
                    "run's, as `abaw run` used].")
 @click.option("--quiet", is_flag=True, help="Print only where the report is.")

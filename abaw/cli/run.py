@@ -37,9 +37,14 @@ from abaw.cli.options import TrackChoice
 @click.option("--check", is_flag=True, help="Only check what the steps will need (recipe, data, "
               "templates, weights, files, crops, folders, disk) and list every problem; exit 1 "
               "if any. Nothing is run or written.")
+@click.option("--crops", "crops", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A crop folder outside the dataset (`abaw faces extract --out`); its crops "
+              "replace the tree's for the ids it holds (repeatable, the first wins) [default: "
+              "WORK/faces/<dataset>/ when `abaw faces extract ROOT` has written it].")
 @click.option("--quiet", is_flag=True, help="Print only the result.")
 def run(track, root, edition, recipe, template, test_list, overrides, features, work, out,
-        offline_encoders, until, last, check, quiet):
+        offline_encoders, until, last, check, crops, quiet):
     """Index, features, train, predict, tune post-processing, ensemble, write, validate, zip."""
     from abaw import pipeline
     from abaw.errors import AbawError
@@ -66,18 +71,20 @@ def run(track, root, edition, recipe, template, test_list, overrides, features, 
             root = twin_for(track.key, Path("demo"), quiet)
             recipe = recipe or "demo"
         if check:
+            from abaw.pipeline.features import crop_sources
             from abaw.pipeline.preflight import preflight
 
             done = preflight(track, root, edition=edition, recipe=recipe, overrides=overrides,
                              template=template, test_list=test_list, work=work, out=out,
-                             until=until, features=features)
+                             until=until, crops=crop_sources(root, crops, work),
+                             features=features)
             click.echo(f"{track.name}: every check passed in {done.seconds:.1f} s")
             for line in done.checked:
                 click.echo(f"  {line}")
             return
         o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
                                template=template, test_list=test_list, work=work, out=out,
-                               until=until, quiet=quiet, features=features)
+                               until=until, quiet=quiet, crops=crops, features=features)
         if until != "submit":
             return
     for line in o.lines():

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from abaw.errors import AbawError
+from abaw.formats.render import MAX_DECIMALS, MIN_DECIMALS
 
 
 def parse_thresholds(text: str | None):
@@ -25,11 +26,10 @@ def parse_thresholds(text: str | None):
         return None
     path = Path(text)
     if path.suffix == ".json" or path.is_file():
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise AbawError(f"--thresholds: {path}: found unreadable JSON ({e}), expected a list "
-                            "or a dict AU -> threshold") from None
+        from abaw.artifacts import read_json
+
+        return read_json(path, "AU thresholds for --thresholds: a list, or AU -> threshold",
+                         kind=(list, dict))
     try:
         values = [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -56,7 +56,8 @@ def parse_thresholds(text: str | None):
 @click.option("--thresholds", default=None,
               help="AU thresholds: a number, a comma list in AU order, or a JSON file "
                    "[default: the set's tuned thresholds, else 0.5].")
-@click.option("--decimals", default=6, show_default=True, type=int,
+@click.option("--decimals", default=6, show_default=True,
+              type=click.IntRange(MIN_DECIMALS, MAX_DECIMALS),
               help="Decimals of valence / arousal.")
 @click.option("--layout", type=click.Choice(["track", "annotation", "none"]), default=None,
               help="Editions 1-3: per-video files under VA/, under VA_Set/, or at the top level "

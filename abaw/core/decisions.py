@@ -61,7 +61,17 @@ class Decision:
         if not isinstance(d, dict) or set(d) - {"thresholds", "bias", "folded"}:
             raise AbawError(f"{source}: found {d!r}, expected an object with thresholds, bias, "
                             "folded")
-        return cls(d.get("thresholds"), d.get("bias"), bool(d.get("folded", False)))
+        for name in ("thresholds", "bias"):
+            v = d.get(name)
+            if v is not None and not (isinstance(v, list) and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+                    for x in v)):
+                raise AbawError(f"{source}: field {name}: found {v!r}, expected a list of "
+                                "finite numbers or null")
+        if not isinstance(d.get("folded", False), bool):
+            raise AbawError(f"{source}: field folded: found {d['folded']!r}, expected true or "
+                            "false")
+        return cls(d.get("thresholds"), d.get("bias"), d.get("folded", False))
 
     @classmethod
     def from_provenance(cls, provenance: dict[str, Any], lay: Layout | None) -> Decision:

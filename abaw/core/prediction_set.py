@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from abaw.artifacts import Array, check_fields, load_npz
 from abaw.atomic import atomic_file
 from abaw.core.decisions import Decision
 from abaw.core.layout import Layout, layout
@@ -46,6 +47,9 @@ class PredictionSet:
     provenance: dict = field(default_factory=dict)
     decision: Decision = field(default_factory=Decision)
 
+    # where the set came from, for messages: its file once loaded (not part of its content)
+    origin: str = field(default="prediction set", compare=False, repr=False)
+
     def __post_init__(self) -> None:
         self.track = self.track.upper()
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
@@ -54,18 +58,8 @@ class PredictionSet:
         if self.outputs.ndim == 1:
             self.outputs = self.outputs[:, None]
         self.imputed = np.asarray(self.imputed, dtype=bool)
-        n = len(self.frames)
-        if len(self.offsets) != len(self.videos) + 1 or self.offsets[0] != 0 or self.offsets[-1] != n:
-            raise AbawError(f"prediction set: offsets {len(self.offsets)} do not match "
-                            f"{len(self.videos)} videos and {n} rows")
-        if len(self.outputs) != n or len(self.imputed) != n:
-            raise AbawError(f"prediction set: found {len(self.outputs)} output rows and "
-                            f"{len(self.imputed)} imputed flags, expected {n}")
-        if self.outputs.shape[1] != len(self.columns):
-            raise AbawError(f"prediction set: found {self.outputs.shape[1]} output columns, "
-                            f"expected {len(self.columns)} ({','.join(self.columns)})")
-        if len(set(self.videos)) != len(self.videos):
-            raise AbawError("prediction set: a video appears twice")
+        _check_parts(self.origin, self.columns, self.videos, self.offsets, self.frames,
+                     self.outputs, self.imputed)
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -106,7 +100,7 @@ class PredictionSet:
             self.outputs if outputs is None else np.asarray(outputs),
             self.imputed if imputed is None else np.asarray(imputed),
             {**self.provenance, **provenance_update},
-            self.decision if decision is None else decision)
+            self.decision if decision is None else decision, self.origin)
 
     # --- access ---------------------------------------------------------------------------------
     @property
@@ -118,7 +112,7 @@ class PredictionSet:
         if not hasattr(self, "_pos"):
             self._pos = {v: i for i, v in enumerate(self.videos)}
         if video not in self._pos:
-            raise AbawError(f"prediction set: video {video} is missing")
+            raise AbawError(f"{self.origin}: video {video} is missing")
         return self._pos[video]
 
     def rows(self, video: str) -> slice:
@@ -146,23 +140,75 @@ class PredictionSet:
 
     @classmethod
     def load(cls, path: str | Path) -> PredictionSet:
+        """The set saved at `path`; a file that is not one (damaged, another kind of .npz,
+        inconsistent arrays or meta) is an AbawError naming it."""
         path = Path(path)
-        if not path.is_file():
-            raise AbawError(f"{path}: prediction set not found, expected a .npz written by abaw")
+        arrays = load_npz(path, WHAT, ARRAYS)
+        meta = _meta(path, arrays.pop("meta"))
+        track, edition, prov = meta["track"].upper(), meta["edition"], meta["provenance"]
         try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                arrays = {k: z[k] for k in ("offsets", "frames", "outputs", "imputed")}
-        except (OSError, ValueError, KeyError) as e:
-            raise AbawError(f"{path}: not a prediction set ({e})") from None
-        track, edition, prov = meta["track"], int(meta["edition"]), meta.get("provenance", {})
+            lay = layout(track, edition)
+        except AbawError as e:
+            raise AbawError(f"{path}: field meta: {e}") from None
+        if tuple(meta["columns"]) != lay.names:
+            raise AbawError(f"{path}: field meta.columns: found {','.join(meta['columns'])[:80]}, "
+                            f"expected {','.join(lay.names)} ({track} in edition {edition})")
         if "decision" in meta:
-            decision = Decision.from_dict(meta["decision"], f"{path}: decision")
+            decision = Decision.from_dict(meta["decision"], f"{path}: field decision")
         else:                     # saved before sets had a decision: what the keys implied
-            lay = layout(track, edition) if "au_thresholds" in prov else None
-            decision = Decision.from_provenance(prov, lay)
+            decision = Decision.from_provenance(prov, lay if "au_thresholds" in prov else None)
             prov = {k: v for k, v in prov.items() if k != "au_thresholds"}
             if isinstance(prov.get("post"), dict):
                 prov["post"] = {k: v for k, v in prov["post"].items() if k != "applied"}
         return cls(track, edition, tuple(meta["columns"]), meta["videos"], arrays["offsets"],
-                   arrays["frames"], arrays["outputs"], arrays["imputed"], prov, decision)
+                   arrays["frames"], arrays["outputs"], arrays["imputed"], prov, decision,
+                   str(path))
+
+
+WHAT = "a prediction set written by abaw"
+ARRAYS = {"meta": Array("U", 0), "offsets": Array("iu", 1), "frames": Array("iu", 1),
+          "outputs": Array("f", (1, 2)), "imputed": Array("b", 1)}
+
+
+def _meta(path: Path, text: np.ndarray) -> dict[str, Any]:
+    """The set's JSON header, with the fields and types `load` relies on."""
+    try:
+        meta = json.loads(str(text))
+    except (ValueError, RecursionError) as e:
+        raise AbawError(f"{path}: array 'meta': found text that is not JSON ({e}), expected "
+                        f"{WHAT}") from None
+    if not isinstance(meta, dict):
+        raise AbawError(f"{path}: array 'meta': found a JSON {type(meta).__name__}, expected an "
+                        "object")
+    meta.setdefault("provenance", {})
+    check_fields(meta, f"{path}: meta", {"track": str, "edition": int, "columns": (list, str),
+                                         "videos": (list, str), "provenance": dict})
+    return meta
+
+
+def _check_parts(origin: str, columns: Sequence[str], videos: Sequence[str],
+                 offsets: NDArray, frames: NDArray, outputs: NDArray, imputed: NDArray) -> None:
+    """The arrays of a set agree with each other: `videos[i]` owns rows
+    `offsets[i]:offsets[i+1]`, one output row and one flag per frame, a column per name."""
+    n = len(frames)
+    if (len(offsets) != len(videos) + 1 or offsets[0] != 0 or offsets[-1] != n
+            or (np.diff(offsets) < 0).any()):
+        raise AbawError(f"{origin}: offsets: found {len(offsets)} offsets "
+                        f"({_show(offsets)}), expected {len(videos) + 1} rising from 0 to {n} "
+                        f"(one more than the {len(videos)} videos, ending at the rows)")
+    if frames.ndim != 1 or imputed.ndim != 1 or outputs.ndim != 2:
+        raise AbawError(f"{origin}: found frames {frames.shape}, outputs {outputs.shape}, "
+                        f"imputed {imputed.shape}, expected (N,), (N, columns), (N,)")
+    if len(outputs) != n or len(imputed) != n:
+        raise AbawError(f"{origin}: found {len(outputs)} output rows and {len(imputed)} imputed "
+                        f"flags, expected {n} (one per frame)")
+    if outputs.shape[1] != len(columns):
+        raise AbawError(f"{origin}: found {outputs.shape[1]} output columns, expected "
+                        f"{len(columns)} ({','.join(columns)})")
+    if len(set(videos)) != len(videos):
+        twice = next(v for i, v in enumerate(videos) if v in videos[:i])
+        raise AbawError(f"{origin}: video {twice} appears twice, expected each video once")
+
+
+def _show(a: NDArray) -> str:
+    return ", ".join(map(str, a[:4].tolist())) + (", ..." if len(a) > 4 else "")

@@ -42,22 +42,24 @@ ROW_SLACK = 2
 
 def load_index(root, edition: int | None = None, cache: bool = True, probe_media: bool = False,
                *, templates: dict | None = None, frame_count: str = FRAME_COUNT,
-               strict: bool = True) -> DatasetIndex:
+               strict: bool = True, crops=()) -> DatasetIndex:
     """Index the tree under `root` (edition detected when None).
 
     templates: {track: file} to use instead of the templates found in the tree (editions 5+).
     frame_count: protocol UNSURE["frame_count"] ("opencv_plus_one" | "decoded"), editions 1-3 test.
     strict: raise the first error as an AbawError; otherwise errors land in `index.problems` too.
+    crops: crop sources outside the tree, the first wins (`abaw.data.cropsource`).
     Warnings (nothing lost) are kept in `index.problems` either way.
     """
-    index, found = build_index(root, edition, cache, probe_media, templates, frame_count)
+    index, found = build_index(root, edition, cache, probe_media, templates, frame_count,
+                               crops=crops)
     if strict:
         P.raise_first_error(found, root)
     return index
 
 
 def build_index(root, edition=None, use_cache=True, probe_media=False, templates=None,
-                frame_count=FRAME_COUNT, rebuild=False):
+                frame_count=FRAME_COUNT, rebuild=False, crops=()):
     """(index, problems); problems is empty when the index came from the cache (it was clean).
 
     use_cache: read a cache with the same fingerprint (unless `rebuild`) and write one when clean.
@@ -65,9 +67,10 @@ def build_index(root, edition=None, use_cache=True, probe_media=False, templates
     choice = protocol.UNSURE["frame_count"]
     if frame_count not in choice.alternatives:
         raise AbawError(f"frame_count: found {frame_count!r}, expected one of {choice.alternatives}")
-    lay = discover(root, edition, templates)
+    lay = discover(root, edition, templates, crops)
     fp = index_cache.fingerprint(lay, probe_media=probe_media, frame_count=frame_count,
-                           templates={k: str(v) for k, v in (templates or {}).items()})
+                                 templates={k: str(v) for k, v in (templates or {}).items()},
+                                 crops=[str(p) for p in lay.crop_sources])
     if use_cache and not rebuild:
         hit = index_cache.read(lay.root, fp)
         if hit is not None:
@@ -83,8 +86,8 @@ def build_index(root, edition=None, use_cache=True, probe_media=False, templates
 class Builder:
     def __init__(self, lay: Layout, fp: str, problems: list, frame_count: str):
         self.lay, self.problems, self.frame_count = lay, problems, frame_count
-        self.index = DatasetIndex(lay.root, lay.edition, fp,
-                                  {t: {} for t in lay.tracks})
+        self.index = DatasetIndex(lay.root, lay.edition, fp, {t: {} for t in lay.tracks},
+                                  crop_sources=[str(p) for p in lay.crop_sources])
         self._crops: dict[str, np.ndarray] = {}
 
     def run(self, probe_media: bool) -> DatasetIndex:
@@ -247,8 +250,16 @@ class Builder:
         annotated = {i for t, s in seqs.items() if t != "LSD" for i in s}
         for id_ in sorted(annotated | set(lay.crop_dirs)):
             dirs = lay.crop_dirs.get(id_)
+            table = lay.face_tables.get(id_)
             self.index.media[id_] = Media(id_, lay.rel(dirs[0]) if dirs else None,
-                                          self._crop_frames(id_), self._raw_video(id_))
+                                          self._crop_frames(id_), self._raw_video(id_),
+                                          face_table=lay.rel(table) if table else None)
+            if table is not None and len(self.index.media[id_].crop_frames) != lay.face_crops[id_]:
+                self.problems.append(P.warning(
+                    lay.rel(dirs[0]) if dirs else lay.rel(table), None,
+                    f"{len(self.index.media[id_].crop_frames)} crops of {id_!r}",
+                    f"{lay.face_crops[id_]} as its face summary lists",
+                    "the crops present are used; run `abaw faces extract` again to redo it"))
         self._report_orphans(annotated)
         if probe_media:
             probed: dict[str, media.VideoInfo] = {}
@@ -282,14 +293,14 @@ class Builder:
             self.problems.append(P.warning(lay.rel(lay.ce_videos[id_]), None,
                                            f"a CE video {id_!r} without template rows",
                                            f"rows {id_}/<NNNNN>.jpg in {protocol.CE_TEMPLATE_NAME}"))
-        if not lay.crop_dirs:
+        if not lay.crop_dirs and not lay.face_tables:
             return  # already reported once by the layout
         for track, by_id in seqs.items():
             if track in ("LSD", "CE"):  # LSD has its own images; CE teams detect faces themselves
                 continue
             for id_, s in by_id.items():
                 crops = self.index.media[id_].crop_frames
-                if id_ not in lay.crop_dirs:
+                if id_ not in lay.crop_dirs and id_ not in lay.face_tables:
                     self.problems.append(P.warning(s.source, None, f"no crop folder for {id_!r}",
                                                    f"{protocol.CROP_FOLDER}*/{id_}/",
                                                    "every frame counts as without a face"))

@@ -32,7 +32,7 @@ from abaw.atomic import MARKER, atomic_file, made_by_abaw
 from abaw.data.index import DatasetIndex, Media, Sequence
 from abaw.data.layout import CACHE_DIR, Layout
 
-VERSION = 2
+VERSION = 3
 FINGERPRINT_CHARS = 20
 _CACHE_FILE = re.compile(rf"[0-9a-f]{{{FINGERPRINT_CHARS}}}\.npz\Z")
 _LEFTOVER = re.compile(rf"\.[0-9a-f]{{{FINGERPRINT_CHARS}}}\.npz\.[a-z0-9_]{{8}}\.tmp\Z")
@@ -48,6 +48,7 @@ def fingerprint(lay: Layout, **options) -> str:
     files += list(lay.templates.values()) + list(lay.ce_videos.values())
     files += [p for ps in lay.videos.values() for p in ps]
     files += [lay.lsd_list] if lay.lsd_list else []
+    files += list(lay.face_summaries)    # written after their table: a redone video changes it
     folders = list(lay.crop_folders) + [p for ps in lay.crop_dirs.values() for p in ps]
     folders += [p for cls in lay.lsd_dirs.values() for ps in cls.values() for p in ps]
     folders += [lay.lsd_test_dir] if lay.lsd_test_dir else []
@@ -122,7 +123,7 @@ def write(idx: DatasetIndex) -> Path | None:
 
 def _pack(idx: DatasetIndex) -> dict:
     meta = {"version": VERSION, "edition": idx.edition, "fingerprint": idx.fingerprint,
-            "problems": idx.problems, "tracks": {}, "media": []}
+            "problems": idx.problems, "crop_sources": idx.crop_sources, "tracks": {}, "media": []}
     arrays = {}
     for track, seqs in idx.sequences.items():
         rows, frames, labels, images = [], [], [], []
@@ -151,7 +152,8 @@ def _pack(idx: DatasetIndex) -> dict:
         n_ts = -1 if m.timestamps is None else len(m.timestamps)
         if m.timestamps is not None:
             stamps.append(m.timestamps)
-        meta["media"].append([m.id, m.crop_dir, m.raw_video, len(m.crop_frames), n_ts, m.fps])
+        meta["media"].append([m.id, m.crop_dir, m.raw_video, len(m.crop_frames), n_ts, m.fps,
+                              m.face_table])
     arrays["media.crop_frames"] = np.concatenate(crops) if crops else np.zeros(0, np.int32)
     arrays["media.timestamps"] = np.concatenate(stamps) if stamps else np.zeros(0)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
@@ -183,7 +185,8 @@ def _check(data: dict, meta: dict, fp: str) -> None:
                 and len(labels) == sum(r[3] for r in rows if r[5]), f"{track} labels")
         _expect(data[f"{track}.images"].dtype == np.uint8, f"{track} images")
     media = meta["media"]
-    _expect(all(isinstance(m, list) and len(m) == 6 for m in media), "media")
+    _expect(all(isinstance(m, list) and len(m) == 7 for m in media), "media")
+    _expect(isinstance(meta.get("crop_sources"), list), "crop sources")
     crops, stamps = data["media.crop_frames"], data["media.timestamps"]
     _expect(crops.ndim == 1 and crops.dtype.kind in "iu"
             and len(crops) == sum(m[3] for m in media), "crop frames")
@@ -196,7 +199,8 @@ def _load(path: Path, root: Path, fp: str) -> DatasetIndex:
         data = {k: z[k] for k in z.files}
     meta = json.loads(data["meta"].tobytes().decode())
     _check(data, meta, fp)
-    idx = DatasetIndex(Path(root), meta["edition"], meta["fingerprint"], problems=meta["problems"])
+    idx = DatasetIndex(Path(root), meta["edition"], meta["fingerprint"], problems=meta["problems"],
+                       crop_sources=meta["crop_sources"])
     for track, info in meta["tracks"].items():
         frames, labels = data[f"{track}.frames"], data[f"{track}.labels"].astype(np.float32)
         blob = data[f"{track}.images"].tobytes().decode()
@@ -219,10 +223,10 @@ def _load(path: Path, root: Path, fp: str) -> DatasetIndex:
     crops = data["media.crop_frames"].astype(np.int64)
     stamps = data["media.timestamps"]
     co = to = 0
-    for id_, crop_dir, raw, n_crop, n_ts, fps in meta["media"]:
+    for id_, crop_dir, raw, n_crop, n_ts, fps, table in meta["media"]:
         ts = None
         if n_ts >= 0:
             ts, to = stamps[to:to + n_ts], to + n_ts
-        idx.media[id_] = Media(id_, crop_dir, crops[co:co + n_crop], raw, ts, fps)
+        idx.media[id_] = Media(id_, crop_dir, crops[co:co + n_crop], raw, ts, fps, table)
         co += n_crop
     return idx

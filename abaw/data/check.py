@@ -5,7 +5,9 @@ a valid label, frames without a crop image, ids without any crop folder, `_left/
 a class histogram (EXPR/CE/LSD/MTL expression: valid frames per class; AU: positive frames per
 AU); and which crop folder each video's crops come from (`crop_sources`). The data can be used
 when no problem is an error (`Report.ok`); a track none of whose videos has a face crop is an
-error here (the index itself keeps such a tree: submissions can still be validated against it).
+error here (the index itself keeps such a tree: submissions can still be validated against it),
+and so is a test video that has neither crops nor a face table (no face was ever looked for in
+it: `abaw faces extract` makes both); in a training or validation split that is a warning.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ class Report:
 
 
 def check_dataset(root, edition: int | None = None, templates: dict | None = None,
-                  frame_count: str = FRAME_COUNT) -> Report:
+                  frame_count: str = FRAME_COUNT, crops=()) -> Report:
     index, problems = build_index(root, edition, use_cache=False, templates=templates,
-                                  frame_count=frame_count)
-    problems = problems + no_crops(index)
+                                  frame_count=frame_count, crops=crops)
+    problems = problems + no_crops(index) + unlooked(index)
     order = {"error": 0, "warning": 1}
     problems = sorted(problems, key=lambda p: order[p.severity])  # stable: file order kept
     return Report(str(index.root), index.edition, summarise(index), problems,
@@ -80,10 +82,41 @@ def without_crops(index: DatasetIndex, track: str, split: str | None = None) -> 
                   and (index.media.get(i) is None or not len(index.media[i].crop_frames)))
 
 
+def without_faces(index: DatasetIndex, track: str, split: str | None = None) -> list[str]:
+    """Ids of a track's videos that have neither a face crop nor a face table: nobody looked for
+    their faces (a face table with no crop is a video where none was found)."""
+    return [i for i in without_crops(index, track, split)
+            if index.media.get(i) is None or index.media[i].face_table is None]
+
+
+def unlooked(index: DatasetIndex) -> list[P.Problem]:
+    """Per track and split, the videos with neither crops nor a face table: an error for the test
+    split (its rows would all be made up), a warning for the others (they only teach less)."""
+    out = []
+    for track, seqs in index.sequences.items():
+        if not seqs or layout(track, edition_for(track, index.edition)).image_level:
+            continue
+        if len(without_crops(index, track)) == len(seqs):
+            continue                       # no crop at all: `no_crops` says it once
+        for split in ("train", "val", "test"):
+            missing = without_faces(index, track, split)
+            if not missing:
+                continue
+            n = len(index.ids(track, split))
+            some = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            make = P.error if split == "test" else P.warning
+            out.append(make(index.root, None, f"{len(missing)} of the {n} {track} {split} videos "
+                            f"with neither face crops nor a face table ({some})",
+                            f"{protocol.CROP_FOLDER}*/<id>/<NNNNN>.jpg or a crop source "
+                            "(--crops)", faces_hint(index, missing)))
+    return out
+
+
 def faces_hint(index: DatasetIndex, ids) -> str:
     """What makes the missing crops: the face step, when the videos are there."""
     if any(index.media.get(i) is not None and index.media[i].raw_video for i in ids):
-        return f"detect the faces of the raw videos: `abaw faces extract {index.root} --out DIR`"
+        return (f"detect the faces of the raw videos: `abaw faces extract {index.root}` (then "
+                "found under the work folder, or give its --out as --crops)")
     return f"copy the {protocol.CROP_FOLDER}*/ folders of the release into the root"
 
 

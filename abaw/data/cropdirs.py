@@ -39,27 +39,32 @@ class CropFolders:
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    try:
-        with os.scandir(folder) as it:
-            return sorted(Path(e.path) for e in it if not e.name.startswith(".") and e.is_dir())
-    except OSError:
-        return []
+    """The folders in `folder`. A folder that cannot be read (no permission) or a link that
+    leads nowhere (a loop, a moved target) raises the OSError naming it: skipping it would
+    silently drop its videos' crops."""
+    out = []
+    with os.scandir(folder) as it:
+        for e in it:
+            if e.name.startswith("."):
+                continue
+            if e.is_symlink() and not os.path.exists(e.path):
+                os.stat(e.path)         # raises ELOOP / ENOENT with the link's path
+            if e.is_dir():
+                out.append(Path(e.path))
+    return sorted(out)
 
 
 def _kind(folder: Path) -> str:
     """"video" (holds a crop), "folder" (holds folders, no crop) or "empty"; stops at the first
     crop. Other files (Thumbs.db, a readme) say nothing either way."""
     holds_folders = False
-    try:
-        with os.scandir(folder) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue            # abaw's markers, .DS_Store: neither crops nor folders
-                if _CROP_NAME.match(e.name):
-                    return "video"
-                holds_folders = holds_folders or e.is_dir()
-    except OSError:
-        return "empty"
+    with os.scandir(folder) as it:          # an unreadable folder: the OSError names it
+        for e in it:
+            if e.name.startswith("."):
+                continue            # abaw's markers, .DS_Store: neither crops nor folders
+            if _CROP_NAME.match(e.name):
+                return "video"
+            holds_folders = holds_folders or e.is_dir()
     return "folder" if holds_folders else "empty"
 
 

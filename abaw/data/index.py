@@ -7,10 +7,12 @@ Two tables:
   static frames of a video (not contiguous). LSD: one sequence per split, rows = images
   (`images` holds their paths). CE: the 56 test videos, frames from the template.
 - `media[id]`: what is on disk for an annotation id, shared by all tracks — its crop folder and
-  the frame numbers that have a crop image, its raw video (suffix `_left/_right` stripped), and
-  per-frame timestamps when the video was probed.
+  the frame numbers that have a crop image, its raw video (suffix `_left/_right` stripped),
+  per-frame timestamps when the video was probed, and its face table when its crops come from
+  the face step (`abaw.data.cropsource`).
 
-Paths are relative to `root`, so an index stays valid when the tree moves.
+Paths are relative to `root`, so an index stays valid when the tree moves; those in a crop source
+outside the tree are absolute.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class Media:
     raw_video: str | None = None             # relative to root
     timestamps: np.ndarray | None = None     # (n_decoded,) seconds of decoded frames 1..n
     fps: float | None = None                 # average rate, for reports only
+    face_table: str | None = None            # the face table of its video when the face step
+    #                                          looked at it (`abaw faces extract`): frames of the
+    #                                          video without a crop are frames without a face
 
 
 @dataclass
@@ -54,6 +59,7 @@ class DatasetIndex:
     sequences: dict[str, dict[str, Sequence]] = field(default_factory=dict)
     media: dict[str, Media] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # warnings found while indexing (one line each)
+    crop_sources: list[str] = field(default_factory=list)  # crop folders outside the tree (absolute)
 
     def tracks(self) -> list[str]:
         return [t for t, seqs in self.sequences.items() if seqs]

@@ -21,6 +21,7 @@ from pathlib import Path
 from abaw import protocol
 from abaw.data import problems as P
 from abaw.data.cropdirs import find_crop_folders
+from abaw.data.cropsource import read_source
 from abaw.data.detect import (
     AFFWILD_TRACKS,
     Scan,
@@ -42,6 +43,10 @@ class Layout:
     track_files: dict = field(default_factory=dict)  # track -> split -> [annotation file Path]
     crop_dirs: dict = field(default_factory=dict)    # id -> [its crop folders], the used first
     crop_folders: list = field(default_factory=list)  # folders of <id>/ crop folders (cropdirs)
+    crop_sources: list = field(default_factory=list)  # crop sources outside the tree (cropsource)
+    face_tables: dict = field(default_factory=dict)   # id -> face table of its video (a source)
+    face_crops: dict = field(default_factory=dict)    # id -> crops its face summary lists
+    face_summaries: list = field(default_factory=list)
     videos: dict = field(default_factory=dict)       # video stem -> [Path] in batch folders
     batch_dirs: list = field(default_factory=list)
     mtl_files: dict = field(default_factory=dict)    # "train" | "val" | "test" -> Path
@@ -66,11 +71,14 @@ class Layout:
         return protocol.tracks_of(self.edition)
 
 
-def discover(root, edition: int | None = None, templates: dict | None = None) -> Layout:
-    """The layout of `root` for `edition` (detected when None); user templates win over found ones."""
-    root = Path(root).resolve()
-    if not root.is_dir():
+def discover(root, edition: int | None = None, templates: dict | None = None,
+             crops=()) -> Layout:
+    """The layout of `root` for `edition` (detected when None); user templates win over found ones.
+    `crops`: crop sources outside the tree (`abaw.data.cropsource`), the first wins; their crops
+    replace the tree's for the ids they hold."""
+    if not Path(root).is_dir():           # (a link loop too: resolving it would raise)
         raise AbawError(f"{root}: found no such folder, expected a dataset root")
+    root = Path(root).resolve()
     s = scan(root)
     if edition is None:
         edition = detect_edition(s)
@@ -78,7 +86,7 @@ def discover(root, edition: int | None = None, templates: dict | None = None) ->
     ed = protocol.EDITIONS[edition]
     lay = Layout(root, edition)
     _affwild(lay, s, ed)
-    _media(lay, s)
+    _media(lay, s, crops)
     if "MTL" in ed.tracks:
         _mtl(lay, s)
     if "LSD" in ed.tracks:
@@ -150,12 +158,27 @@ def _affwild(lay: Layout, s: Scan, ed: protocol.Edition) -> None:
             lay.track_files[track][split] = files
 
 
-def _media(lay: Layout, s: Scan) -> None:
-    if not s.crop_roots:
+def _media(lay: Layout, s: Scan, crops=()) -> None:
+    if not s.crop_roots and not crops:
         lay.problems.append(P.warning(lay.rel(lay.root), None, f"no {protocol.CROP_FOLDER}*/ folder",
                                       "face crops <id>/<NNNNN>.jpg", "no frame has a crop"))
     found = find_crop_folders(s.crop_roots)        # nested and duplicated ones too
     lay.crop_folders, lay.crop_dirs = found.folders, found.videos
+    taken: set[str] = set()
+    for folder in crops:
+        src = read_source(folder)
+        lay.crop_sources.append(src.folder)
+        lay.crop_folders += src.crop_folders
+        lay.face_summaries += src.summaries
+        lay.problems += src.problems
+        for id_ in (set(src.crop_dirs) | set(src.tables)) - taken:   # the first source wins
+            taken.add(id_)
+            if id_ in src.crop_dirs:
+                lay.crop_dirs[id_] = src.crop_dirs[id_]
+            else:                      # looked at, no face found: no crop from the tree either
+                lay.crop_dirs.pop(id_, None)
+            if id_ in src.tables:
+                lay.face_tables[id_], lay.face_crops[id_] = src.tables[id_], src.crops[id_]
     lay.batch_dirs = sorted(s.batch_dirs)
     for bdir in lay.batch_dirs:
         for e in os.scandir(bdir):

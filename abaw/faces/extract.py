@@ -57,12 +57,7 @@ def find_videos(inputs) -> list[Path]:
 def plan(inputs, out, ids=None, edition: int = protocol.LATEST_EDITION) -> list[VideoJob]:
     """One job per video. Without `ids`, each video's id is its file stem; with them, only their
     videos are taken (an id names its raw video once `_left` / `_right` are stripped)."""
-    out = Path(out).resolve()
-    for item in inputs:
-        root = Path(item).resolve()
-        if root.is_dir() and (out == root or root in out.parents):
-            raise AbawError(f"--out: found {out}, inside the dataset folder {root}; expected a "
-                            "folder outside it (nothing is written into a dataset)")
+    outside(out, inputs)
     videos = find_videos(inputs)
     by_stem: dict[str, Path] = {}
     for v in videos:
@@ -80,6 +75,34 @@ def plan(inputs, out, ids=None, edition: int = protocol.LATEST_EDITION) -> list[
                             f"{len(by_stem)} videos given; expected one of them")
         wanted.setdefault(stem, []).append(i)
     return [VideoJob(str(by_stem[s]), s, sorted(set(v))) for s, v in sorted(wanted.items())]
+
+
+def outside(out, inputs) -> None:
+    """Nothing is written into a dataset: `out` must not be inside a folder given."""
+    out = Path(out).resolve()
+    for item in inputs:
+        root = Path(item).resolve()
+        if root.is_dir() and (out == root or root in out.parents):
+            raise AbawError(f"--out: found {out}, inside the dataset folder {root}; expected a "
+                            "folder outside it (nothing is written into a dataset)")
+
+
+def plan_ids(videos: dict[str, Path], out, root) -> list[VideoJob]:
+    """One job per raw video of the ids given ({id: its raw video}, from a dataset's index, so a
+    CE video and an Aff-Wild2 video of the same name are told apart by id)."""
+    outside(out, [root])
+    by_path: dict[Path, list[str]] = {}
+    for i, v in videos.items():
+        by_path.setdefault(Path(v), []).append(i)
+    stems: dict[str, Path] = {}
+    for v in sorted(by_path):
+        if v.stem in stems:
+            raise AbawError(f"{v}: found a second video named {v.stem} (also {stems[v.stem]}) "
+                            "among those to crop, expected one video per name; pick one with "
+                            "--track or --ids")
+        stems[v.stem] = v
+    return [VideoJob(str(v), v.stem, sorted(by_path[v])) for v in sorted(by_path,
+                                                                         key=lambda p: p.stem)]
 
 
 def read_ids(values) -> list[str]:

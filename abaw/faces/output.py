@@ -20,9 +20,9 @@ import numpy as np
 
 from abaw import protocol
 from abaw.atomic import atomic_file, atomic_folder, write_bytes
+from abaw.data.cropsource import SUMMARY_SUFFIX, TABLE_SUFFIX
 
-TABLE_SUFFIX = ".faces.csv"
-SUMMARY_SUFFIX = ".faces.json"
+__all__ = ["SUMMARY_SUFFIX", "TABLE_SUFFIX"]   # the index reads them from abaw.data
 LANDMARK_COLUMNS = [f"lm{k}_{a}" for k in range(1, 6) for a in "xy"]
 COLUMNS = ["frame", "time", "face", "track", "score", "x1", "y1", "x2", "y2", *LANDMARK_COLUMNS,
            "aligned", "id", "kept"]

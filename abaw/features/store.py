@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from abaw.artifacts import Array, check_fields, load_npy, load_npz, read_json
 from abaw.atomic import atomic_file
 from abaw.errors import AbawError
 
@@ -36,7 +37,7 @@ class FeatureStore:
         if not meta_file.is_file():
             raise AbawError(f"{self.path}: no feature store here ({META} missing); run "
                             "`abaw features extract` first")
-        self.meta = json.loads(meta_file.read_text())
+        self.meta = read_meta(meta_file)
 
     @classmethod
     def create(cls, path, meta: dict) -> FeatureStore:
@@ -45,7 +46,7 @@ class FeatureStore:
         path.mkdir(parents=True, exist_ok=True)
         meta_file = path / META
         if meta_file.is_file():
-            old = json.loads(meta_file.read_text())
+            old = read_meta(meta_file)
             diff = [k for k in IDENTITY_KEYS if old.get(k) != meta.get(k)]
             if diff:
                 raise AbawError(f"{meta_file}: field {diff[0]}: found {old.get(diff[0])!r}, "
@@ -73,14 +74,20 @@ class FeatureStore:
     def inputs(self, id: str) -> str | None:
         """The fingerprint of the inputs `id` was made from (None: not recorded, or unreadable)."""
         try:
-            with np.load(self.path / f"{id}.rows.npz", allow_pickle=False) as z:
-                return str(z["inputs"]) if "inputs" in z.files else None
-        except Exception:  # noqa: BLE001  an unreadable record is a stale one: made again
+            rows = load_npz(self.path / f"{id}.rows.npz", ROWS_WHAT, ROWS, optional=("inputs",))
+        except AbawError:                 # an unreadable record is a stale one: made again
             return None
+        return str(rows["inputs"]) if "inputs" in rows else None
 
     def current(self, id: str, inputs: str) -> bool:
-        """Done, and made from exactly these inputs."""
-        return self.has(id) and self.inputs(id) == inputs
+        """Done, readable, and made from exactly these inputs (damaged files are made again)."""
+        if not self.has(id):
+            return False
+        try:
+            self.load(id)                 # memory-mapped: reads the headers and the rows only
+        except AbawError:
+            return False
+        return self.inputs(id) == inputs
 
     def write(self, id: str, frames, features, present, inputs: str = "") -> None:
         frames = np.asarray(frames, dtype=np.int64)
@@ -99,10 +106,33 @@ class FeatureStore:
         """(frames (N,), features (N, dim) float16 memory-mapped, present (N,))."""
         if not self.has(id):
             raise AbawError(f"feature store {self.path}: no features for {id}; extract them first")
-        with np.load(self.path / f"{id}.rows.npz", allow_pickle=False) as z:
-            frames, present = z["frames"], z["present"]
-        feats = np.load(self.path / f"{id}.npy", mmap_mode="r", allow_pickle=False)
+        rows_file, feats_file = self.path / f"{id}.rows.npz", self.path / f"{id}.npy"
+        rows = load_npz(rows_file, ROWS_WHAT, ROWS, optional=("inputs",))
+        frames, present = rows["frames"], rows["present"]
+        if present.shape != frames.shape:
+            raise AbawError(f"{rows_file}: array 'present': found {len(present)} flags, expected "
+                            f"{len(frames)} (one per frame)")
+        feats = load_npy(feats_file, "features written by `abaw features extract`",
+                         Array("f", 2))
+        if feats.shape != (len(frames), self.dim):
+            raise AbawError(f"{feats_file}: found features {feats.shape}, expected "
+                            f"({len(frames)}, {self.dim}): one row per frame of {rows_file.name}, "
+                            f"the store's dim")
         return frames, feats, present
+
+
+MAX_DIM = 1 << 20      # features per frame; the widest backbone read gives a few thousand
+ROWS_WHAT = "the frame rows of a feature store written by abaw"
+ROWS = {"frames": Array("iu", 1), "present": Array("b", 1), "inputs": Array("U", 0)}
+
+
+def read_meta(path: Path) -> dict:
+    """A store's meta.json: a JSON object with at least a positive integer `dim`."""
+    meta = read_json(path, "a feature store's meta.json written by `abaw features extract`")
+    check_fields(meta, path, {"dim": int})
+    if not 0 < meta["dim"] <= MAX_DIM:
+        raise AbawError(f"{path}: field dim: found {meta['dim']}, expected 1 to {MAX_DIM}")
+    return meta
 
 
 def require_same_identity(stores) -> None:

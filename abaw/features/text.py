@@ -41,7 +41,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 class TextBackbone(Backbone):
     kind = "text"
 
-    def encode_text(self, texts: list[str]) -> np.ndarray:
+    def encode_text(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """(N, dim) L2-normalised rows, one per text; `batch_size` bounds what a model sees."""
         raise NotImplementedError
 
 
@@ -91,7 +92,7 @@ class HashTextBackbone(TextBackbone):
     def dim(self) -> int:
         return HASH_DIM
 
-    def encode_text(self, texts: list[str]) -> np.ndarray:
+    def encode_text(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         out = np.zeros((len(texts), HASH_DIM), np.float32)
         for i, text in enumerate(texts):
             words = _WORD.findall(text.lower())

@@ -41,11 +41,12 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     if policy not in FILL_POLICIES:
         raise AbawError(f"fill policy: found {policy!r}, expected one of "
                         f"{', '.join(FILL_POLICIES)}")
+    origin = getattr(preds, "origin", "predictions")
     where = {v: i for i, v in enumerate(preds.videos)}
     pos = np.array([where.get(v, -1) for v in videos], np.int64)
     missing = [v for v, p in zip(videos, pos, strict=True) if p < 0]
     if missing and not allow_missing_videos:
-        raise AbawError(f"prediction set: found no predictions for {len(missing)} required "
+        raise AbawError(f"{origin}: found no predictions for {len(missing)} required "
                         f"video(s), e.g. {', '.join(missing[:3])}; expected every video of the "
                         "template / test list (a wholly missing video is never filled)")
     n_pred = len(preds.frames)
@@ -59,7 +60,7 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     dup = np.flatnonzero(code_sorted[1:] == code_sorted[:-1])
     if len(dup):
         k = order[dup[0]]
-        raise AbawError(f"prediction set: found {preds.videos[pred_video[k]]} frame "
+        raise AbawError(f"{origin}: found {preds.videos[pred_video[k]]} frame "
                         f"{int(preds.frames[k])} twice ({len(dup)} duplicates), expected each "
                         "frame once")
     row_pos = pos[video_of_row]
@@ -73,7 +74,7 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     need = np.flatnonzero(~exact & (row_pos >= 0))
     if len(need) and policy == "error":
         i = need[0]
-        raise AbawError(f"prediction set: found no prediction for {videos[video_of_row[i]]} frame "
+        raise AbawError(f"{origin}: found no prediction for {videos[video_of_row[i]]} frame "
                         f"{int(frames[i])} ({len(need)} frames missing), expected every required "
                         "frame (or choose a fill policy: nearest, linear, ffill)")
     blend = None

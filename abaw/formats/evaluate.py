@@ -72,7 +72,7 @@ def evaluate_predictions(index, predictions, track: str | None = None, split: st
     seqs = [index.sequence(track, i) for i in ids]
     if is_set:
         if tuple(predictions.columns) != lay.names:
-            raise AbawError(f"prediction set: found columns {','.join(predictions.columns)}, "
+            raise AbawError(f"{predictions.origin}: found columns {','.join(predictions.columns)}, "
                             f"expected {','.join(lay.names)} for {track} in edition {edition}")
         table = predictions
     else:

@@ -54,7 +54,7 @@ def per_video_folder(track: str, edition: int, layout: str | None) -> str:
 def _check_columns(preds, track: str, edition: int) -> None:
     expected = tuple(protocol.rules(track, edition).names)
     if tuple(preds.columns) != expected:
-        raise AbawError(f"prediction set: found columns {','.join(preds.columns)}, expected "
+        raise AbawError(f"{preds.origin}: found columns {','.join(preds.columns)}, expected "
                         f"{','.join(expected)} for {track} in edition {edition}")
 
 
@@ -108,7 +108,7 @@ def write_submission(preds, out, template=None, test_list=None, lengths=None, *,
 def _write_single(preds, out: Path, r, tpl: Template, fill, thresholds, decimals) -> Written:
     if tpl.image_level:
         if len(preds.videos) != 1:
-            raise AbawError(f"prediction set: found {len(preds.videos)} sequences, expected one "
+            raise AbawError(f"{preds.origin}: found {len(preds.videos)} sequences, expected one "
                             f"(the rows of the image list {tpl.name}, numbered from 1)")
         videos = list(preds.videos)
     else:

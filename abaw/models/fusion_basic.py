@@ -11,15 +11,25 @@ from abaw.models.registry import create_model, register_fusion
 
 @register_fusion("concat")
 class ConcatFusion(nn.Module):
-    """Early fusion: the streams side by side, projected to `out_dim` per frame."""
+    """Early fusion: the streams side by side, as they come (each already standardised with the
+    training statistics by the model). The head's input layer is what mixes them (`width`: the
+    model builds the head on the joined width, `out_dim` is not used), so a model with one more
+    stream differs from the model without it only in that layer's inputs.
 
-    def __init__(self, in_dims: list[int], out_dim: int, dropout: float = 0.1):
+    No per-frame LayerNorm over the joined features and no extra wide layer before the head: the
+    LayerNorm removes each frame's overall level and scale (set by the widest stream, the face),
+    and the extra layer gives the model more room to learn the training people. On the small
+    twin (seed 0, validation CCC of arousal) the face alone scored 0.40, face + log-mel audio
+    through that LayerNorm and layer 0.28, and through this concatenation (the audio pooled by
+    `attn_stats`) 0.38.
+    """
+
+    def __init__(self, in_dims: list[int], out_dim: int):
         super().__init__()
-        self.proj = nn.Sequential(nn.LayerNorm(sum(in_dims)), nn.Linear(sum(in_dims), out_dim),
-                                  nn.GELU(), nn.Dropout(dropout))
+        self.width = sum(in_dims)
 
     def forward(self, xs, mask):
-        return self.proj(torch.cat([zero_masked(x, mask) for x in xs], dim=-1))  # (B, T, out)
+        return torch.cat([zero_masked(x, mask) for x in xs], dim=-1)      # (B, T, width)
 
 
 @register_fusion("late")

@@ -8,6 +8,8 @@ list of `(B, T, D_i)` streams and the mask to `(B, T, out)`. Both are built by n
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 
 from abaw.errors import AbawError
 
@@ -55,6 +57,27 @@ def model_options(name: str) -> list[str]:
     """The keyword options a model accepts (its constructor's parameters)."""
     params = inspect.signature(_lookup(name)[1].__init__).parameters
     return [p for p in params if p != "self" and params[p].kind is not params[p].VAR_KEYWORD]
+
+
+# what abaw itself passes to a model (the stream widths, their patch tokens): never a user option
+GIVEN = ("in_dim", "in_dims", "out_dim", "in_tokens")
+
+
+def model_signature(name: str) -> dict[str, tuple[type, object]]:
+    """option -> (its type: int, float, bool, str or dict; its default) for the options a user
+    may set, read from the constructor's signature (`x: dict | None = None` is a dict)."""
+    cls = _lookup(name)[1]
+    hints = typing.get_type_hints(cls.__init__)
+    params = inspect.signature(cls.__init__).parameters
+    out = {}
+    for p in model_options(name):
+        if p in GIVEN:
+            continue
+        hint = hints.get(p, type(params[p].default))
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        out[p] = (typing.get_origin(hint) or hint, params[p].default)
+    return out
 
 
 def _lookup(name: str):

@@ -22,6 +22,25 @@ def dataset_key(root) -> str:
     return f"{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}"
 
 
+def faces_folder(root, work) -> Path:
+    """Where `abaw faces extract ROOT` writes the crops of a dataset's raw videos by default, and
+    where a run on that dataset looks for them."""
+    return Path(work) / "faces" / dataset_key(root)
+
+
+def crop_sources(root, crops=(), work=None) -> list[Path]:
+    """The crop sources of a dataset: those given (`--crops`), else the face step's folder under
+    the work folder once a video in it is done."""
+    from abaw.data.cropsource import SUMMARY_SUFFIX
+
+    if crops:
+        return [Path(c) for c in crops]
+    folder = faces_folder(root, work) if work is not None else None
+    if folder is not None and folder.is_dir() and any(folder.glob("*" + SUMMARY_SUFFIX)):
+        return [folder]
+    return []
+
+
 def ensure_features(index, cfg, work: Path, tracks, quiet: bool, given=None) -> list:
     """One feature store per recipe backbone, extracted where not cached (resumes per id); or
     the stores `given` (folders, e.g. the twin's signal store), used as they are."""

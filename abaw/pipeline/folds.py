@@ -3,9 +3,9 @@ validation sets a run keeps beside its checkpoints."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from abaw.artifacts import check_fields, read_json
 from abaw.core.track import Track
 
 
@@ -25,8 +25,15 @@ def fold_predictions(track: Track, run_dir: Path, split: str, index, stores):
     if not folds:
         return _val_set(track, run_dir, index, stores)
     return out_of_fold([_val_set(track, d, index, stores) for d in folds],
-                       [json.loads((d / "run.json").read_text())["val_ids"] for d in folds],
+                       [_held_out(d) for d in folds],
                        [d.name for d in folds])
+
+
+def _held_out(fold: Path) -> list[str]:
+    """The validation videos a fold held out, as its run.json lists them."""
+    path = fold / "run.json"
+    return check_fields(read_json(path, "a run.json written by `abaw train`"), path,
+                        {"val_ids": (list, str)})["val_ids"]
 
 
 def save_val(run_dir: Path, val, params) -> None:

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from abaw.artifacts import check_fields, read_json
 from abaw.atomic import write_bytes
 from abaw.core.track import Track
 from abaw.errors import AbawError
@@ -35,10 +36,26 @@ class Outcome:
                            (json.dumps(dataclasses.asdict(self), indent=2) + "\n").encode())
 
     @classmethod
-    def from_dict(cls, d: dict) -> Outcome:
-        """From summary.json; files of older versions lack the later fields (defaults)."""
+    def from_dict(cls, d: dict, origin="summary.json") -> Outcome:
+        """From summary.json; files of older versions lack the later fields (defaults), keys
+        this version does not know are left aside. A field of the wrong type is an AbawError
+        naming `origin` and the field."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        d = {k: v for k, v in d.items() if k in names}
+        check_fields(d, origin, {"track": str, "edition": int, "run_dir": str})
+        for name, typ in _OPTIONAL.items():
+            value = d.get(name)
+            if value is not None and (not isinstance(value, typ) or isinstance(value, bool)):
+                raise AbawError(f"{origin}: field {name}: found {value!r:.40}, expected "
+                                f"{_WORDS[typ]}")
+        folds, intervals = d.get("folds"), d.get("intervals") or {}
+        if folds is not None and not _numbers(folds, 3):
+            raise AbawError(f"{origin}: field folds: found {folds!r:.40}, expected [mean, sd, n]")
+        bad = [k for k, iv in intervals.items() if iv is not None and not _numbers(iv, 2)]
+        if bad:
+            raise AbawError(f"{origin}: field intervals.{bad[0]}: found {intervals[bad[0]]!r:.40}, "
+                            "expected [low, high] or null")
+        return cls(**d)
 
     def figures(self) -> list[tuple[str, float | None, str, str]]:
         """(name, value, interval or spread, what it is) of every score, in the order shown."""
@@ -85,6 +102,18 @@ class Outcome:
         return f"[{iv[0]:.4f}, {iv[1]:.4f}]" if iv else ""
 
 
+# the fields a run may leave out (null or absent), and their types
+_OPTIONAL = {"val_raw": (int, float), "val_post": (int, float), "val_crossfit": (int, float),
+             "baseline": (int, float), "hidden_test": (int, float), "seconds": (int, float),
+             "intervals": dict, "folds": list, "scored_on": str, "zip_path": str}
+_WORDS = {(int, float): "a number", dict: "an object", list: "a list", str: "a string"}
+
+
+def _numbers(value, n: int) -> bool:
+    return (isinstance(value, list) and len(value) == n
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value))
+
+
 def say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text, flush=True)
@@ -101,4 +130,5 @@ def last_outcome(track: Track, work="runs") -> Outcome:
     if not found:
         raise AbawError(f"{Path(work) / track.key}: found no finished run, expected one from "
                         f"`make track={track.key} submit`")
-    return Outcome.from_dict(json.loads(found[-1].read_text()))
+    path = found[-1]
+    return Outcome.from_dict(read_json(path, "the summary.json of a finished `abaw run`"), path)

@@ -62,7 +62,7 @@ class Preflight:
 
 def preflight(track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions",
-              until: str = "submit", features=None) -> Preflight:
+              until: str = "submit", crops=(), features=None) -> Preflight:
     """Check what the steps up to `until` of `run_track` will need; raise PreflightFailed
     listing every problem found, else return what was checked. `features`: the stores given to
     train on (nothing is extracted, so no weights, crops or disk space are needed)."""
@@ -78,7 +78,7 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
     problems: list[str] = []
     checked: list[str] = []
     cfg, recipe_file = _recipe(track, recipe, overrides, problems, checked)
-    index = _index(root, edition, problems, checked)
+    index = _index(root, edition, crops, problems, checked)
     source = _source(track, cfg, recipe_file, problems)
     if needs("features"):
         _writable(work, "--work", problems, checked)
@@ -90,6 +90,7 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
             tables = [source.index_name] + ([track.index_name] if source is not track else [])
             _crops(track, source, index, problems, checked)
             if cfg is not None:
+                _text_inputs(cfg, recipe_file, index, problems, checked)
                 _disk(cfg, index, tables, Path(work), problems, checked)
     if needs("train") and cfg is not None and source is not None:
         _files(cfg, recipe_file, source, problems, checked)
@@ -120,12 +121,12 @@ def _recipe(track, recipe, overrides, problems, checked):
     return cfg, recipe_file
 
 
-def _index(root, edition, problems, checked):
+def _index(root, edition, crops, problems, checked):
     from abaw.data import problems as P
     from abaw.data.build import build_index
 
     try:
-        index, found = build_index(root, edition)
+        index, found = build_index(root, edition, crops=crops)
     except AbawError as e:
         problems.append(str(e))
         return None
@@ -194,7 +195,7 @@ def _given(features, problems, checked) -> None:
 
 
 def _crops(track, source, index, problems, checked) -> None:
-    from abaw.data.check import faces_hint, without_crops
+    from abaw.data.check import faces_hint, without_crops, without_faces
 
     if track.image_level:               # LSD: images of its own
         return
@@ -207,14 +208,34 @@ def _crops(track, source, index, problems, checked) -> None:
                             f"{source.name} {split} videos, expected {where}; "
                             f"{faces_hint(index, missing)}")
     test = index.ids(track.index_name, "test")
-    missing = without_crops(index, track.index_name, "test")
+    # a test video whose face table says no face was found is predicted from nothing but it is
+    # no mistake; one nobody looked at is
+    missing = without_faces(index, track.index_name, "test")
     if missing:
         some = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         problems.append(f"{index.root}: found no face crop for {len(missing)} of the {len(test)} "
                         f"{track.name} test videos ({some}), expected {where} for every test "
                         f"video; {faces_hint(index, missing)}")
-    checked.append(f"face crops: {len(test) - len(missing)} of {len(test)} {track.name} test "
-                   "videos have some")
+    blank = len(without_crops(index, track.index_name, "test")) - len(missing)
+    checked.append(f"face crops: {len(test) - len(missing) - blank} of {len(test)} {track.name} "
+                   "test videos have some" + (f", {blank} looked at without a face found"
+                                              if blank else ""))
+
+
+def _text_inputs(cfg, recipe_file, index, problems, checked) -> None:
+    """A text backbone's folder of text files (`features.inputs`) exists and holds some."""
+    for name in cfg.features.backbones:
+        folder = cfg.features.inputs.get(name)
+        if not folder:
+            continue
+        there = Path(index.root) / folder
+        found = sorted(there.glob("*.txt")) if there.is_dir() else []
+        if not found:
+            problems.append(f"{recipe_file}: field features.inputs.{name}: found no text file in "
+                            f"{there}, expected <id or video>.txt per video (abaw/features/text.py "
+                            "says the format)")
+        else:
+            checked.append(f"text inputs of {name}: {len(found)} files in {there}")
 
 
 def _files(cfg, recipe_file, source, problems, checked) -> None:

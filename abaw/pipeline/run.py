@@ -6,11 +6,11 @@ import dataclasses
 import time
 from pathlib import Path
 
-from abaw.atomic import write_bytes
+from abaw.atomic import new_folder, write_bytes
 from abaw.core.decisions import Decision
 from abaw.core.track import Track
 from abaw.errors import AbawError
-from abaw.pipeline.features import ensure_features
+from abaw.pipeline.features import crop_sources, ensure_features
 from abaw.pipeline.folds import fold_predictions, save_val
 from abaw.pipeline.outcome import Outcome, say
 from abaw.pipeline.scores import constant_baseline, hidden_truth, interval, validation_scores
@@ -22,8 +22,9 @@ STEPS = ("index", "features", "train", "submit")
 
 def run_track(track: Track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions", until="submit",
-              quiet: bool = False, features=None) -> Outcome:
+              quiet: bool = False, crops=(), features=None) -> Outcome:
     """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip.
+    crops: crop sources outside the tree (default: the face step's under `work`, if made).
     `features`: feature store folders to train on instead of the recipe's extracted ones."""
     from abaw.data import load_index
     from abaw.formats.package import submit
@@ -35,9 +36,10 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     from tracks import get_track, recipe_path
 
     t0 = time.perf_counter()
+    crops = crop_sources(root, crops, work)
     preflight(track, root, edition=edition, recipe=recipe, overrides=overrides, template=template,
               test_list=test_list, work=work, out=out, until=until,
-              features=features)   # every problem, in seconds
+              crops=crops, features=features)   # every problem, in seconds
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
@@ -46,13 +48,14 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
         raise AbawError(f"--recipe: found {recipe!r}, expected a TOML file or a recipe name in "
                         f"tracks/{track.key}/recipes/")
     cfg = load_recipe(recipe_file, overrides, track=track.name)
-    index = load_index(root, edition)
+    index = load_index(root, edition, crops=crops)
     ed = track.edition_for(index.edition)
     work = Path(work)
     # a new folder per run: earlier runs stay as they were (`--last` reads the newest)
-    run_dir = work / track.key / f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = new_folder(work / track.key, f"{recipe_file.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     outcome = Outcome(track.name, ed, str(run_dir))
-    say(quiet, f"[{track.name}] edition {ed}, recipe {recipe_file}, data {index.root}")
+    say(quiet, f"[{track.name}] edition {ed}, recipe {recipe_file}, data {index.root}"
+        + "".join(f", crops {c}" for c in index.crop_sources))
     if until == "index":
         return outcome
 

@@ -146,7 +146,7 @@ def _units(ps: PredictionSet, truth: ValTruth) -> dict:
     units = {}
     for v, (frames, _) in truth.per_video.items():
         if v not in set(ps.videos):
-            raise AbawError(f"prediction set: found no rows for validation video {v}, expected "
+            raise AbawError(f"{ps.origin}: found no rows for validation video {v}, expected "
                             "every annotated video")
         if ps.track in protocol.IMAGE_TRACKS:
             for f in frames:

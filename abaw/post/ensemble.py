@@ -17,6 +17,7 @@ from abaw.post import objectives as ob
 from abaw.post.truth import ValTruth
 
 METHODS = ("mean", "weighted", "vote")
+MIN_STEP = 0.001     # a finer weight grid costs time and only fits validation noise
 
 
 def check_members(sets: list[PredictionSet], names=None) -> list[PredictionSet]:
@@ -107,6 +108,8 @@ def tune_weights(val_sets, truth: ValTruth, names=None, step: float = 0.05, roun
     to 1 - t. AU groups are scored with their thresholds re-tuned, as `tune` would.
     Returns (weights: group -> list, scores: group -> {"members": [...], "ensemble": v}).
     """
+    if not MIN_STEP <= step <= 1.0:
+        raise AbawError(f"ensemble step: found {step!r}, expected {MIN_STEP} to 1")
     sets = check_members(val_sets, names)
     zd = float(choices.get("zero_division", 0.0))
     ps0 = sets[0]

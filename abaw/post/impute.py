@@ -37,7 +37,7 @@ def impute(ps: PredictionSet, method: str = "linear") -> PredictionSet:
     if not missing.any():   # (an empty set too)
         return ps.replace(imputed=missing, impute=method)
     if missing.all():
-        raise AbawError("prediction set: every row is missing, expected at least one real output "
+        raise AbawError(f"{ps.origin}: every row is missing, expected at least one real output "
                         "to impute from")
     filled = fill(ps.outputs, ps.frames, ps.offsets, missing, method)
     return ps.replace(outputs=filled, imputed=missing, impute=method)
@@ -120,6 +120,6 @@ def check_sorted(ps: PredictionSet) -> None:
     bad = np.flatnonzero(inner & (step <= 0))
     if len(bad):
         v = int(np.searchsorted(ps.offsets, bad[0], side="right") - 1)
-        raise AbawError(f"prediction set: video {ps.videos[v]} frame {int(ps.frames[bad[0] + 1])} "
+        raise AbawError(f"{ps.origin}: video {ps.videos[v]} frame {int(ps.frames[bad[0] + 1])} "
                         f"follows frame {int(ps.frames[bad[0]])}, expected increasing frames "
                         "(run complete() to sort)")

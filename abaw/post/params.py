@@ -10,11 +10,14 @@ AU thresholds cannot be folded without bending the probabilities, so they travel
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from abaw.artifacts import read_json
 from abaw.atomic import atomic_file
 from abaw.core.decisions import Decision, fold_bias
+from abaw.core.layout import layout
 from abaw.core.prediction_set import PredictionSet
 from abaw.errors import AbawError
 from abaw.post import impute as imp
@@ -56,7 +59,9 @@ class PostParams:
             raise AbawError(f"{source}: found keys {sorted(d)}, expected track, edition and any "
                             f"of {sorted(names - {'track', 'edition'})}")
         p = cls(**d)
-        p.track = str(p.track).upper()
+        if not isinstance(p.track, str):
+            raise AbawError(f"{source}: field track: found {p.track!r}, expected a track name")
+        p.track = p.track.upper()
         if isinstance(p.edition, bool) or not isinstance(p.edition, int):
             raise AbawError(f"{source}: field edition: found {p.edition!r}, expected a number 1-10")
         if not isinstance(p.ignore_imputed, bool):
@@ -72,7 +77,10 @@ class PostParams:
             if not isinstance(spec, dict) or set(spec) != {"kind", "window"}:
                 raise AbawError(f"{source}: field smooth.{group}: found {spec!r}, expected "
                                 "{\"kind\": ..., \"window\": ...}")
-            sm.check(spec["kind"], spec["window"])
+            try:
+                sm.check(spec["kind"], spec["window"])
+            except AbawError as e:
+                raise AbawError(f"{source}: field smooth.{group}: {e}") from None
         if not isinstance(p.gate, dict) or not all(
                 isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g <= 1
                 for g in p.gate.values()):
@@ -80,10 +88,27 @@ class PostParams:
                             "group -> a probability in [0, 1]")
         for name in ("thresholds", "bias"):
             v = getattr(p, name)
-            if v is not None and (not isinstance(v, list) or
-                                  not all(isinstance(t, (int, float)) for t in v)):
-                raise AbawError(f"{source}: field {name}: found {v!r}, expected a list of numbers "
-                                "or null")
+            if v is not None and (not isinstance(v, list) or not all(
+                    isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)
+                    for t in v)):
+                raise AbawError(f"{source}: field {name}: found {v!r:.60}, expected a list of "
+                                "finite numbers or null")
+        if not isinstance(p.scores, dict):
+            raise AbawError(f"{source}: field scores: found {p.scores!r:.60}, expected an object")
+        try:
+            lay = layout(p.track, p.edition)
+        except AbawError as e:
+            raise AbawError(f"{source}: {e}") from None
+        unknown = sorted(set(p.smooth) - set(lay.groups))
+        if unknown:
+            raise AbawError(f"{source}: field smooth: found group {unknown[0]!r}, expected any of "
+                            f"{', '.join(lay.groups)} ({p.track})")
+        for name, kind in (("thresholds", "binary"), ("bias", "classes")):
+            values = getattr(p, name)
+            width = [g.block.size for g in lay.groups.values() if g.kind == kind]
+            if values is not None and [len(values)] != width:
+                raise AbawError(f"{source}: field {name}: found {len(values)} values, expected "
+                                f"{width[0] if width else 'none'} for {p.track}")
         return p
 
     def save(self, path) -> Path:
@@ -96,19 +121,13 @@ class PostParams:
     @classmethod
     def load(cls, path) -> PostParams:
         path = Path(path)
-        try:
-            d = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise AbawError(f"{path}: parameters not found, expected a JSON written by "
-                            "`abaw smooth`") from None
-        except (OSError, ValueError) as e:
-            raise AbawError(f"{path}: not a parameters JSON ({e})") from None
+        d = read_json(path, "post-processing parameters written by `abaw smooth` or `abaw run`")
         return cls.from_dict(d, str(path))
 
     def apply(self, ps: PredictionSet) -> PredictionSet:
         """Impute, smooth and fold the class bias into `ps`; the parameters go to provenance."""
         if ps.track != self.track or ps.edition != self.edition:
-            raise AbawError(f"prediction set: found {ps.track} edition {ps.edition}, expected "
+            raise AbawError(f"{ps.origin}: found {ps.track} edition {ps.edition}, expected "
                             f"{self.track} edition {self.edition} (the parameters' tuning set)")
         lay = ps.layout
         lay.check_width(len(ps.columns))

@@ -30,6 +30,7 @@ KINDS = ("mean", "gaussian", "hamming", "median")
 # Windows (frames) tuning tries unless told otherwise; ±50 frames (101) was worth points on real
 # Aff-Wild2.
 DEFAULT_WINDOWS = (1, 5, 9, 15, 25, 41, 61, 101)
+MAX_WINDOW = 10_001   # frames (~7 minutes at 25 fps); wider is no smoothing a video needs
 
 
 def span(window: int) -> tuple[int, int]:
@@ -54,11 +55,13 @@ def check(kind: str, window) -> int:
     if kind not in KINDS:
         raise AbawError(f"smoothing kind: found {kind!r}, expected one of {', '.join(KINDS)}")
     try:
-        ok = not isinstance(window, bool) and int(window) == window and int(window) >= 1
+        ok = (not isinstance(window, bool) and int(window) == window
+              and 1 <= int(window) <= MAX_WINDOW)
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise AbawError(f"smoothing window: found {window!r}, expected a whole number of frames >= 1")
+        raise AbawError(f"smoothing window: found {window!r}, expected a whole number of frames "
+                        f"from 1 to {MAX_WINDOW}")
     return int(window)
 
 

@@ -78,12 +78,12 @@ class ValTruth:
     def align(self, ps: PredictionSet) -> Targets:
         """group -> Target; every annotated frame must have a row in `ps` (impute.complete)."""
         if ps.track != self.track:
-            raise AbawError(f"prediction set: found track {ps.track}, expected {self.track} "
+            raise AbawError(f"{ps.origin}: found track {ps.track}, expected {self.track} "
                             "(the track of the validation truth)")
         rows, labels = [], []
         for v, (f, y) in self.per_video.items():
             if v not in set(ps.videos):
-                raise AbawError(f"prediction set: found no rows for validation video {v}, "
+                raise AbawError(f"{ps.origin}: found no rows for validation video {v}, "
                                 "expected every annotated video")
             s = ps.rows(v)
             have = ps.frames[s]
@@ -97,7 +97,7 @@ class ValTruth:
         for group, (valid, lab) in self._group_labels(labels, ps.layout).items():
             lost = valid & (rows < 0)
             if lost.any():
-                raise AbawError(f"prediction set: found no row for {lost.sum()} annotated "
+                raise AbawError(f"{ps.origin}: found no row for {lost.sum()} annotated "
                                 f"{group} frames, expected one per frame (complete it first)")
             order = np.argsort(rows[valid], kind="stable")     # row order: sweeps go by blocks
             targets[group] = Target(rows[valid][order], lab[valid][order])

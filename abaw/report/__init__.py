@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from abaw.artifacts import read_text
 from abaw.atomic import write_bytes
 
 FIGURES = ("training.png", "sweep.png", "confusion.png", "aus.png", "va_density.png",
@@ -39,7 +40,7 @@ def run_analysis(run, root=None, k=None, seed: int | None = None, draws=None, pr
     seed = run.seed if seed is None else seed
     k = k or K
     val = run.predictions("val")
-    index = load_index(root or run.info.get("index_root"))
+    index = load_index(root or run.info.get("index_root"), crops=run.info.get("index_crops", ()))
     truth = load_truth(index, val.track)
     held_out = run.saved("val.crossfit")
     record = held_out.provenance.get("crossfit", {}) if held_out is not None else {}
@@ -122,6 +123,6 @@ def render(out, a, title: str, run=None) -> Path:
     prov = provenance(run) if run is not None else {}
     data = {**a.to_dict(), "figures": [name for _, name, _, _ in figs], "provenance": prov}
     write_bytes(out / "report.json", (json.dumps(data, indent=1) + "\n").encode())
-    config_text = (run.path / "config.toml").read_text() if run is not None else ""
+    config_text = read_text(run.path / "config.toml", "a run's config.toml") if run else ""
     # the page last: its presence says the folder is complete
     return write_bytes(out / "index.html", html.page(title, a, figs, prov, config_text).encode())

@@ -12,14 +12,13 @@ The submission's manifest sits beside its zip (`summary.json` names the zip).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
+from abaw.artifacts import check_fields, read_json, read_toml
 from abaw.errors import AbawError
+from abaw.train.config import read_run_info
 
 
 @dataclass
@@ -69,9 +68,8 @@ class RunFolder:
         recipe `abaw run` keeps beside the training config; earlier runs kept it in config.toml)."""
         recipe = self.path / "recipe.toml"
         post = (_toml(recipe) if recipe.is_file() else self.config).get("post", {})
-        names = {"kinds": tuple, "windows": tuple, "impute": None, "thresholds": None,
-                 "bias": None}
-        return {k: (f(post[k]) if f else post[k]) for k, f in names.items() if k in post}
+        return {k: tuple(post[k]) if isinstance(post[k], list) else post[k]
+                for k in POST_OPTIONS if k in post}
 
     @property
     def seed(self) -> int:
@@ -141,13 +139,14 @@ def open_run(path) -> RunFolder:
         dirs = [(d, d.name) for d in fold_dirs]
     folds, infos = [], []
     for d, name in dirs:
-        info = _json(d / "run.json")
-        log = _json(d / "log.json") if (d / "log.json").is_file() else []
+        info = read_run_info(d)
+        log = _log(d / "log.json") if (d / "log.json").is_file() else []
         folds.append(FoldLog(name, log, list(info.get("val_ids", []))))
         infos.append(info)
     summary = _json(path / "summary.json") if (path / "summary.json").is_file() else None
     manifest = None
-    if summary and summary.get("zip_path"):
+    if summary and summary.get("zip_path") is not None:
+        check_fields(summary, path / "summary.json", {"zip_path": str})
         z = Path(summary["zip_path"])
         m = z.with_name(z.name[: -len(z.suffix)] + ".manifest.json") if z.suffix else None
         if m is not None and m.is_file():
@@ -156,14 +155,36 @@ def open_run(path) -> RunFolder:
 
 
 def _json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise AbawError(f"{path}: not readable JSON ({e})") from None
+    return read_json(path, "a JSON file written by abaw")
 
 
 def _toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise AbawError(f"{path}: not readable TOML ({e})") from None
+    config = read_toml(path, "the config.toml abaw wrote into the run folder")
+    check_fields(config, path, {"track": str, "post": dict}, optional=("track", "post"))
+    post = config.get("post", {})
+    check_fields(post, f"{path}: post", POST_OPTIONS, optional=tuple(POST_OPTIONS))
+    return config
+
+
+# the recipe's post-processing options a report re-tunes with, and their types
+POST_OPTIONS = {"kinds": (list, str), "windows": (list, int), "impute": str,
+                "thresholds": bool, "bias": bool}
+
+
+def _log(path: Path) -> list:
+    """A training log: one object per epoch with its number, training terms and score."""
+    log = read_json(path, "a training log.json written by `abaw train`", kind=list)
+    for i, entry in enumerate(log):
+        where = f"{path}: entry {i}"
+        if not isinstance(entry, dict):
+            raise AbawError(f"{where}: found {entry!r:.40}, expected an object per epoch")
+        check_fields(entry, where, {"epoch": int, "train": dict})
+        if entry.get("val") is not None and not isinstance(entry["val"], (int, float)):
+            raise AbawError(f"{where}: field val: found {entry['val']!r:.40}, expected a number "
+                            "or null")
+        bad = [k for k, v in entry["train"].items()
+               if not isinstance(v, (int, float)) or isinstance(v, bool)]
+        if bad:
+            raise AbawError(f"{where}: field train.{bad[0]}: found {entry['train'][bad[0]]!r:.40}, "
+                            "expected a number")
+    return log

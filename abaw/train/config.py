@@ -16,14 +16,40 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:                                   # the same parser, from PyPI (setup.cfg)
+    import tomli as tomllib
 
+from abaw.artifacts import check_fields, read_json, read_toml
 from abaw.errors import AbawError
+from abaw.train.bounds import (
+    Free,
+    Keys,
+    OneOf,
+    Options,
+    Pattern,
+    Range,
+    check_models,
+    check_sections,
+    shown,
+)
+
+# Sizes beyond these cannot be meant (and would not fit in memory): the largest window, width and
+# depth a head may have; `abaw.train.trainer` also checks that a run's model and batches fit.
+MAX_FRAMES = 16_384        # ~11 minutes at 25 fps: a window, a stride
+MAX_WIDTH = 16_384         # hidden sizes, embedding sizes
+MAX_LAYERS = 64
+MAX_BATCH = 65_536
+PROBABILITY = Range(0.0, 1.0, hi_open=True)     # dropout-like rates
+WEIGHT = Range(0.0, 1e3)                        # loss weights
+TEMPERATURE = Range(0.0, 1e3, lo_open=True)
 
 
 @dataclass
@@ -35,6 +61,10 @@ class DataConfig:
     frame_skip: int = 1        # training windows read every k-th frame, k drawn in 1..frame_skip
     #                            per window: fewer near-identical neighbours (prediction: k = 1)
     norm_rows: int = 200_000   # at most this many training rows (evenly spaced) estimate them
+
+    BOUNDS: ClassVar[dict] = {"window": Range(0, MAX_FRAMES), "stride": Range(0, MAX_FRAMES),
+                              "predict_stride": Range(0, MAX_FRAMES),
+                              "frame_skip": Range(1, MAX_FRAMES), "norm_rows": Range(1, 10**9)}
 
 
 @dataclass
@@ -55,6 +85,27 @@ class ModelConfig:
     horizon: int = 0           # frames ahead: the output at t reads inputs <= t - horizon
     #                            (needs causal = true; CAPNet predicts 1/3 s ahead)
     va_output: str = "cartesian"  # cartesian | polar (radius + angle, turned into v, a)
+
+    BOUNDS: ClassVar[dict] = {
+        "head": Free("a registered head (checked with its options)"),
+        "hidden": Range(1, MAX_WIDTH), "layers": Range(1, MAX_LAYERS), "dropout": PROBABILITY,
+        "head_options": Options("head", "head"),
+        "fusion": Free("a registered fusion or \"\" (checked with its options)"),
+        "fusion_dim": Range(1, MAX_WIDTH), "fusion_options": Options("fusion", "fusion"),
+        "embed_dim": Range(0, MAX_WIDTH),
+        "adapters": Keys(("visual", "audio", "text"),
+                         Pattern(r"\S+", "a registered adapter (checked with the model)")),
+        "horizon": Range(0, MAX_FRAMES), "va_output": OneOf("cartesian", "polar")}
+
+
+# head and fusion options, by name (the same name means the same thing in every model); a
+# model's constructor says which it takes and of which type
+OPTION_BOUNDS = {
+    "hidden": Range(1, MAX_WIDTH), "layers": Range(1, MAX_LAYERS), "dropout": PROBABILITY,
+    "kernel": Range(1, 1025), "heads": Range(1, 256), "attention_layers": Range(1, MAX_LAYERS), "mask_prob": PROBABILITY,
+    "state": Range(1, 1024), "expand": Range(1, 64), "modality_dropout": PROBABILITY,
+    "audio": Range(-64, 63),
+}
 
 
 @dataclass
@@ -77,6 +128,16 @@ class LossConfig:
     task_discriminator: float = 0.0  # > 0: weight of an auxiliary head telling which tasks are
     #                            annotated at each frame (multi-task data with missing labels)
 
+    BOUNDS: ClassVar[dict] = {
+        "main": OneOf("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
+        "class_weights": OneOf("none", "inverse", "sqrt"), "focal_gamma": Range(0.0, 100.0),
+        "label_smoothing": PROBABILITY, "vnaw_lambda": Range(0.0, 1.0),
+        "task_weights": Keys(("VA", "EXPR", "AU"), WEIGHT),
+        "teacher": Free("a path"), "kd_weight": WEIGHT, "kd_temperature": TEMPERATURE,
+        "prompts": Free("a path"), "prompt_weight": WEIGHT,
+        "prompt_temperature": TEMPERATURE, "grid_sigma": Range(0.0, 100.0, lo_open=True),
+        "task_discriminator": WEIGHT}
+
 
 @dataclass
 class OptimConfig:
@@ -92,6 +153,13 @@ class OptimConfig:
     amp: bool = True           # bfloat16 autocast on GPU (ignored on CPU)
     patience: int = 5          # early stopping: epochs without a better validation score
 
+    BOUNDS: ClassVar[dict] = {
+        "optimizer": OneOf("adamw", "adam", "sgd"), "lr": Range(0.0, 10.0, lo_open=True),
+        "weight_decay": Range(0.0, 10.0), "epochs": Range(1, 100_000),
+        "batch_size": Range(1, MAX_BATCH), "accumulate": Range(1, MAX_BATCH),
+        "schedule": OneOf("cosine", "linear", "constant"), "warmup": Range(0.0, 1.0),
+        "grad_clip": Range(0.0, 1e6), "patience": Range(0, 100_000)}
+
 
 @dataclass
 class RunConfig:
@@ -101,6 +169,12 @@ class RunConfig:
     fold: int = -1             # with folds > 1: train only this fold; -1 = every fold
     device: str = "auto"       # auto | cpu | cuda | cuda:N
     eval_every: int = 1        # validate every N epochs (and after the last)
+
+    BOUNDS: ClassVar[dict] = {
+        "seed": Range(0, 2**32 - 1),       # NumPy's and torch's seeds; the trainer scales it
+        "folds": Range(1, 1000), "fold": Range(-1, 999),
+        "device": Pattern(r"auto|cpu|cuda(:[0-9]+)?", "auto, cpu, cuda or cuda:N"),
+        "eval_every": Range(1, 100_000)}
 
 
 @dataclass
@@ -112,6 +186,9 @@ class CurriculumConfig:
     start: float = 0.5         # fraction of the epochs before the second phase
     share: float = 0.5         # fraction of the batches mixed in the second phase
 
+    BOUNDS: ClassVar[dict] = {"kind": OneOf("", "compound"), "start": Range(0.0, 1.0),
+                              "share": Range(0.0, 1.0)}
+
 
 @dataclass
 class Config:
@@ -122,21 +199,6 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
-
-    # keys with a closed set of values, and keys that must be > 0
-    CHOICES: ClassVar[dict] = {
-        "optim.optimizer": ("adamw", "adam", "sgd"),
-        "optim.schedule": ("cosine", "linear", "constant"),
-        "loss.class_weights": ("none", "inverse", "sqrt"),
-        "loss.main": ("", "ccc", "mse", "ccc+mse", "ce", "focal", "vnaw", "bce"),
-        "model.va_output": ("cartesian", "polar"),
-        "curriculum.kind": ("", "compound"),
-    }
-    POSITIVE: ClassVar[tuple] = (
-        "optim.lr", "optim.epochs", "optim.batch_size", "optim.accumulate", "run.folds",
-        "model.hidden", "model.layers", "model.fusion_dim", "loss.kd_temperature",
-        "loss.prompt_temperature", "loss.grid_sigma", "data.norm_rows", "run.eval_every",
-        "data.frame_skip")
 
     def training(self) -> Config:
         """The training sections alone (of a recipe, which extends them)."""
@@ -154,8 +216,11 @@ def _coerce(value, typ, where: str):
           isinstance(value, int) and not isinstance(value, bool) if typ is int else
           isinstance(value, typ))
     if not ok:
-        raise AbawError(f"{where}: found {value!r}, expected {_describe(typ)}")
-    return float(value) if typ is float else value
+        raise AbawError(f"{where}: found {shown(value)}, expected {_describe(typ)}")
+    try:
+        return float(value) if typ is float else value
+    except OverflowError:
+        raise AbawError(f"{where}: found {shown(value)}, expected a finite number") from None
 
 
 def _section_fields(cls) -> dict:
@@ -163,7 +228,7 @@ def _section_fields(cls) -> dict:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def _set(cfg: Config, dotted: str, value, origin: str) -> None:
+def _set(cfg: Config, dotted: str, value, origin: str, origins: dict) -> None:
     parts = dotted.split(".")
     top = _section_fields(type(cfg))
     if parts[0] not in top:
@@ -176,7 +241,7 @@ def _set(cfg: Config, dotted: str, value, origin: str) -> None:
         if not isinstance(value, dict):
             raise AbawError(f"{origin}: field {parts[0]}: found {value!r}, expected a section")
         for k, v in value.items():
-            _set(cfg, f"{parts[0]}.{k}", v, origin)
+            _set(cfg, f"{parts[0]}.{k}", v, origin, origins)
         return
     known = _section_fields(type(section))
     name = parts[1]
@@ -184,6 +249,7 @@ def _set(cfg: Config, dotted: str, value, origin: str) -> None:
         raise AbawError(f"{origin}: field {parts[0]}.{name}: unknown, expected one of "
                         f"{', '.join(known)}")
     where = f"{origin}: field {'.'.join(parts[:2])}"
+    origins[".".join(parts[:2])] = origin
     if len(parts) > 2:                       # model.head_options.kernel = 5
         if known[name] is not dict:
             raise AbawError(f"{origin}: field {dotted}: unknown, {where.split(': ')[-1]} is not a table")
@@ -193,28 +259,10 @@ def _set(cfg: Config, dotted: str, value, origin: str) -> None:
 
 
 def _validate(cfg: Config, origin: str) -> None:
-    for key, allowed in cfg.CHOICES.items():
-        sec, name = key.split(".")
-        v = getattr(getattr(cfg, sec), name)
-        if v not in allowed:
-            raise AbawError(f"{origin}: field {key}: found {v!r}, expected one of "
-                            f"{', '.join(repr(a) for a in allowed)}")
-    for key in cfg.POSITIVE:
-        sec, name = key.split(".")
-        v = getattr(getattr(cfg, sec), name)
-        if v <= 0:
-            raise AbawError(f"{origin}: field {key}: found {v}, expected > 0")
-    for key in ("data.window", "data.stride", "data.predict_stride", "optim.patience",
-                "model.horizon", "loss.task_discriminator"):
-        sec, name = key.split(".")
-        if getattr(getattr(cfg, sec), name) < 0:
-            raise AbawError(f"{origin}: field {key}: found a negative value, expected >= 0")
-    for key in ("curriculum.start", "curriculum.share"):
-        sec, name = key.split(".")
-        if not 0 <= getattr(getattr(cfg, sec), name) <= 1:
-            raise AbawError(f"{origin}: field {key}: found {getattr(getattr(cfg, sec), name)}, "
-                            "expected a fraction in [0, 1]")
-    if not -1 <= cfg.run.fold < cfg.run.folds:
+    """Every section's fields within their `BOUNDS` (model options: `check_models`), and the
+    fold within the folds."""
+    check_sections(cfg, origin)
+    if cfg.run.fold >= cfg.run.folds:
         raise AbawError(f"{origin}: field run.fold: found {cfg.run.fold}, expected -1 (all) or "
                         f"0..{cfg.run.folds - 1}")
 
@@ -227,7 +275,7 @@ def parse_override(text: str):
     key, raw = (s.strip() for s in text.split("=", 1))
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, ValueError):    # ValueError: an integer of 4300+ digits
         value = raw
     return key, value
 
@@ -240,25 +288,23 @@ def load_config(recipe=None, overrides=(), track: str | None = None, schema=Conf
     written with more sections than training reads)."""
     cfg = schema()
     origin = "defaults"
+    origins: dict = {}                      # "section.field" -> where it was last set
     if recipe is not None:
         path = Path(recipe)
         if not path.is_file():
             raise AbawError(f"{path}: recipe not found, expected a TOML file")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise AbawError(f"{path}: not valid TOML ({e})") from None
+        data = read_toml(path, "a recipe or a run's config.toml")
         origin = str(path)
         known = _section_fields(schema)
         for k, v in data.items():
             if known_only and k not in known:
                 continue
-            _set(cfg, k, v, origin)
+            _set(cfg, k, v, origin, origins)
         _validate(cfg, origin)
     for text in overrides:
         key, value = parse_override(text)
         origin = f"--set {text}"
-        _set(cfg, key, value, origin)
+        _set(cfg, key, value, origin, origins)
         _validate(cfg, origin)
     if track:
         if cfg.track and cfg.track.upper() != track.upper():
@@ -267,6 +313,7 @@ def load_config(recipe=None, overrides=(), track: str | None = None, schema=Conf
         cfg.track = track
     cfg.track = cfg.track.upper()
     _validate(cfg, origin)
+    check_models(cfg.model, origins, OPTION_BOUNDS)
     return cfg
 
 
@@ -303,10 +350,34 @@ def config_hash(cfg: Config) -> str:
 def read_run_config(run_dir) -> Config:
     """The training config a run folder was trained with (earlier runs also hold their
     recipe's pipeline sections there: they are skipped)."""
+    from tracks import NAMES
+
     path = Path(run_dir) / "config.toml"
     if not path.is_file():
         raise AbawError(f"{path}: not found, expected a run folder written by `abaw train`")
-    return load_config(path, known_only=True)
+    cfg = load_config(path, known_only=True)
+    if cfg.track.lower() not in NAMES:
+        raise AbawError(f"{path}: field track: found {cfg.track!r}, expected the track the run "
+                        f"was trained on, one of {', '.join(n.upper() for n in NAMES)}")
+    return cfg
+
+
+RUN_INFO = {"track": str, "edition": int, "index_root": str, "features": (list, str),
+            "feature_meta": (list, dict), "train_ids": (list, str), "val_ids": (list, str),
+            "window": int, "predict_stride": int}
+
+
+def read_run_info(run_dir) -> dict:
+    """A trained run's `run.json` (what it was trained on), its fields checked."""
+    path = Path(run_dir) / "run.json"
+    info = check_fields(read_json(path, "a run.json written by `abaw train`"), path, RUN_INFO)
+    for key in ("window", "predict_stride"):
+        if info[key] < 1:
+            raise AbawError(f"{path}: field {key}: found {info[key]}, expected >= 1")
+    if len(info["feature_meta"]) != len(info["features"]):
+        raise AbawError(f"{path}: field feature_meta: found {len(info['feature_meta'])} entries, "
+                        f"expected {len(info['features'])} (one per feature store)")
+    return info
 
 
 def diff(a: Config, b: Config) -> str | None:

@@ -59,6 +59,17 @@ def barrier(d: Dist) -> None:
         dist.barrier()
 
 
+def broadcast_floats(d: Dist, values: list[float]) -> list[float]:
+    """Rank 0's values, on every rank."""
+    if d.world == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64)
+    if d.device.type == "cuda":
+        t = t.to(d.device)
+    dist.broadcast(t, 0)
+    return t.cpu().tolist()
+
+
 def share(sizes: list[int], rank: int, world: int) -> list[int]:
     """Indices of the items this rank takes: largest first, each to the least-loaded rank, so
     every rank gets about the same total size. Deterministic: every rank computes the same."""

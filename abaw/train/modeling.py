@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 
 import numpy as np
@@ -58,6 +59,36 @@ def build_model(cfg: Config, in_dims, out_dim, lay: Layout | None = None,
 def stream_metas(stores) -> list[dict]:
     """What `build_model` reads of each feature store."""
     return [dict(s.meta) for s in stores]
+
+
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory on `device` (the whole of it: what a run could use at best)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_fits(cfg: Config, in_dims, out_dim: int, window: int, device: torch.device,
+               lay: Layout | None = None, streams: list[dict] | None = None) -> None:
+    """Refuse, before allocating anything, a model or batch that cannot fit on `device`.
+
+    A lower bound of what training holds: float32 weights, gradients and two optimiser moments
+    (16 bytes a parameter, counted on the meta device, which allocates nothing); a batch of
+    windows as float16 features on the host and float32 on the device; and per head layer a few
+    (B, T, hidden) float32 activations kept for the backward pass."""
+    with torch.device("meta"):
+        model = build_model(cfg, in_dims, out_dim, lay, streams)      # as training builds it
+        params = sum(p.numel() for p in model.parameters())
+    frames = cfg.optim.batch_size * window
+    need = (16 * params + frames * sum(in_dims) * 6
+            + frames * cfg.model.hidden * cfg.model.layers * 4 * 8)
+    have = device_memory(device)
+    if need > have:
+        raise AbawError(f"config: fields model.hidden ({cfg.model.hidden}), model.layers "
+                        f"({cfg.model.layers}), optim.batch_size ({cfg.optim.batch_size}), "
+                        f"data.window ({window}): found a model of {params:,} parameters and "
+                        f"batches of {frames:,} frames needing at least {need / 2**30:,.1f} GiB, "
+                        f"expected what fits in the {have / 2**30:,.1f} GiB of {device}")
 
 
 def make_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -10,7 +10,6 @@ A k-fold run predicts with each fold's model into `<run>/fold<i>/predictions/`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from abaw.core.prediction_set import PredictionSet
@@ -18,7 +17,7 @@ from abaw.core.track import Track
 from abaw.errors import AbawError
 from abaw.features.store import IDENTITY_KEYS
 from abaw.train import checkpoint, inputs
-from abaw.train.config import config_hash, read_run_config
+from abaw.train.config import config_hash, read_run_config, read_run_info
 
 SPLITS = ("train", "val", "test")
 
@@ -69,23 +68,20 @@ def predict_run(track: Track, run_dir, split: str, index=None, stores=None, root
     if folds and not (run_dir / "run.json").is_file():
         return [predict_run(track, f, split, index, stores, root, None, quiet, device)
                 for f in folds]
-    info_path = run_dir / "run.json"
-    if not info_path.is_file():
-        raise AbawError(f"{info_path}: not found, expected a run folder written by `abaw train`")
-    info = json.loads(info_path.read_text())
+    info = read_run_info(run_dir)
     cfg = read_run_config(run_dir)
     if cfg.track != track.name:
         raise AbawError(f"{run_dir / 'config.toml'}: field track: found {cfg.track!r}, expected "
                         f"{track.name!r} (the track to predict)")
     if index is None:
-        index = load_index(root or info["index_root"], None)
+        index = load_index(root or info["index_root"], None, crops=info.get("index_crops", ()))
     stores = inputs.open_stores(stores if stores is not None else info["features"])
     _check_stores(run_dir, info, stores)
     edition = track.edition_for(index.edition)
     tensors, meta = checkpoint.load(run_dir / "best.safetensors")
     model = build_model(cfg, [s.dim for s in stores], track.out_dim(edition),
                         track.layout(edition), stream_metas(stores))
-    model.load_state_dict(checkpoint.model_state(tensors))
+    checkpoint.load_model(model, tensors, run_dir / "best.safetensors")
     dev = distributed.setup(device or cfg.run.device, cfg.run.deterministic).device
     model.to(dev)
 

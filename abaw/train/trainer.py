@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 from abaw import progress
+from abaw.artifacts import Array, load_npy
+from abaw.atomic import claim_folder
 from abaw.core.track import Track
 from abaw.core.version import code_version
 from abaw.errors import AbawError
@@ -36,6 +38,7 @@ from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_
 from abaw.train.modeling import (
     autocast,
     build_model,
+    check_fits,
     evaluate,
     lr_at,
     make_optimizer,
@@ -87,10 +90,11 @@ def train(track: Track, cfg: Config, index, stores, run_dir, resume: bool = Fals
         raise AbawError(f"config: field track: found {cfg.track!r}, expected {track.name!r} (the "
                         "track being trained)")
     run_dir = Path(run_dir)
+    d = distributed.setup(cfg.run.device, cfg.run.deterministic)
+    _shape(track, cfg, index, stores, d.device)           # before any folder is made
     if cfg.run.folds > 1 and cfg.run.fold == -1:
-        d = distributed.setup(cfg.run.device, cfg.run.deterministic)
+        _claim(d, run_dir, resume)
         if d.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.atomic_write_text(run_dir / "config.toml", to_toml(cfg))
         return [train_one(track, replace(cfg, run=replace(cfg.run, fold=i)), index, stores,
                           run_dir / f"fold{i}", resume, quiet, on_step)
@@ -105,10 +109,7 @@ def train_one(track: Track, cfg: Config, index, stores, run_dir, resume=False, q
     state = {"epoch": 0, "step": 0, "best_score": -math.inf, "best_epoch": -1, "bad_epochs": 0,
              "history": [], "done": False}
     if resume and last_path.exists():
-        tensors, meta = checkpoint.load(last_path)
-        s.model.load_state_dict(checkpoint.model_state(tensors))
-        checkpoint.restore_optimizer(s.opt, tensors, meta["optimizer"])
-        state = meta["state"]
+        state = checkpoint.restore(last_path, s.model, s.opt)
         _log(quiet, d, f"resuming {s.run_dir} after epoch {state['epoch']}")
     if d.main:
         _write_run_info(s, index, stores)
@@ -160,12 +161,9 @@ def _prepare(track: Track, cfg: Config, index, stores, run_dir: Path, resume: bo
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     fold = max(cfg.run.fold, 0)
-    edition = track.edition_for(index.edition)
-    window = cfg.data.window or track.window
-    if track.image_level and window != 1:
-        raise AbawError(f"data.window: found {window}, expected 1 for {track.name}: its rows are "
-                        "independent images, not frames of a video")
+    edition, window = _shape(track, cfg, index, stores, d.device)
     _check_run_dir(cfg, run_dir, resume)
+    _claim(d, run_dir, resume)
 
     train_ids, val_ids = split_ids(index, track, cfg.run.folds, fold, cfg.run.seed)
     train_v = load_videos(index, track, train_ids, stores, edition)
@@ -197,6 +195,19 @@ def _prepare(track: Track, cfg: Config, index, stores, run_dir: Path, resume: bo
                    windows, starts, total, loss, model, make_optimizer(cfg, model))
 
 
+def _shape(track: Track, cfg: Config, index, stores, device) -> tuple[int, int]:
+    """(edition, window) of the run; refused when the window does not suit the track, or when
+    the model and its batches cannot fit on the device."""
+    edition = track.edition_for(index.edition)
+    window = cfg.data.window or track.window
+    if track.image_level and window != 1:
+        raise AbawError(f"data.window: found {window}, expected 1 for {track.name}: its rows are "
+                        "independent images, not frames of a video")
+    check_fits(cfg, [st.dim for st in stores], track.out_dim(edition), window, device,
+               track.layout(edition), stream_metas(stores))
+    return edition, window
+
+
 def _check_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
     if (run_dir / "last.safetensors").exists() and not resume:
         raise AbawError(f"{run_dir}: a run is already there; pass --resume to continue it, or "
@@ -208,13 +219,25 @@ def _check_run_dir(cfg: Config, run_dir: Path, resume: bool) -> None:
                             "trained with another value, expected the same recipe and --set")
 
 
+def _claim(d, run_dir: Path, resume: bool) -> None:
+    """A new run takes its folder exclusively: two trainings started into the same folder at the
+    same moment (or one into a folder an interrupted run left) never mix their checkpoints."""
+    if resume:
+        return
+    ok = claim_folder(run_dir) if d.main else True
+    if not distributed.broadcast_floats(d, [float(ok)])[0]:
+        raise AbawError(f"{run_dir}: a run was started there already; pass --resume to continue "
+                        "it, or choose another --out")
+
+
 def _prompts(cfg: Config):
     if not cfg.loss.prompts:
         return None
     p = Path(cfg.loss.prompts)
     if not p.is_file():
         raise AbawError(f"loss.prompts: found {p}, a file that does not exist; expected a .npy")
-    prompts = np.load(p, allow_pickle=False)
+    prompts = load_npy(p, "class-prompt embeddings written by `abaw features prompts`",
+                       Array("f", 2), mmap=False)
     if not cfg.model.embed_dim:
         raise AbawError(f"model.embed_dim: found 0 with loss.prompts, expected {prompts.shape[-1]}")
     if prompts.ndim != 2 or prompts.shape[1] != cfg.model.embed_dim:
@@ -291,7 +314,8 @@ def _write_run_info(s: Session, index, stores) -> None:
     s.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint.atomic_write_text(s.run_dir / "config.toml", to_toml(s.cfg))
     info = {"track": s.track.name, "edition": s.edition, "index_root": str(index.root),
-            "index_fingerprint": index.fingerprint, "features": [str(st.path) for st in stores],
+            "index_crops": index.crop_sources, "index_fingerprint": index.fingerprint,
+            "features": [str(st.path) for st in stores],
             "feature_meta": [st.meta for st in stores], "train_ids": s.train_ids,
             "val_ids": s.val_ids, "config_hash": config_hash(s.cfg), "code": code_version(),
             "window": s.window, "predict_stride": s.pstride}
