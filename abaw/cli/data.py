@@ -137,7 +137,7 @@ def index(root, edition, templates, frame_count, probe_media, crops, crops_work)
 @click.option("--progress", is_flag=True, help="Show a progress bar.")
 @click.option("--messy", is_flag=True, help="Lay it out as teams' copies of the releases are: "
               "nested and duplicated crop folders, other template names and places.")
-@click.option("--features", "features", type=int, default=None, metavar="D",
+@click.option("--features", "features", type=click.IntRange(1, 16384), default=None, metavar="D",
               help="Also write a feature store of width D carrying the twin's signal, without "
                    "images (into OUT/.features/twin-D; `abaw run --features` reads it). On an "
                    "existing twin of the same edition, size, seed and layout, only the store is "
