@@ -248,6 +248,7 @@ NUMERIC = [
     (["ensemble", "a.npz", "b.npz", "--out", "e.npz", "--step", "2"], "--step"),
     (["ensemble", "a.npz", "b.npz", "--out", "e.npz", "--step", "1e-9"], "--step"),
     (["data", "synth", "x", "--seed", "-1"], "--seed"),
+    (["data", "synth", "x", "--features", "0"], "--features"),
     (["data", "synth", "x", "--seed", "99999999999999999999"], "--seed"),
     (["report", ".", "--seed", "-1"], "--seed"),
     (["demo", "--seed", "-3"], "--seed"),

@@ -137,12 +137,35 @@ def index(root, edition, templates, frame_count, probe_media, crops, crops_work)
 @click.option("--progress", is_flag=True, help="Show a progress bar.")
 @click.option("--messy", is_flag=True, help="Lay it out as teams' copies of the releases are: "
               "nested and duplicated crop folders, other template names and places.")
-def synth(out, edition, size, seed, images, progress, messy):
+@click.option("--features", "features", type=click.IntRange(1, 16384), default=None, metavar="D",
+              help="Also write a feature store of width D carrying the twin's signal, without "
+                   "images (into OUT/.features/twin-D; `abaw run --features` reads it). On an "
+                   "existing twin of the same edition, size, seed and layout, only the store is "
+                   "written.")
+def synth(out, edition, size, seed, images, progress, messy, features):
     """Write a synthetic twin of the edition's dataset tree to OUT (deterministic by seed)."""
+    import json
+    from pathlib import Path
+
     from abaw import protocol
     from abaw.data.synth import synthesize
 
     edition = protocol.LATEST_EDITION if edition is None else edition   # 0 is not "not given"
-    synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress,
-               messy=messy)
-    click.echo(f"wrote the edition {edition} {size}{' messy' * messy} twin to {out}")
+    same = False
+    if features is not None:      # a twin already there, the same one: only the store is new
+        from abaw.data.synth.plan import TRUTH
+
+        info = Path(out) / TRUTH / "info.json"
+        keys = ("edition", "size", "seed", "messy")
+        same = info.is_file() and {k: json.loads(info.read_text()).get(k) for k in keys} == {
+            "edition": edition, "size": size, "seed": seed, "messy": True if messy else None}
+    if not same:
+        synthesize(out, edition=edition, size=size, seed=seed, images=images, progress=progress,
+                   messy=messy)
+        click.echo(f"wrote the edition {edition} {size}{' messy' * messy} twin to {out}")
+    if features is not None:
+        from abaw.features.twin import write_twin_features
+
+        store = write_twin_features(out, features, progress=progress)
+        click.echo(f"wrote the twin's features (width {features}) to {store}; train on them with "
+                   f"`abaw run --root {out} --features {store}`")

@@ -21,6 +21,9 @@ from abaw.cli.options import TrackChoice
               help="The organisers' test-id list (editions 1-3) [default: found in --root].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe value, e.g. --set optim.epochs=5 (repeatable).")
+@click.option("--features", "features", metavar="STORE[,STORE]",
+              help="Feature store folders to train on instead of extracting the recipe's "
+              "backbones (e.g. the twin's: abaw data synth OUT --features 768).")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
               show_default=True, help="Where features, models and runs are kept.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -40,7 +43,7 @@ from abaw.cli.options import TrackChoice
               "replace the tree's for the ids it holds (repeatable, the first wins) [default: "
               "WORK/faces/<dataset>/ when `abaw faces extract ROOT` has written it].")
 @click.option("--quiet", is_flag=True, help="Print only the result.")
-def run(track, root, edition, recipe, template, test_list, overrides, work, out,
+def run(track, root, edition, recipe, template, test_list, overrides, features, work, out,
         offline_encoders, until, last, check, crops, quiet):
     """Index, features, train, predict, tune post-processing, ensemble, write, validate, zip."""
     from abaw import pipeline
@@ -73,14 +76,15 @@ def run(track, root, edition, recipe, template, test_list, overrides, work, out,
 
             done = preflight(track, root, edition=edition, recipe=recipe, overrides=overrides,
                              template=template, test_list=test_list, work=work, out=out,
-                             until=until, crops=crop_sources(root, crops, work))
+                             until=until, crops=crop_sources(root, crops, work),
+                             features=features)
             click.echo(f"{track.name}: every check passed in {done.seconds:.1f} s")
             for line in done.checked:
                 click.echo(f"  {line}")
             return
         o = pipeline.run_track(track, root, edition=edition, recipe=recipe, overrides=overrides,
                                template=template, test_list=test_list, work=work, out=out,
-                               until=until, quiet=quiet, crops=crops)
+                               until=until, quiet=quiet, crops=crops, features=features)
         if until != "submit":
             return
     for line in o.lines():

@@ -43,12 +43,15 @@ def crop_sources(root, crops=(), work=None) -> list[Path]:
     return []
 
 
-def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
-    """One feature store per recipe backbone, extracted where not cached (resumes per id)."""
+def ensure_features(index, cfg, work: Path, tracks, quiet: bool, given=None) -> list:
+    """One feature store per recipe backbone, extracted where not cached (resumes per id); or
+    the stores `given` (folders, e.g. the twin's signal store), used as they are."""
     from abaw.features.extract import extract, resolve_device
     from abaw.features.registry import create_backbone
     from abaw.features.store import FeatureStore
 
+    if given:
+        return given_stores(index, given, tracks, quiet)
     key = dataset_key(index.root)
     stores = []
     for name in cfg.features.backbones:
@@ -72,6 +75,26 @@ def ensure_features(index, cfg, work: Path, tracks, quiet: bool) -> list:
                        f"{len(summary['without_input'])} of {summary['ids']} ids: their text "
                        "stream is absent")
         stores.append(FeatureStore(out))
+    return stores
+
+
+def given_stores(index, paths, tracks, quiet: bool) -> list:
+    """Stores passed with `--features`: one identity among them, and features for every id the
+    run reads (a store of another dataset misses them), checked before anything trains."""
+    from abaw.errors import AbawError
+    from abaw.features.store import require_same_identity
+    from abaw.train.inputs import open_stores
+
+    stores = open_stores(paths)
+    require_same_identity(stores)
+    for store in stores:
+        for track in tracks:
+            missing = [i for i in sorted(index.sequences.get(track, {})) if not store.has(i)]
+            if missing:
+                raise AbawError(f"{store.path}: found no features for {missing[0]} "
+                                f"({len(missing)} {track} sequences without), expected every "
+                                f"sequence of {index.root}")
+    say(quiet, f"features: {', '.join(str(s.path) for s in stores)} (given, not extracted)")
     return stores
 
 

@@ -62,9 +62,10 @@ class Preflight:
 
 def preflight(track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions",
-              until: str = "submit", crops=()) -> Preflight:
+              until: str = "submit", crops=(), features=None) -> Preflight:
     """Check what the steps up to `until` of `run_track` will need; raise PreflightFailed
-    listing every problem found, else return what was checked."""
+    listing every problem found, else return what was checked. `features`: the stores given to
+    train on (nothing is extracted, so no weights, crops or disk space are needed)."""
     from abaw.pipeline.run import STEPS
 
     t0 = time.perf_counter()
@@ -80,10 +81,12 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
     index = _index(root, edition, crops, problems, checked)
     source = _source(track, cfg, recipe_file, problems)
     if needs("features"):
-        if cfg is not None:
-            _weights(cfg, recipe_file, problems, checked)
         _writable(work, "--work", problems, checked)
-        if index is not None and source is not None:
+        if features:
+            _given(features, problems, checked)
+        elif cfg is not None:
+            _weights(cfg, recipe_file, problems, checked)
+        if not features and index is not None and source is not None:
             tables = [source.index_name] + ([track.index_name] if source is not track else [])
             _crops(track, source, index, problems, checked)
             if cfg is not None:
@@ -178,6 +181,17 @@ def _weights(cfg, recipe_file, problems, checked) -> None:
                         "them in a folder or the Hugging Face cache; `abaw models list` says "
                         "where each goes")
     checked.append(f"weights: {', '.join(found) or 'none found'}")
+
+
+def _given(features, problems, checked) -> None:
+    from abaw.train.inputs import open_stores
+
+    try:
+        stores = open_stores(features)
+    except AbawError as e:
+        problems.append(str(e))
+        return
+    checked.append(f"features: {len(stores)} given store(s), nothing to extract")
 
 
 def _crops(track, source, index, problems, checked) -> None:

@@ -22,9 +22,10 @@ STEPS = ("index", "features", "train", "submit")
 
 def run_track(track: Track, root, *, edition: int | None = None, recipe=None, overrides=(),
               template=None, test_list=None, work="runs", out="submissions", until="submit",
-              quiet: bool = False, crops=()) -> Outcome:
+              quiet: bool = False, crops=(), features=None) -> Outcome:
     """Run the whole path for `track` on the dataset at `root`; returns the scores and the zip.
-    crops: crop sources outside the tree (default: the face step's under `work`, if made)."""
+    crops: crop sources outside the tree (default: the face step's under `work`, if made).
+    `features`: feature store folders to train on instead of the recipe's extracted ones."""
     from abaw.data import load_index
     from abaw.formats.package import submit
     from abaw.pipeline.preflight import preflight
@@ -38,7 +39,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     crops = crop_sources(root, crops, work)
     preflight(track, root, edition=edition, recipe=recipe, overrides=overrides, template=template,
               test_list=test_list, work=work, out=out, until=until,
-              crops=crops)   # every problem, in seconds
+              crops=crops, features=features)   # every problem, in seconds
     if until not in STEPS:
         raise AbawError(f"--until: found {until!r}, expected one of {', '.join(STEPS)}")
     recipe_file = Path(recipe) if recipe and Path(recipe).is_file() else recipe_path(
@@ -67,7 +68,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     source = get_track(cfg.pipeline.derive_from) if derived else track
     cfg = prepare_stages(cfg, source, index, work, quiet)   # what the recipe asks made first
     tables = [source.index_name] + ([track.index_name] if derived else [])
-    stores = ensure_features(index, cfg, work, tables, quiet)
+    stores = ensure_features(index, cfg, work, tables, quiet, given=features)
     if until == "features":
         return outcome
 

@@ -143,9 +143,9 @@ def video_pairs(ps: PredictionSet, truth: ValTruth, decision: Decision | None = 
 
 def _units(ps: PredictionSet, truth: ValTruth) -> dict:
     """unit name -> (video, frames or None): annotated videos; images of image-level tracks."""
-    units = {}
+    units, predicted = {}, set(ps.videos)
     for v, (frames, _) in truth.per_video.items():
-        if v not in set(ps.videos):
+        if v not in predicted:
             raise AbawError(f"{ps.origin}: found no rows for validation video {v}, expected "
                             "every annotated video")
         if ps.track in protocol.IMAGE_TRACKS:

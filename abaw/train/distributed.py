@@ -1,7 +1,10 @@
 """One code path for one CPU process and for `torchrun --nproc_per_node=N` (DDP).
 
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; then the process group starts with NCCL on GPUs and
-gloo on CPUs. Rank 0 validates and writes; the others wait at a barrier and receive its verdict.
+gloo on CPUs. Training shards batches (each rank its slice of every global batch, gradients
+all-reduced); validation shards videos and gathers every rank's raw per-frame outputs before the
+official metric is computed once over all of them (a metric such as CCC or F1 is not an average
+of per-rank or per-batch scores). Rank 0 writes; the others wait at a barrier.
 """
 
 from __future__ import annotations
@@ -65,3 +68,24 @@ def broadcast_floats(d: Dist, values: list[float]) -> list[float]:
         t = t.to(d.device)
     dist.broadcast(t, 0)
     return t.cpu().tolist()
+
+
+def share(sizes: list[int], rank: int, world: int) -> list[int]:
+    """Indices of the items this rank takes: largest first, each to the least-loaded rank, so
+    every rank gets about the same total size. Deterministic: every rank computes the same."""
+    load, mine = [0] * world, []
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        r = min(range(world), key=lambda r: (load[r], r))
+        load[r] += sizes[i]
+        if r == rank:
+            mine.append(i)
+    return sorted(mine)
+
+
+def gather_objects(d: Dist, obj) -> list:
+    """Every rank's `obj` (picklable), in rank order, on every rank."""
+    if d.world == 1:
+        return [obj]
+    out: list = [None] * d.world
+    dist.all_gather_object(out, obj)
+    return out

@@ -154,9 +154,20 @@ def predict_frames(model, videos, lay: Layout, cfg: Config, device, window: int,
     return average_to_frames(ws, batches(), lay.width)
 
 
-def evaluate(model, videos, lay: Layout, cfg, device, window, stride) -> metrics.Score:
-    """The official score of the model's plain decisions, pooled over the labelled videos."""
-    outs = predict_frames(model, videos, lay, cfg, device, window, stride)
+def evaluate(model, videos, lay: Layout, cfg, device, window, stride, d=None) -> metrics.Score:
+    """The official score of the model's plain decisions, pooled over the labelled videos. Under
+    DDP (`d`) each rank predicts its share of the videos and the raw outputs of all ranks are
+    gathered, so every rank scores the same pooled frames as one process would."""
+    from abaw.train import distributed
+
+    d = d or distributed.Dist()
+    mine = distributed.share([vd.n for vd in videos], d.rank, d.world)
+    outs_mine = predict_frames(model, [videos[i] for i in mine], lay, cfg, device, window,
+                               stride) if mine else []
+    pooled: dict = {}
+    for part in distributed.gather_objects(d, dict(zip(mine, outs_mine, strict=True))):
+        pooled.update(part)
+    outs = [pooled[i] for i in range(len(videos))]
     scored = [(out, vd.labels) for vd, out in zip(videos, outs, strict=True)
               if vd.label_mask.any()]
     if not scored:

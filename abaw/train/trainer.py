@@ -289,17 +289,15 @@ def _train_epoch(s: Session, net, state: dict, on_step, bar=None) -> dict:
 
 
 def _validate(s: Session, epoch: int) -> tuple[float, dict]:
-    """The official validation score (rank 0 computes, every rank receives it); NaN when this
-    epoch is not validated."""
+    """The official validation score, the same on every rank (each predicts its share of the
+    videos; the score is computed on all of them, pooled); NaN when this epoch is not
+    validated."""
     cfg = s.cfg
     if (epoch + 1) % cfg.run.eval_every and epoch + 1 != cfg.optim.epochs:
         return math.nan, {}
-    score, parts = math.nan, {}
-    if s.d.main:
-        sc = evaluate(s.model, s.val_videos, s.track.layout(s.edition), cfg, s.d.device, s.window,
-                      s.pstride)
-        score, parts = sc.value, {k: float(v) for k, v in sc.parts.items()}
-    return distributed.broadcast_floats(s.d, [score])[0], parts
+    sc = evaluate(s.model, s.val_videos, s.track.layout(s.edition), cfg, s.d.device, s.window,
+                  s.pstride, s.d)
+    return sc.value, {k: float(v) for k, v in sc.parts.items()}
 
 
 def _save(s: Session, state: dict, improved: bool, score: float) -> None:
