@@ -124,9 +124,12 @@ def video_pairs(ps: PredictionSet, truth: ValTruth, decision: Decision | None = 
             s.start + np.searchsorted(ps.frames[s], frames)
         row_unit[at] = i
     owner = row_unit[targets.rows]
+    # the target rows of each unit, in one sort (a mask per unit would cost units x rows)
+    mine = np.flatnonzero(owner >= 0)
+    mine = mine[np.argsort(owner[mine], kind="stable")]
+    ids, starts = np.unique(owner[mine], return_index=True)
     out: dict = {}
-    for i in np.unique(owner[owner >= 0]):
-        sel = owner == i
+    for i, sel in zip(ids, np.split(mine, starts[1:]), strict=True):
         pred = decide_blocks(lay, ps.outputs[targets.rows[sel]],
                              fold_decision.get(names[i], decision))
         true = lay.split(targets.labels[sel])
