@@ -3,12 +3,12 @@ CCC on validation (raw, and post-processed cross-fitted) and on the twin's hidde
 
 For each seed S the small twin of seed S is generated once (as `abaw demo` keeps it, under
 --base), and the recipe runs end to end twice with training seed S: with `features.backbones`
-as given by --visual plus --audio, and with --visual alone (everything else the same, so the
-two models differ only in the audio stream). Post-processing is tuned on validation in both; the
+as given by --visual plus --audio, and with --visual alone (everything else the same, the
+recipe's audio adapter included, so the two models differ only in the audio stream). Post-processing is tuned on validation in both; the
 hidden test labels are read only for the final score.
 
-    python eval/audio_pays.py                    # VA demo recipe + log-mel audio, seeds 0 1 2
-    python eval/audio_pays.py --seeds 0 --set model.hidden=64
+    python eval/audio_pays.py                    # VA demo recipe (face + log-mel), seeds 0 1 2
+    python eval/audio_pays.py --seeds 0 --audio-set model.adapter_options.audio.context=8
 
 Prints one row per seed and variant, then the mean cross-fitted and hidden-test CCC_A gain of
 the audio. Exits 1 when either mean gain is below --bar (0.05).
@@ -66,8 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--visual", default="resnet18", help="the recipe's visual backbone")
     ap.add_argument("--audio", default="logmel", help="the audio backbone added")
     ap.add_argument("--audio-set", dest="audio_overrides", action="append",
-                    default=['model.adapters={audio="attn_stats"}'],
-                    help="override for the audio variant only (repeatable)")
+                    default=[], help="override for the audio variant only (repeatable)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     help="recipe override for both variants (repeatable)")

@@ -108,7 +108,7 @@ def _option_cases():
     from abaw.models.registry import list_models, model_kind, model_signature
 
     cases = []
-    for model in list_models("head") + list_models("fusion"):     # adapters take no options
+    for model in list_models("head") + list_models("fusion") + list_models("adapter"):
         kind = model_kind(model)
         for option, (typ, _) in model_signature(model).items():
             values = {int: ["0", "-5", "100000000", "2.5", "nan"], float: ["-0.5", "2.0", "nan", "inf"],
@@ -125,9 +125,12 @@ OPTION_CASES = _option_cases()
 
 @pytest.mark.parametrize("kind,model,option,value", OPTION_CASES,
                          ids=[f"{m}.{o}={v}" for _, m, o, v in OPTION_CASES])
-def test_a_head_or_fusion_option_out_of_bounds_is_one_line(kind, model, option, value):
-    table = "head_options" if kind == "head" else "fusion_options"
-    sets = [f'model.{kind}="{model}"', f"model.{table}.{option}={value}"]
+def test_a_model_option_out_of_bounds_is_one_line(kind, model, option, value):
+    table = {"head": "head_options", "fusion": "fusion_options",
+             "adapter": "adapter_options.audio"}[kind]
+    chosen = f'model.adapters={{audio = "{model}"}}' if kind == "adapter" else \
+        f'model.{kind}="{model}"'
+    sets = [chosen, f"model.{table}.{option}={value}"]
     with pytest.raises(AbawError) as e:
         load_recipe(None, sets, track="EXPR")
     msg = str(e.value)
@@ -139,7 +142,7 @@ def test_every_numeric_model_option_has_a_bound():
     from abaw.models.registry import list_models, model_signature
     from abaw.train.config import OPTION_BOUNDS
 
-    for model in list_models("head") + list_models("fusion"):
+    for model in list_models("head") + list_models("fusion") + list_models("adapter"):
         for option, (typ, _) in model_signature(model).items():
             if typ in (int, float):
                 assert option in OPTION_BOUNDS, f"{model}.{option} has no bound"
@@ -149,6 +152,22 @@ def test_an_adapter_that_is_not_registered_is_one_line_naming_its_stream():
     with pytest.raises(AbawError, match=r"--set model.adapters=\{audio = \"nope\"\}: field "
                        r"model.adapters.audio: found 'nope', expected one of attn_stats"):
         load_recipe(None, ['model.adapters={audio = "nope"}'], track="EXPR")
+
+
+def test_adapter_options_reach_the_adapter_of_their_stream_and_need_one():
+    import torch
+
+    from abaw.train.modeling import build_model
+
+    cfg = load_recipe(None, ['model.adapters={audio = "attn_stats"}',
+                             "model.adapter_options.audio.context=15"], track="VA")
+    assert cfg.model.adapter_options == {"audio": {"context": 15}}
+    model = build_model(cfg, [8, 4], 2, streams=[{"kind": "visual"}, {"kind": "audio"}])
+    assert isinstance(model.adapters[0], torch.nn.Identity)
+    assert model.adapters[1].context == 15
+    with pytest.raises(AbawError, match=r"field model.adapter_options.audio: found options "
+                       r"without an adapter, expected model.adapters.audio"):
+        load_recipe(None, ["model.adapter_options.audio.context=15"], track="VA")
 
 
 def test_options_of_a_head_set_before_the_head_are_checked_against_the_final_head():

@@ -1,5 +1,6 @@
 """Adapters: a transform of one stream before fusion, `(B, T, D) -> (B, T, out)` (built like a
-head: `in_dim`, `out_dim`), chosen per stream kind with `model.adapters = {audio = "..."}`.
+head: `in_dim`, `out_dim`), chosen per stream kind with `model.adapters = {audio = "..."}`, its
+options with `model.adapter_options = {audio = {context = 15}}`.
 
 - `attn_stats`: attention-statistics pooling (Okabe et al. 2018), as the ABAW-10 VA system pools
   WavLM frames: around every frame, the frames of a +-`context` neighbourhood are scored by a
@@ -7,6 +8,8 @@ head: `in_dim`, `out_dim`), chosen per stream kind with `model.adapters = {audio
   the voice varies there, not only its level) are projected back to the stream's width.
   Frames of the neighbourhood without input (silence, no audio) get no weight; a frame whose whole
   neighbourhood is empty stays all zeros (absent), so fusions still see it as missing.
+  A voice's arousal shows over about a second (pitch and loudness against the speaker's own,
+  syllable rate), so audio recipes set `context` to cover ~1 s (15 at 30 fps).
 """
 
 from __future__ import annotations

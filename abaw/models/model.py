@@ -33,7 +33,8 @@ class AffectModel(nn.Module):
     def __init__(self, in_dims: list[int], out_dim: int, head: str = "gru",
                  head_options: dict | None = None, fusion: str = "", fusion_dim: int = 128,
                  fusion_options: dict | None = None, embed_dim: int = 0,
-                 adapters: list[str] | None = None, in_tokens: list | None = None,
+                 adapters: list[str] | None = None, adapter_options: list[dict] | None = None,
+                 in_tokens: list | None = None,
                  horizon: int = 0, polar: int | None = None, tasks: int = 0):
         super().__init__()
         self.in_dims = list(in_dims)
@@ -51,7 +52,9 @@ class AffectModel(nn.Module):
             if name and model_kind(name) != "adapter":
                 raise AbawError(f"model.adapters: found {name!r}, a {model_kind(name)}; expected "
                                 "an adapter")
-            opts = {"causal": True} if name and causal and "causal" in model_options(name) else {}
+            opts = dict((adapter_options or [{}] * len(self.in_dims))[i])
+            if name and causal and "causal" in model_options(name):
+                opts["causal"] = True
             self.adapters.append(create_model(name, in_dim=d, out_dim=d, **opts) if name
                                  else nn.Identity())
             dims.append(d)

@@ -85,7 +85,7 @@ class Pattern:
 
 @dataclass(frozen=True)
 class Each:
-    item: Range | OneOf | Pattern
+    item: Range | OneOf | Pattern | Options
     min_len: int = 0
 
     def ok(self, x) -> bool:
@@ -102,7 +102,7 @@ class Each:
 @dataclass(frozen=True)
 class Keys:
     names: tuple
-    item: Range | OneOf | Pattern
+    item: Range | OneOf | Pattern | Options
 
     def ok(self, x) -> bool:
         return isinstance(x, dict) and all(k in self.names and self.item.ok(v)
@@ -115,7 +115,7 @@ class Keys:
 
 @dataclass(frozen=True)
 class Options:
-    kind: str                 # "head" or "fusion"
+    kind: str                 # "head", "fusion" or "adapter"
     name_key: str             # the section field naming the model, e.g. "head"
 
     def ok(self, x) -> bool:  # the table itself; its keys and values: `check_options`
@@ -174,6 +174,16 @@ def check_models(model, origins: dict, option_bounds: dict) -> None:
             raise AbawError(f"{origins.get('model.adapters', 'defaults')}: field "
                             f"model.adapters.{kind}: found {shown(name)}, expected one of "
                             f"{', '.join(adapters)}")
+    for kind, options in model.adapter_options.items():
+        where = f"model.adapter_options.{kind}"
+        if kind not in model.adapters:
+            raise AbawError(f"{origins.get('model.adapter_options', 'defaults')}: field {where}: "
+                            f"found options without an adapter, expected model.adapters.{kind} "
+                            "to take them")
+        problem = check_options("adapter", model.adapters[kind], options, option_bounds, where)
+        if problem is not None:
+            raise AbawError(f"{origins.get('model.adapter_options', 'defaults')}: field "
+                            + (problem if problem.startswith(where) else f"{where}: {problem}"))
     for table, name_key in (("head_options", "head"), ("fusion_options", "fusion")):
         bound = type(model).BOUNDS[table]
         name, options = getattr(model, name_key), getattr(model, table)

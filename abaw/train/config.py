@@ -82,6 +82,8 @@ class ModelConfig:
     #                            by the prompts stage from its text tower when it makes them)
     adapters: dict = field(default_factory=dict)  # stream kind -> registered adapter applied
     #                            to that stream before fusion, e.g. {audio = "attn_stats"}
+    adapter_options: dict = field(default_factory=dict)  # stream kind -> its adapter's options,
+    #                            e.g. {audio = {context = 15}}
     horizon: int = 0           # frames ahead: the output at t reads inputs <= t - horizon
     #                            (needs causal = true; CAPNet predicts 1/3 s ahead)
     va_output: str = "cartesian"  # cartesian | polar (radius + angle, turned into v, a)
@@ -95,6 +97,7 @@ class ModelConfig:
         "embed_dim": Range(0, MAX_WIDTH),
         "adapters": Keys(("visual", "audio", "text"),
                          Pattern(r"\S+", "a registered adapter (checked with the model)")),
+        "adapter_options": Keys(("visual", "audio", "text"), Options("adapter", "adapters")),
         "horizon": Range(0, MAX_FRAMES), "va_output": OneOf("cartesian", "polar")}
 
 
@@ -104,7 +107,7 @@ OPTION_BOUNDS = {
     "hidden": Range(1, MAX_WIDTH), "layers": Range(1, MAX_LAYERS), "dropout": PROBABILITY,
     "kernel": Range(1, 1025), "heads": Range(1, 256), "attention_layers": Range(1, MAX_LAYERS), "mask_prob": PROBABILITY,
     "state": Range(1, 1024), "expand": Range(1, 64), "modality_dropout": PROBABILITY,
-    "audio": Range(-64, 63),
+    "audio": Range(-64, 63), "context": Range(1, 1024),
 }
 
 
@@ -253,7 +256,15 @@ def _set(cfg: Config, dotted: str, value, origin: str, origins: dict) -> None:
     if len(parts) > 2:                       # model.head_options.kernel = 5
         if known[name] is not dict:
             raise AbawError(f"{origin}: field {dotted}: unknown, {where.split(': ')[-1]} is not a table")
-        getattr(section, name)[".".join(parts[2:])] = value
+        table, keys = getattr(section, name), parts[2:]
+        bound = getattr(section, "BOUNDS", {}).get(name)
+        if isinstance(bound, Keys) and isinstance(bound.item, Options) and len(keys) > 1:
+            inner = table.setdefault(keys[0], {})   # model.adapter_options.audio.context = 15
+            if not isinstance(inner, dict):
+                raise AbawError(f"{origin}: field {dotted}: found {shown(inner)} at "
+                                f"{'.'.join(parts[:3])}, expected a table")
+            table, keys = inner, keys[1:]
+        table[".".join(keys)] = value
         return
     setattr(section, name, _coerce(value, known[name], where))
 

@@ -52,6 +52,8 @@ def build_model(cfg: Config, in_dims, out_dim, lay: Layout | None = None,
     return AffectModel(in_dims, out_dim, head=m.head, head_options=head_opts, fusion=m.fusion,
                        fusion_dim=m.fusion_dim, fusion_options=fusion_opts, embed_dim=m.embed_dim,
                        adapters=[m.adapters.get(meta.get("kind", ""), "") for meta in metas],
+                       adapter_options=[m.adapter_options.get(meta.get("kind", ""), {})
+                                        for meta in metas],
                        in_tokens=[meta.get("tokens") for meta in metas], horizon=m.horizon,
                        polar=polar, tasks=tasks)
 
