@@ -61,9 +61,11 @@ STAGES = ("preflight", "index", "features", "train: epochs", "train: rest", "pre
           "tune", "save val", "val scores", "baseline", "predict test", "test score", "submit")
 # the frames each stage works on, its growth is fitted against (a fraction of the twin draws its
 # videos, so the splits do not shrink in step): the whole index, the 5-fold pool (train + val),
-# the test set, or the frames the epochs went through
+# the rows of the validation set the run tunes and scores, the test set, or the frames the epochs
+# went through
 BASIS = {"preflight": "all", "index": "all", "features": "all", "train: epochs": "epochs",
-         "predict test": "test", "test score": "test", "submit": "test"}
+         "predict val": "val", "tune": "val", "save val": "val", "val scores": "val",
+         "baseline": "val", "predict test": "test", "test score": "test", "submit": "test"}
 
 
 def register(den: int) -> str:
@@ -132,6 +134,14 @@ def child(track_name: str, root: Path, store: Path, work: Path, overrides: list,
         setattr(module, attr, wrapper)
     counted(trainer, "_train_epoch", "epochs", lambda s, *_: sum(vd.n for vd in s.windows.videos))
     counted(modeling, "predict_frames", "passes", lambda m, videos, *_: sum(vd.n for vd in videos))
+    val_rows = []
+
+    def scored(real):
+        def wrapper(outcome, val, *a, **kw):
+            val_rows.append(len(val))
+            return real(outcome, val, *a, **kw)
+        return wrapper
+    run.validation_scores = scored(run.validation_scores)
     for module, attr, name in [
             (abaw.pipeline.preflight, "preflight", "preflight"), (abaw.data, "load_index", "index"),
             (run, "ensure_features", "features"), (trainer, "train", "train"),
@@ -149,7 +159,8 @@ def child(track_name: str, root: Path, store: Path, work: Path, overrides: list,
     split = {s: sum(len(index.sequence(table, i).frames) for i in index.ids(table, s))
              for s in ("train", "val", "test")}
     emit(frames={"all": sum(split.values()), "labelled": split["train"] + split["val"],
-                 "test": split["test"], "epochs": cost["epochs"]["frames"]},
+                 "test": split["test"], "epochs": cost["epochs"]["frames"],
+                 "val": sum(val_rows)},
          store_bytes=sum(p.stat().st_size for p in store.glob("*.npy")), **cost,
          scores={"val raw": out.val_raw, "val post": out.val_post, "test": out.hidden_test})
 
@@ -237,7 +248,8 @@ def report(results: dict, dens: list, tracks: list, targets: Targets) -> None:
         last = runs[-1]
         print(f"\n{track}: frames {', '.join(f'{f:,}' for f in frames)} (1/"
               f"{', 1/'.join(map(str, dens))} of full; test "
-              + ", ".join(f"{r['frames']['test']:,}" for r in runs) + "); load average "
+              + ", ".join(f"{r['frames']['test']:,}" for r in runs) + "; validation rows "
+              + ", ".join(f"{r['frames']['val']:,}" for r in runs) + "); load average "
               + ", ".join(f"{r['load']:.1f}" for r in runs))
         proj = "" if full else f" {'full (proj.)':>13}"
         print(f"{'stage':<14}" + "".join(f"{'1/' + str(d) + ' wall/CPU s':>19}" for d in dens)

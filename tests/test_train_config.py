@@ -3,7 +3,8 @@
 import pytest
 
 from abaw.errors import AbawError
-from abaw.train.config import config_hash, diff, load_config, parse_override, to_toml
+from abaw.train.config import load_config, parse_override
+from abaw.train.run_files import config_hash, diff, to_toml
 
 
 def test_defaults_recipe_and_overrides_in_that_order(tmp_path):
@@ -71,7 +72,8 @@ def test_override_values_are_read_as_toml_else_as_text():
 
 def test_a_recipe_extends_training_and_resuming_compares_training_only(tmp_path):
     from abaw.recipe import load_recipe
-    from abaw.train.config import Config, read_run_config
+    from abaw.train.config import Config
+    from abaw.train.run_files import read_run_config
 
     recipe = tmp_path / "r.toml"
     recipe.write_text('track = "expr"\n[model]\nhead = "tcn"\n[post]\nwindows = [1, 9]\n'

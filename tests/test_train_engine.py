@@ -143,8 +143,8 @@ def test_predicted_outputs_follow_their_frames(data, tmp_path):
     # A per-frame head: the output at a frame is the model of that frame's features alone. The
     # reference runs the saved model once over each whole video, its rows placed by frame number
     # here; `predict` (windows, batches, averaging, gaps in the store) must give the same rows.
-    from abaw.train.config import read_run_config
     from abaw.train.modeling import build_model
+    from abaw.train.run_files import read_run_config
 
     index, store, _ = data
     track = get_track("EXPR")

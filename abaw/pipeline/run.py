@@ -31,7 +31,7 @@ def run_track(track: Track, root, *, edition: int | None = None, recipe=None, ov
     from abaw.pipeline.preflight import preflight
     from abaw.post.tune import ValTruth, tune
     from abaw.recipe import load_recipe
-    from abaw.train.config import to_toml
+    from abaw.train.run_files import to_toml
     from abaw.train.trainer import train
     from tracks import get_track, recipe_path
 

@@ -224,7 +224,7 @@ def teacher_config(cfg):
 
 
 def _teacher_target(cfg, ctx: Context) -> Path:
-    from abaw.train.config import to_toml
+    from abaw.train.run_files import to_toml
 
     f = cfg.features
     key = _hash(to_toml(teacher_config(cfg)), f.backbones, f.weights, f.layers, f.pooling,

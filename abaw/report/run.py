@@ -18,7 +18,7 @@ from pathlib import Path
 
 from abaw.artifacts import check_fields, read_json, read_toml
 from abaw.errors import AbawError
-from abaw.train.config import read_run_info
+from abaw.train.run_files import read_run_info
 
 
 @dataclass

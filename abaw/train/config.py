@@ -6,7 +6,8 @@
 
 An unknown section or key, or a value of the wrong type, is an AbawError naming the file (or the
 `--set` argument), the key, what was found and what was expected. The resolved config is written
-into the run folder as `config.toml`; `abaw predict` and `--resume` read it back from there.
+into the run folder as `config.toml` (`abaw.train.run_files`); `abaw predict` and `--resume` read
+it back from there.
 Only what changes training lives here; a recipe's pipeline sections (features, post-processing,
 how the track is predicted) extend it in `abaw.recipe`, loaded by the same `load_config`.
 """
@@ -14,8 +15,6 @@ how the track is predicted) extend it in `abaw.recipe`, loaded by the same `load
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:                                   # the same parser, from PyPI (setup.cfg)
     import tomli as tomllib
 
-from abaw.artifacts import check_fields, read_json, read_toml
+from abaw.artifacts import read_toml
 from abaw.errors import AbawError
 from abaw.train.bounds import (
     Free,
@@ -326,80 +325,3 @@ def load_config(recipe=None, overrides=(), track: str | None = None, schema=Conf
     _validate(cfg, origin)
     check_models(cfg.model, origins, OPTION_BOUNDS)
     return cfg
-
-
-def to_dict(cfg: Config) -> dict:
-    return dataclasses.asdict(cfg)
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)                       # TOML basic strings use JSON's escapes
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} as TOML")
-
-
-def to_toml(cfg: Config) -> str:
-    d = to_dict(cfg)
-    lines = [f"track = {_toml_value(d.pop('track'))}"]
-    for sec, values in d.items():
-        lines += ["", f"[{sec}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
-    return "\n".join(lines) + "\n"
-
-
-def config_hash(cfg: Config) -> str:
-    return hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:16]
-
-
-def read_run_config(run_dir) -> Config:
-    """The training config a run folder was trained with (earlier runs also hold their
-    recipe's pipeline sections there: they are skipped)."""
-    from tracks import NAMES
-
-    path = Path(run_dir) / "config.toml"
-    if not path.is_file():
-        raise AbawError(f"{path}: not found, expected a run folder written by `abaw train`")
-    cfg = load_config(path, known_only=True)
-    if cfg.track.lower() not in NAMES:
-        raise AbawError(f"{path}: field track: found {cfg.track!r}, expected the track the run "
-                        f"was trained on, one of {', '.join(n.upper() for n in NAMES)}")
-    return cfg
-
-
-RUN_INFO = {"track": str, "edition": int, "index_root": str, "features": (list, str),
-            "feature_meta": (list, dict), "train_ids": (list, str), "val_ids": (list, str),
-            "window": int, "predict_stride": int}
-
-
-def read_run_info(run_dir) -> dict:
-    """A trained run's `run.json` (what it was trained on), its fields checked."""
-    path = Path(run_dir) / "run.json"
-    info = check_fields(read_json(path, "a run.json written by `abaw train`"), path, RUN_INFO)
-    for key in ("window", "predict_stride"):
-        if info[key] < 1:
-            raise AbawError(f"{path}: field {key}: found {info[key]}, expected >= 1")
-    if len(info["feature_meta"]) != len(info["features"]):
-        raise AbawError(f"{path}: field feature_meta: found {len(info['feature_meta'])} entries, "
-                        f"expected {len(info['features'])} (one per feature store)")
-    return info
-
-
-def diff(a: Config, b: Config) -> str | None:
-    """The first dotted key of `a`'s sections whose value differs in `b`, or None (the resume
-    check: a Config compares what changes training, nothing of a recipe's pipeline sections)."""
-    da, db = to_dict(a), to_dict(b)
-    for sec in da:
-        if isinstance(da[sec], dict):
-            for k in da[sec]:
-                if da[sec][k] != db[sec][k]:
-                    return f"{sec}.{k}"
-        elif da[sec] != db[sec]:
-            return sec
-    return None

@@ -17,7 +17,7 @@ from abaw.core.track import Track
 from abaw.errors import AbawError
 from abaw.features.store import IDENTITY_KEYS
 from abaw.train import checkpoint, inputs
-from abaw.train.config import config_hash, read_run_config, read_run_info
+from abaw.train.run_files import config_hash, read_run_config, read_run_info
 
 SPLITS = ("train", "val", "test")
 

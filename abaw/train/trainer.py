@@ -33,7 +33,7 @@ from abaw.core.version import code_version
 from abaw.errors import AbawError
 from abaw.train import checkpoint, curriculum, distributed
 from abaw.train.blocks import LabelStats
-from abaw.train.config import Config, config_hash, diff, read_run_config, to_toml
+from abaw.train.config import Config
 from abaw.train.inputs import attach_teacher, feature_stats, load_videos, split_ids
 from abaw.train.modeling import (
     autocast,
@@ -47,6 +47,7 @@ from abaw.train.modeling import (
     to_device,
 )
 from abaw.train.objectives import objective
+from abaw.train.run_files import config_hash, diff, read_run_config, to_toml
 from abaw.train.windows import WindowSet, prefetched
 
 
