@@ -167,6 +167,7 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
     for name, (system, ingredient, _) in INGREDIENTS.items():
         full = [r for r in results if r["recipe"] == name and not r["ablated"]]
         if not full:
+            lines.append(f"| {name} | {system} | 0 | not measured yet | | {ingredient} | | | |")
             continue
         part = [r for r in results if r["recipe"] == name and r["ablated"]]
         key = "score" if mean(full, "score") is not None else "test"
