@@ -120,6 +120,15 @@ def test_missing_weights_in_one_problem_with_the_commands(twin, folders, offline
                               "list` says where each goes")
 
 
+def test_offline_encoders_need_no_weights_of_the_recipe_backbones(twin, folders, offline):
+    # `abaw run --offline-encoders`: the recipe's backbones are replaced before anything is
+    # extracted, so their weights are not needed (and not asked for)
+    assert problems("va", twin, folders, recipe="default",
+                    overrides=["features.offline=true"]) == []
+    assert problems("expr", twin, folders, recipe="clip-wav2vec2-tcn-xattn",
+                    overrides=["features.offline=true"]) == []
+
+
 def test_random_weights_exist_only_for_timm_cnns(twin, folders):
     found = problems("va", twin, folders, overrides=['features.backbones=["dinov2-vit-b14"]',
                                                      'features.weights={dinov2-vit-b14 = "random"}'])
@@ -206,12 +215,14 @@ def test_a_probe_leaves_an_existing_folder_as_it_was(twin, folders):
 def test_too_little_disk_for_the_feature_stores(twin, folders, monkeypatch):
     monkeypatch.setattr(pf.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1, 1, 1000))
     found = problems("va", twin, folders)
-    # rows x (resnet18's first stage, 64 channels on an 8x8 grid) x 2 bytes (float16) + 9 a row
+    # rows x width x 2 bytes (float16) + 9 a row: resnet18's first stage (64 channels on an 8x8
+    # grid) and 64 log-mel bands
     rows = sum(len(s.frames) for s in load(twin).sequences["VA"].values())
-    need = rows * (64 * 8 * 8 * 2 + 9)
+    face, voice = rows * (64 * 8 * 8 * 2 + 9), rows * (64 * 2 + 9)
     assert found == [f"--work {folders[0]}: found 1.0 kB free, expected at least "
-                     f"{pf._size(need)} for the feature stores still to extract (resnet18: "
-                     f"{rows:,} rows x 4,096 values, {pf._size(need)})"]
+                     f"{pf._size(face + voice)} for the feature stores still to extract "
+                     f"(resnet18: {rows:,} rows x 4,096 values, {pf._size(face)}; logmel: "
+                     f"{rows:,} rows x 64 values, {pf._size(voice)})"]
 
 
 def load(root):

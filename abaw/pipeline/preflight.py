@@ -80,6 +80,10 @@ def preflight(track, root, *, edition: int | None = None, recipe=None, overrides
     cfg, recipe_file = _recipe(track, recipe, overrides, problems, checked)
     index = _index(root, edition, crops, problems, checked)
     source = _source(track, cfg, recipe_file, problems)
+    if cfg is not None and source is not None and cfg.features.offline:
+        from abaw.pipeline.stages import offline_encoders
+
+        offline_encoders(cfg, source)   # what the run will extract: the offline encoders
     if needs("features"):
         _writable(work, "--work", problems, checked)
         if features:
