@@ -79,8 +79,6 @@ class Rows:
         return self.add(mat)
 
     def render(self) -> bytes:
-        if self.n == 0:
-            return b""
         mat = np.hstack(self.mats)
         mask = np.hstack(self.masks)
         return mat[mask].tobytes()
