@@ -257,9 +257,15 @@ def test_per_video_needs_lengths_for_every_id(tmp_path):
     preds = make_preds("VA", 3)
     with pytest.raises(AbawError, match="lengths"):
         write_submission(preds, tmp_path / "s", test_list=list(VIDEOS))
-    with pytest.raises(AbawError, match="no length"):
+    with pytest.raises(AbawError, match="^VA: found no length for 1 test id"):
         write_submission(preds, tmp_path / "s", test_list=list(VIDEOS) + ["999"],
                          lengths=dict(VIDEOS))
+    with pytest.raises(AbawError, match="^VA: found no test ids, expected --test-list or --root"):
+        write_submission(preds, tmp_path / "s", lengths={})
+    with pytest.raises(AbawError, match="found 'flat', expected one of track, annotation, none"):
+        write_submission(preds, tmp_path / "s", test_list=list(VIDEOS), lengths=dict(VIDEOS),
+                         layout="flat")
+    assert not (tmp_path / "s").exists()
 
 
 def test_failed_write_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkeypatch):
@@ -291,6 +297,9 @@ def test_prediction_set_checks(tmp_path):
         write_submission(bad, tmp_path / "o.txt", tpl)
     with pytest.raises(AbawError, match="template"):
         write_submission(make_preds("EXPR", 8), tmp_path / "o.txt")
+    two = make_preds("LSD", 4, rows={"a": np.arange(1, 24), "b": np.arange(1, 24)})
+    with pytest.raises(AbawError, match="found 2 sequences, expected one"):
+        write_submission(two, tmp_path / "o.txt", write_list(tmp_path, "LSD", 4))
 
 
 def test_template_reader_keeps_header_and_rows(tmp_path):
