@@ -4,6 +4,7 @@ validation index agree with abaw.metrics on independently decoded, concatenated 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -121,16 +122,30 @@ def test_submission_format_file_scores_like_the_prediction_set(track, edition, t
     assert from_file.score.frames == from_set.score.frames and from_file.filled == 0
 
 
-def test_missing_video_is_an_error_unless_allowed(tmp_path):
+@pytest.mark.parametrize("how", ["absent", "no rows"])
+def test_missing_video_is_an_error_unless_allowed(how, tmp_path):
     index = make_index(tmp_path)
     rows = {v: f for v, f in val_rows(index, "EXPR").items() if v != "105"}
     preds = make_preds("EXPR", 8, rows=rows)
+    if how == "no rows":             # listed in the set with no frame (as a saved set can be)
+        preds = preds.replace(videos=[*preds.videos, "105"],
+                              offsets=np.append(preds.offsets, preds.offsets[-1]))
     with pytest.raises(AbawError, match="105"):
         evaluate_predictions(index, preds)
     ev = evaluate_predictions(index, preds, allow_missing=True)
     assert ev.missing == ["105"] and ev.videos == len(VIDEOS) - 1
     want = reference_score(index, "EXPR", 8, preds, videos=list(rows))
     assert ev.score.value == pytest.approx(want.value, abs=1e-12)
+
+
+def test_missing_video_in_a_submission_file_names_the_file(tmp_path):
+    index = make_index(tmp_path)
+    rows = {v: f for v, f in val_rows(index, "VA").items() if v != "105"}
+    tpl = template_from_rows(list(rows), list(rows.values()), protocol.rules("VA", 8)
+                             .prediction_header)
+    out = write_submission(make_preds("VA", 8, rows=rows), tmp_path / "val.txt", tpl).path
+    with pytest.raises(AbawError, match=re.escape(f"{out}: found no predictions for 1 required video")):
+        evaluate_predictions(index, read_official(out, "VA", 8))
 
 
 def test_predictions_on_invalid_frames_are_ignored(tmp_path):

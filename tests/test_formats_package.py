@@ -8,12 +8,12 @@ import json
 import zipfile
 
 import pytest
-from formats_cases import VIDEOS, make_preds, write_list
+from formats_cases import VIDEOS, id_list, make_preds, write_list
 
 from abaw.cli import main
 from abaw.data.index import DatasetIndex, Sequence
 from abaw.errors import AbawError
-from abaw.formats import package
+from abaw.formats import package, validate, write_submission
 from abaw.formats.report import Report
 
 
@@ -54,6 +54,18 @@ def test_submit_per_video_from_an_index(tmp_path):
         assert sorted(z.namelist()) == sorted(f"AU_Detection_Challenge/{v}.txt" for v in VIDEOS)
     assert set(sub.manifest["post_processing"]["au_thresholds"].values()) == {0.4}
     assert sub.manifest["post_processing"]["layout"] == "annotation"
+
+
+def test_per_video_submission_checked_against_the_test_list_alone(tmp_path):
+    """Without the dataset the ids are checked, and the frame counts reported unchecked."""
+    written = write_submission(make_preds("VA", 2), tmp_path / "sub", test_list=list(VIDEOS),
+                               lengths=dict(VIDEOS))
+    report = validate(written.path, "VA", 2, test_list=id_list(tmp_path))
+    assert report.verdict == "not checked" and report.errors == report.warnings == 0
+    assert report.unchecked == ["the per-video lengths (pass --root: the dataset with the test "
+                                "videos)"]
+    report = validate(written.path, "VA", 2, test_list=id_list(tmp_path, [*VIDEOS, "999"]))
+    assert report.verdict == "invalid"
 
 
 def test_submit_refuses_what_does_not_validate(tmp_path, monkeypatch):

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from formats_cases import VIDEOS, key, make_preds, required_rows, template_text, write_list
+from formats_cases import (
+    VIDEOS,
+    id_list,
+    key,
+    make_preds,
+    mtl_list_text,
+    required_rows,
+    template_text,
+    write_list,
+)
 
 from abaw import metrics, protocol
 from abaw.core.decisions import Decision
@@ -146,6 +155,53 @@ def test_thresholds_list_dict_scalar_and_provenance(tmp_path):
         write_submission(base, tmp_path / "e.txt", tpl, thresholds=[0.5] * 11)
 
 
+def test_params_say_how_the_values_were_decoded(tmp_path):
+    """What the manifest records: fill, decimals and, per block, clip range / argmax / thresholds
+    (the per-video layout too)."""
+    aus = dict.fromkeys(protocol.AUS_12, 0.5)
+    clip = {"va_clip": [-1.0, 1.0]}
+    for track, edition, fill, decimals, decoded in [
+            ("VA", 8, "ffill", 4, clip), ("EXPR", 8, "nearest", 6, {"classes": "argmax"}),
+            ("AU", 8, "linear", 6, {"au_thresholds": aus}),
+            ("MTL", 7, "linear", 5, {**clip, "classes": "argmax", "au_thresholds": aus})]:
+        out = tmp_path / f"{track}.txt"
+        w = write_submission(make_preds(track, edition), out, write_list(tmp_path, track, edition),
+                             fill=fill, decimals=decimals)
+        assert w.params == {"fill": fill, "decimals": decimals, **decoded}, track
+        assert w.path == out and w.files == [out]
+    w = write_submission(make_preds("AU", 2), tmp_path / "pv", test_list=list(VIDEOS),
+                         lengths=dict(VIDEOS), fill="ffill", decimals=3, thresholds=0.3)
+    assert w.params == {"fill": "ffill", "decimals": 3, "layout": "track",
+                        "au_thresholds": dict.fromkeys(protocol.AUS_12, 0.3)}
+
+
+def test_template_header_is_copied_as_spelt(tmp_path):
+    """A header naming the right columns in its own spelling is kept byte for byte; a list
+    without one (MTL) gets the protocol's."""
+    tpl = tmp_path / "t.txt"
+    tpl.write_text(template_text("VA", 8).replace("image_location,valence,arousal",
+                                                  "Image_Location, Valence, Arousal", 1))
+    w = write_submission(make_preds("VA", 8), tmp_path / "va.txt", tpl)
+    assert w.path.read_text().splitlines()[0] == "Image_Location, Valence, Arousal"
+    bare = tmp_path / "mtl_list.txt"
+    bare.write_text(mtl_list_text(with_header=False))
+    w = write_submission(make_preds("MTL", 7), tmp_path / "mtl.txt", test_list=bare)
+    lines = w.path.read_text().splitlines()
+    assert lines[0] == protocol.MTL_HEADER
+    assert [r.split(",", 1)[0] for r in lines[1:]] == mtl_list_text(False).replace(",", "").split()
+
+
+def test_release_order_tracks_take_the_test_list(tmp_path):
+    lst = write_list(tmp_path, "MTL", 7)
+    preds = make_preds("MTL", 7)
+    a = write_submission(preds, tmp_path / "a.txt", test_list=lst).path.read_bytes()
+    assert a == write_submission(preds, tmp_path / "b.txt", lst).path.read_bytes()
+    with pytest.raises(AbawError, match="found no test list, expected the organisers' test list"):
+        write_submission(preds, tmp_path / "c.txt")
+    with pytest.raises(AbawError, match="found no template, expected the organisers' template"):
+        write_submission(make_preds("VA", 8), tmp_path / "d.txt")
+
+
 def test_six_decimals_do_not_move_ccc(tmp_path):
     preds = make_preds("VA", 8, drop=0.0, seed=3)
     tpl = write_list(tmp_path, "VA", 8)
@@ -161,23 +217,13 @@ def test_six_decimals_do_not_move_ccc(tmp_path):
         write_submission(preds, tmp_path / "x.txt", tpl, decimals=1)
 
 
-def test_float_text_matches_python_formatting():
-    x = np.random.default_rng(1).uniform(-1, 1, 20000)
-    x[:4] = [0.0, -0.0, -4e-7, 1.0]
-    rows = render.Rows(len(x)).floats(x, 6).const(b"\n").render().decode().splitlines()
-    for value, text in zip(x, rows, strict=True):
-        py = f"{value:.6f}"
-        if py == "-0.000000":
-            py = "0.000000"                 # no sign on a zero
-        assert text == py or abs(float(text) - float(py)) <= 1.01e-6
-
-
-@pytest.mark.parametrize("layout,folder", [("track", "EXPR"), ("annotation", "EXPR_Set"),
-                                           ("none", "")])
-def test_per_video_files_and_layouts(layout, folder, tmp_path):
+@pytest.mark.parametrize("layout,folder,policy", [("track", "EXPR", "nearest"),
+                                                  ("annotation", "EXPR_Set", "ffill"),
+                                                  ("none", "", "linear")])
+def test_per_video_files_and_layouts(layout, folder, policy, tmp_path):
     preds = make_preds("EXPR", 2, drop=0.3)
     w = write_submission(preds, tmp_path / "sub", test_list=list(VIDEOS), lengths=dict(VIDEOS),
-                         layout=layout)
+                         layout=layout, fill=policy)
     where = tmp_path / "sub" / folder if folder else tmp_path / "sub"
     assert sorted(p.name for p in where.glob("*.txt")) == sorted(f"{v}.txt" for v in VIDEOS)
     assert sorted(w.files) == sorted(where / f"{v}.txt" for v in VIDEOS)
@@ -185,8 +231,18 @@ def test_per_video_files_and_layouts(layout, folder, tmp_path):
         lines = (where / f"{video}.txt").read_text().splitlines()
         assert lines[0] == ",".join(protocol.EXPR_CLASSES_7)       # the 7-class header of ed. 2
         f, o, _ = preds.video(video)
-        want = [int(np.argmax(reference_row(f, o, k, "nearest"))) for k in range(1, n + 1)]
+        want = [int(np.argmax(reference_row(f, o, k, policy))) for k in range(1, n + 1)]
         assert [int(x) for x in lines[1:]] == want
+    assert w.rows == sum(VIDEOS.values()) and sum(w.filled.values()) > 0
+
+
+def test_per_video_ids_and_order_come_from_the_test_list_file(tmp_path):
+    ids = list(reversed(VIDEOS))[:3]               # a list in its own order, one video fewer
+    w = write_submission(make_preds("VA", 3), tmp_path / "s", test_list=id_list(tmp_path, ids),
+                         lengths=dict(VIDEOS), layout="none")
+    assert w.files == [tmp_path / "s" / f"{v}.txt" for v in ids]
+    assert sorted(p.name for p in (tmp_path / "s").glob("*.txt")) == sorted(f"{v}.txt" for v in ids)
+    assert w.rows == sum(VIDEOS[v] for v in ids)
 
 
 def test_edition1_au_has_eight_columns(tmp_path):
@@ -201,9 +257,15 @@ def test_per_video_needs_lengths_for_every_id(tmp_path):
     preds = make_preds("VA", 3)
     with pytest.raises(AbawError, match="lengths"):
         write_submission(preds, tmp_path / "s", test_list=list(VIDEOS))
-    with pytest.raises(AbawError, match="no length"):
+    with pytest.raises(AbawError, match="^VA: found no length for 1 test id"):
         write_submission(preds, tmp_path / "s", test_list=list(VIDEOS) + ["999"],
                          lengths=dict(VIDEOS))
+    with pytest.raises(AbawError, match="^VA: found no test ids, expected --test-list or --root"):
+        write_submission(preds, tmp_path / "s", lengths={})
+    with pytest.raises(AbawError, match="found 'flat', expected one of track, annotation, none"):
+        write_submission(preds, tmp_path / "s", test_list=list(VIDEOS), lengths=dict(VIDEOS),
+                         layout="flat")
+    assert not (tmp_path / "s").exists()
 
 
 def test_failed_write_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkeypatch):
@@ -235,6 +297,9 @@ def test_prediction_set_checks(tmp_path):
         write_submission(bad, tmp_path / "o.txt", tpl)
     with pytest.raises(AbawError, match="template"):
         write_submission(make_preds("EXPR", 8), tmp_path / "o.txt")
+    two = make_preds("LSD", 4, rows={"a": np.arange(1, 24), "b": np.arange(1, 24)})
+    with pytest.raises(AbawError, match="found 2 sequences, expected one"):
+        write_submission(two, tmp_path / "o.txt", write_list(tmp_path, "LSD", 4))
 
 
 def test_template_reader_keeps_header_and_rows(tmp_path):

@@ -2,7 +2,8 @@
 
 `align` returns the outputs of the required (video, frame) rows, in the order asked. Frames the
 prediction set lacks (no face, dropped frames) are filled by a named policy and counted per
-video; a video wholly missing is an error. `abaw.core.decisions` then decides them (clip,
+video, only ever from frames of the same video; a video wholly missing (absent, or present with
+no rows) is an error. `abaw.core.decisions` then decides them (clip,
 argmax, thresholds).
 """
 
@@ -28,7 +29,6 @@ class Aligned:
     outputs: np.ndarray                      # (M, K) in the set's dtype (NaN rows: float64)
     filled: np.ndarray                       # (M,) bool: the row was filled by the policy
     filled_per_video: dict = field(default_factory=dict)   # video -> frames filled (> 0 only)
-    policy: str = DEFAULT_FILL
 
 
 def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray,
@@ -41,8 +41,9 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     if policy not in FILL_POLICIES:
         raise AbawError(f"fill policy: found {policy!r}, expected one of "
                         f"{', '.join(FILL_POLICIES)}")
-    origin = getattr(preds, "origin", "predictions")
-    where = {v: i for i, v in enumerate(preds.videos)}
+    origin = preds.origin
+    rows_per_video = np.diff(preds.offsets)
+    where = {v: i for i, v in enumerate(preds.videos) if rows_per_video[i]}
     pos = np.array([where.get(v, -1) for v in videos], np.int64)
     missing = [v for v, p in zip(videos, pos, strict=True) if p < 0]
     if missing and not allow_missing_videos:
@@ -50,7 +51,10 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
                         f"video(s), e.g. {', '.join(missing[:3])}; expected every video of the "
                         "template / test list (a wholly missing video is never filled)")
     n_pred = len(preds.frames)
-    pred_video = np.repeat(np.arange(len(preds.videos)), np.diff(preds.offsets))
+    if n_pred == 0:                                                   # every video missing
+        nan = np.full((len(frames), preds.outputs.shape[1]), np.nan)
+        return Aligned(nan, np.zeros(len(frames), bool))
+    pred_video = np.repeat(np.arange(len(preds.videos)), rows_per_video)
     pred_code = (pred_video << 32) | preds.frames                     # (n_pred,) sortable keys
     if n_pred < 2 or np.all(pred_code[1:] > pred_code[:-1]):
         order = np.arange(n_pred)                                     # already in order
@@ -67,10 +71,9 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     frames = np.asarray(frames, np.int64)
     req_code = (row_pos << 32) | frames
     j = np.searchsorted(code_sorted, req_code)
-    jc = np.minimum(j, max(n_pred - 1, 0))
-    exact = ((j < n_pred) & (code_sorted[jc] == req_code) if n_pred
-             else np.zeros(len(req_code), bool))
-    src = np.where(exact, order[jc] if n_pred else 0, -1)             # source row of each row
+    jc = np.minimum(j, n_pred - 1)
+    exact = code_sorted[jc] == req_code                  # j == n_pred: every key is smaller
+    src = np.where(exact, order[jc], -1)                              # source row of each row
     need = np.flatnonzero(~exact & (row_pos >= 0))
     if len(need) and policy == "error":
         i = need[0]
@@ -93,7 +96,7 @@ def align(preds, videos: list[str], video_of_row: np.ndarray, frames: np.ndarray
     filled[need] = True
     counts = np.bincount(np.asarray(video_of_row)[need], minlength=len(videos))
     per_video = {videos[k]: int(c) for k in np.flatnonzero(counts) for c in [counts[k]]}
-    return Aligned(out, filled, per_video, policy)
+    return Aligned(out, filled, per_video)
 
 
 def _fill(order, code_sorted, pred_video, vid, frame, j, policy):
@@ -114,6 +117,6 @@ def _fill(order, code_sorted, pred_video, vid, frame, j, policy):
     blend = None
     if policy == "linear":
         both = np.flatnonzero(has_left & has_right)
-        w = (frame[both] - fl[both]) / np.maximum(fr[both] - fl[both], 1)
+        w = (frame[both] - fl[both]) / (fr[both] - fl[both])       # fl < frame < fr
         blend = (both, order[left[both]], order[right[both]], w)
     return src, blend

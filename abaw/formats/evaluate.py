@@ -47,12 +47,14 @@ class Evaluation:
 
 @dataclass
 class _Table:
-    """What `align.align` needs from a prediction set: flat rows per video."""
+    """What `align.align` needs from a prediction set: flat rows per video, and where they came
+    from (for messages)."""
 
     videos: list
     offsets: np.ndarray
     frames: np.ndarray
     outputs: np.ndarray
+    origin: str
 
 
 def evaluate_predictions(index, predictions, track: str | None = None, split: str = "val",
@@ -80,13 +82,14 @@ def evaluate_predictions(index, predictions, track: str | None = None, split: st
         if fill == "linear" and any(b.kind != "values" for b in lay.blocks):
             fill = "nearest"              # decided classes / 0-1 AUs can't be interpolated
     if lay.image_level and is_set and len(table.videos) == 1 and len(ids) == 1:
-        table = _Table([ids[0]], table.offsets, table.frames, table.outputs)
+        table = _Table([ids[0]], table.offsets, table.frames, table.outputs, table.origin)
     counts = np.array([len(s.frames) for s in seqs])
     video_of_row = np.repeat(np.arange(len(ids), dtype=np.int32), counts)
     frames = np.concatenate([s.frames for s in seqs])
     aligned = al.align(table, ids, video_of_row, frames, fill, allow_missing_videos=allow_missing)
-    present = [i for i in ids if i in set(table.videos)]
-    missing = [i for i in ids if i not in set(table.videos)]
+    have = {v for v, n in zip(table.videos, np.diff(table.offsets), strict=True) if n}
+    present = [i for i in ids if i in have]
+    missing = [i for i in ids if i not in have]
     if not present:
         raise AbawError(f"predictions: found none of the {len(ids)} {track} {split} sequences, "
                         f"expected predictions for e.g. {ids[0]}")
@@ -136,4 +139,4 @@ def _official_table(official: Official, seqs) -> _Table:
             outputs.append(values)
     offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])]).astype(np.int64)
     return _Table(videos, offsets, np.concatenate(frames).astype(np.int64),
-                  np.concatenate(outputs).astype(np.float64))
+                  np.concatenate(outputs).astype(np.float64), official.source or "predictions")

@@ -43,7 +43,7 @@ class Rows:
 
     def key(self, buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Rows:
         """The key of each row copied from a buffer (a template), then a comma."""
-        width = int(lengths.max()) + 1 if len(lengths) else 1
+        width = int(lengths.max()) + 1     # templates have rows; Rows.add takes no empty piece
         mat = ts.gather(buf, starts, width).copy()                      # (N, width)
         mat[np.arange(self.n), lengths] = ts.COMMA
         return self.add(mat, np.arange(width)[None, :] <= lengths[:, None])
@@ -79,8 +79,6 @@ class Rows:
         return self.add(mat)
 
     def render(self) -> bytes:
-        if self.n == 0:
-            return b""
         mat = np.hstack(self.mats)
         mask = np.hstack(self.masks)
         return mat[mask].tobytes()

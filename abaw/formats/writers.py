@@ -162,7 +162,7 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
     values, decision = _decided(preds, lay, aligned.outputs, thresholds)
     sub = per_video_folder(r.track, r.edition, folder_layout)
     with atomic_folder(out) as tmp:
-        folder = tmp / sub if sub else tmp
+        folder = tmp / sub                                   # sub "" (flat): tmp itself
         folder.mkdir(parents=True, exist_ok=True)
         header = r.prediction_header.encode("utf-8") + b"\n"
         bounds = np.concatenate([[0], np.cumsum(counts)])
@@ -171,7 +171,7 @@ def _write_per_video(preds, out: Path, r, test_list, lengths, fill, thresholds, 
             part = {task: v[lo:hi] for task, v in values.items()}
             rows = render.value_rows(render.Rows(hi - lo), lay, part, decimals)
             (folder / f"{video}.txt").write_bytes(header + rows.const(b"\n").render())
-    files = [(out / sub / f"{v}.txt") if sub else out / f"{v}.txt" for v in videos]
+    files = [out / sub / f"{v}.txt" for v in videos]
     params = _params(lay, decision, fill, decimals,
                      folder_layout or protocol.UNSURE["per_video_folder"].default)
     return Written(out, files, len(frames), aligned.filled_per_video, params)
