@@ -135,6 +135,8 @@ NOTES: dict[str, str] = {
     "track name in capitals",
     "abaw.data.index.xǁDatasetIndexǁmtl_valid__mutmut_48": "equivalent: MTL labels have 15 "
     "columns, so 3:16 and 3:15 are the same slice",
+    "abaw.data.index.xǁDatasetIndexǁhas_crop__mutmut_17": "equivalent: searchsorted never "
+    "returns a negative position, so the lower clip bound does nothing",
     "abaw.core.decisions.x_decide__mutmut_11": "equivalent: no layout has exactly two blocks "
     "(one, or MTL's three)",
     "abaw.core.layout.xǁLayoutǁsplit__mutmut_25": "equivalent: no layout has exactly two blocks",
