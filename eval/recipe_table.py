@@ -93,9 +93,9 @@ IMAGE_STAGE_INGREDIENTS = {"BYEL pre-training", "SSL pre-training", "fine-tuning
 
 # what the twin does not have that an ingredient exploits (footnotes of the table)
 TWIN_LACKS = {
-    "va/face-behaviour-audio-moe": "the twin ships no behaviour descriptions: its text stream "
-                                   "is absent, the MoE fuses face and voice only",
-    "va/maven-polar": "the twin ships no transcripts: the text stream is absent",
+    "va/face-behaviour-audio-moe": "the twin ships no behaviour descriptions: its text files say "
+                                   "the same for every video, the MoE learns from face and voice",
+    "va/maven-polar": "the twin ships no transcripts: its text files say the same for every video",
     "mtl/kd-task-discriminator": "the edition-4 twin has no raw videos for s-Aff-Wild2, so no "
                                  "audio stream",
     "expr/dual-transformer-safe-xattn": "the twin's voice is never missing (only faces are): "
@@ -116,6 +116,9 @@ def run_one(name: str, seed: int, ablate: bool, base: Path) -> dict:
     if ablate:
         overrides += INGREDIENTS[name][2]
     root = twin_for(key, base, quiet=True, seed=seed)
+    for folder in load_recipe(recipe_path(track, recipe), overrides,
+                              track=track.name).features.inputs.values():
+        say_nothing(root, folder)
     t0 = time.perf_counter()
     out = pipeline.run_track(track, root, recipe=recipe, overrides=overrides,
                              work=base / "runs", out=base / "submissions", quiet=True)
@@ -128,6 +131,18 @@ def run_one(name: str, seed: int, ablate: bool, base: Path) -> dict:
            "run_dir": out.run_dir}
     row.update(estimates(track, cfg, out, index))
     return row
+
+
+def say_nothing(root: Path, folder: str) -> None:
+    """The twin has no behaviour descriptions or transcripts: one text file per annotation id
+    that says the same thing for every video, so the text stream is there and carries nothing."""
+    from abaw.data import load_index
+
+    (root / folder).mkdir(exist_ok=True)
+    for id in sorted({i for seqs in load_index(root).sequences.values() for i in seqs}):
+        path = root / folder / f"{id}.txt"
+        if not path.is_file():
+            path.write_text("1,999999,a person in a video\n")
 
 
 def estimates(track, cfg, out, index) -> dict:
