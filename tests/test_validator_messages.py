@@ -1,0 +1,199 @@
+"""The one-line errors of file layouts, line ends, per-video files and headers, read whole.
+
+A team fixes its submission from these lines alone: each must name the file (and line), what
+was found and what was expected. The files are written here by hand from the protocol (a header
+line, then one row per frame), independent of the writers.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from formats_cases import VIDEOS, key, write_list
+
+from abaw import protocol
+from abaw.formats import validate
+
+R = "10-60-1280x720_right"
+
+
+def va_row(frame: int) -> str:
+    """Valence / arousal that vary (a constant column or few decimals would be warned about)."""
+    return f"{(frame % 9 - 4) / 8:.3f},{(frame % 5 - 2) / 4:.3f}"
+
+
+def per_video_files():
+    header = protocol.rules("VA", 3).prediction_header
+    return {f"{v}.txt": "".join([header + "\n"] + [va_row(f) + "\n" for f in range(1, n + 1)])
+            .encode() for v, n in VIDEOS.items()}
+
+
+def folder(tmp_path, files: dict):
+    root = tmp_path / "sub"
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def packed(path, files: dict):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def lines_of(report):
+    return [str(p) for p in report.problems()]
+
+
+def single_file(newline="\n"):
+    return newline.join([protocol.rules("VA", 5).prediction_header]
+                        + [f"{key(v, f)},{va_row(f)}" for v, n in VIDEOS.items()
+                           for f in range(1, n + 1)]) + newline
+
+
+# --- per-video files (editions 1-3) --------------------------------------------------------------
+
+# (id, edit of the folder's files, the one message after the folder's path or of the file)
+PER_VIDEO = [
+    ("empty-file", lambda f: {**f, "105.txt": b""},
+     "105.txt: found an empty file, expected a header line and 17 rows"),
+    ("whitespace-file", lambda f: {**f, "105.txt": b" \n"},
+     "105.txt: found only whitespace, expected a header line and 17 rows"),
+    ("header-only", lambda f: {**f, "105.txt": f["105.txt"].split(b"\n")[0] + b"\n"},
+     "105.txt: found only the header, expected 17 rows"),
+    ("two-rows-too-many", lambda f: {**f, "105.txt": f["105.txt"] + b"0.100,0.200\n0.300,0.400\n"},
+     "105.txt: found 19 rows, expected 17 (one per frame of 105, frames 1-17; +2 rows)"),
+    ("one-row-short", lambda f: {**f, "105.txt": f["105.txt"].rsplit(b"\n", 2)[0] + b"\n"},
+     "105.txt: found 16 rows, expected 17 (one per frame of 105, frames 1-17; -1 row)"),
+    ("crlf-file", lambda f: {**f, "105.txt": f["105.txt"].replace(b"\n", b"\r\n")},
+     "105.txt:1: found CRLF (\\r\\n) line ends on 18 of 18 lines, expected LF (\\n) as in the "
+     "template"),
+    ("both-people-missing", lambda f: {k: v for k, v in f.items() if "1280x720" not in k},
+     ": found no file 10-60-1280x720_left.txt, expected one file per test video or person"),
+    ("one-person-missing", lambda f: {k: v for k, v in f.items() if R not in k},
+     ": found no file 10-60-1280x720_right.txt; 10-60-1280x720_left is there: each person has "
+     "its own file, expected one file per test video or person"),
+    ("same-video-twice", lambda f: {**f, "VA/105.txt": f["105.txt"]},
+     ": found 'VA/105.txt' and '105.txt', expected one file per video"),
+    ("nested-one-level", lambda f: {**{k: v for k, v in f.items() if k != "105.txt"},
+                                    "preds/105.txt": f["105.txt"]},
+     ": found 'preds/105.txt' in a nested or unknown folder, expected <video>.txt at the top "
+     "level or in one of VA, VA_Estimation_Challenge, VA_Set/"),
+    ("junk-before-the-files", lambda f: {**f, "0notes.md": b"x"},
+     ": found '0notes.md', expected only <video>.txt files"),
+    ("system-file", lambda f: {**f, ".DS_Store": b"x"},
+     ": found '.DS_Store' (system file), expected only submission files"),
+]
+
+
+@pytest.mark.parametrize("case", PER_VIDEO, ids=[c[0] for c in PER_VIDEO])
+def test_per_video_problems_name_file_found_and_expected(case, tmp_path):
+    _, edit, message = case
+    root = folder(tmp_path, edit(per_video_files()))
+    report = validate(root, "VA", 3, lengths=dict(VIDEOS))
+    where = f"{root}" if message.startswith(":") else ""
+    assert lines_of(report)[0] == where + message, report.text_lines()
+    assert report.verdict == "invalid"
+
+
+def test_per_video_problems_past_the_first_are_each_reported(tmp_path):
+    """A problem file does not stop the check of the files after it."""
+    files = per_video_files()
+    files.update({"0notes.md": b"x", "VA/105.txt": files["105.txt"],
+                  "122-60-1920x1080-1.txt": files["122-60-1920x1080-1.txt"] + b"0.100,0.200\n"})
+    report = validate(folder(tmp_path, files), "VA", 3, lengths=dict(VIDEOS))
+    assert dict(report.counts) == {"unexpected_file": 1, "layout": 2, "length": 1}
+
+
+def test_without_lengths_an_empty_file_expects_one_row_per_frame(tmp_path):
+    files = per_video_files()
+    files["105.txt"] = b""
+    files[f"{R}.txt"] = files[f"{R}.txt"].split(b"\n")[0] + b"\n"
+    report = validate(folder(tmp_path, files), "VA", 3)
+    assert lines_of(report) == [
+        f"{R}.txt: found only the header, expected one row per frame after the header",
+        "105.txt: found an empty file, expected a header line and one row per frame"]
+
+
+def test_a_valid_folder_counts_what_was_checked(tmp_path):
+    report = validate(folder(tmp_path, per_video_files()), "VA", 3, lengths=dict(VIDEOS))
+    assert report.valid
+    assert dict(report.checked) == {"files": 4, "rows": sum(VIDEOS.values()), "videos": 4}
+
+
+def test_unknown_lengths_leave_the_row_counts_unchecked(tmp_path):
+    files = per_video_files()
+    files["105.txt"] += b"0.100,0.200\n"
+    report = validate(folder(tmp_path, files), "VA", 3, lengths={v: -1 for v in VIDEOS})
+    assert report.verdict == "not checked" and report.errors == 0
+    assert report.unchecked == ["the per-video lengths (pass --root: the dataset with the test "
+                                "videos)"]
+    report = validate(folder(tmp_path, files), "VA", 3, lengths={**VIDEOS, "105": -1})
+    assert report.valid, report.text_lines()
+
+
+# --- one file, alone or in a zip ----------------------------------------------------------------
+
+def test_line_ends_other_than_the_templates_name_the_first_such_line(tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    rows = single_file().split("\n")
+    mixed = "\n".join(rows[:4]) + "\r\n" + "\n".join(rows[4:])      # line 4 ends in CRLF
+    (tmp_path / "s.txt").write_text(mixed, newline="")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:4: found CRLF (\\r\\n) line ends on 1 of "
+                                "58 lines, expected LF (\\n) as in the template"]
+
+    crlf_tpl = tmp_path / "crlf_template.txt"
+    crlf_tpl.write_bytes(tpl.read_bytes().replace(b"\n", b"\r\n"))
+    text = single_file(newline="\r\n")
+    mixed = text[:-2].replace("\r\n", "\n", 3)                     # lines 1-3 LF, no final newline
+    (tmp_path / "s.txt").write_text(mixed, newline="")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=crlf_tpl)
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:1: found LF (\\n) line ends on 3 of 58 "
+                                "lines, expected CRLF (\\r\\n) as in the template"]
+    (tmp_path / "s.txt").write_text(text[:-2], newline="")           # no final line end: fine
+    assert validate(tmp_path / "s.txt", "VA", 5, template=crlf_tpl).valid
+
+
+ZIPS = [
+    ("six-files", {f"{i}.txt": None for i in range(6)},
+     ": found 6 files ('0.txt', '1.txt', '2.txt', '3.txt', '4.txt'), expected exactly one "
+     "submission file"),
+    ("in-a-folder", {"VA/VA.txt": None},
+     ": found 'VA/VA.txt' inside a folder, expected the submission file at the top level of the "
+     "zip"),
+    ("only-junk", {"__MACOSX/._VA.txt": b"x"},
+     ": found '__MACOSX/._VA.txt' (system file), expected only submission files"),
+]
+
+
+@pytest.mark.parametrize("case", ZIPS, ids=[c[0] for c in ZIPS])
+def test_zip_layout_problems_name_the_zip(case, tmp_path):
+    _, members, message = case
+    tpl = write_list(tmp_path, "VA", 5)
+    valid = single_file().encode()
+    path = packed(tmp_path / "s.zip", {k: valid if v is None else v for k, v in members.items()})
+    report = validate(path, "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{path}{message}"]
+
+
+def test_an_empty_folder_is_no_submission(tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    (tmp_path / "sub").mkdir()
+    report = validate(tmp_path / "sub", "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{tmp_path / 'sub'}: found no files, expected one submission "
+                                "file"]
+
+
+def test_a_valid_file_counts_its_rows_and_the_templates(tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    (tmp_path / "s.txt").write_text(single_file())
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    n = sum(VIDEOS.values())
+    assert report.valid and dict(report.checked) == {"files": 1, "rows": n, "template rows": n}
