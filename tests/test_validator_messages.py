@@ -51,10 +51,12 @@ def lines_of(report):
     return [str(p) for p in report.problems()]
 
 
-def single_file(newline="\n"):
-    return newline.join([protocol.rules("VA", 5).prediction_header]
-                        + [f"{key(v, f)},{va_row(f)}" for v, n in VIDEOS.items()
-                           for f in range(1, n + 1)]) + newline
+def single_file(newline="\n", track="VA", edition=5, skip=()):
+    """A valid file for VIDEOS' template, less the (video, frame) rows in `skip`."""
+    value = va_row if track == "VA" else lambda f: str(f % 8)
+    return newline.join([protocol.rules(track, edition).prediction_header]
+                        + [f"{key(v, f)},{value(f)}" for v, n in VIDEOS.items()
+                           for f in range(1, n + 1) if (v, f) not in skip]) + newline
 
 
 # --- per-video files (editions 1-3) --------------------------------------------------------------
@@ -197,3 +199,56 @@ def test_a_valid_file_counts_its_rows_and_the_templates(tmp_path):
     report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
     n = sum(VIDEOS.values())
     assert report.valid and dict(report.checked) == {"files": 1, "rows": n, "template rows": n}
+
+
+# --- rows missing from one file: each run reported on the line where it belongs ----------------
+
+V1, L = "122-60-1920x1080-1", "10-60-1280x720_left"
+MISSING = [
+    ("first-rows", {(V1, 1), (V1, 2)},
+     [f":2: found no rows for frames 1-2 (2 rows) of video {V1!r}"]),
+    ("second-row", {(V1, 2)}, [f":3: found no rows for frame 2 of video {V1!r}"]),
+    ("first-frame-of-the-next-video", {(L, 1)},
+     [f":14: found no rows for frame 1 of video {L!r}"]),
+    ("two-runs", {(V1, 5), (L, 3), (L, 4), (L, 5)},
+     [f":6: found no rows for frame 5 of video {V1!r}",
+      f":15: found no rows for frames 3-5 (3 rows) of video {L!r}"]),
+    ("after-a-missing-video", {(V1, f) for f in range(1, 13)} | {(L, 1), (L, 2)},
+     [f":2: found no rows for frames 1-2 (2 rows) of video {L!r}"]),
+]
+
+
+@pytest.mark.parametrize("case", MISSING, ids=[c[0] for c in MISSING])
+def test_missing_rows_are_reported_where_they_belong(case, tmp_path):
+    _, skip, messages = case
+    tpl = write_list(tmp_path, "EXPR", 8)
+    (tmp_path / "s.txt").write_text(single_file(track="EXPR", edition=8, skip=skip))
+    report = validate(tmp_path / "s.txt", "EXPR", 8, template=tpl)
+    assert [str(p) for p in report.examples["missing_rows"]] == [
+        f"{tmp_path / 's.txt'}{m}, expected every template row, frames without a face too"
+        for m in messages], report.text_lines()
+
+
+def test_both_people_of_a_video_missing_get_no_hint_of_each_other(tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    skip = {(v, f) for v in (L, R) for f in range(1, 15)}
+    (tmp_path / "s.txt").write_text(single_file(skip=skip))
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [
+        f"{tmp_path / 's.txt'}: found no rows for video {v!r} (14 template rows), expected every "
+        "video of the template" for v in (L, R)]
+
+
+def test_images_missing_from_the_test_list_are_counted_per_run(tmp_path):
+    tpl = write_list(tmp_path, "LSD", 4)
+    lines = tpl.read_text().splitlines()
+    rows = [lines[0]] + [f"{line.split(',')[0]},{i % 6}" for i, line in enumerate(lines[1:])]
+    kept = [row for i, row in enumerate(rows) if i not in (2, 5, 6)]
+    (tmp_path / "s.txt").write_text("\n".join(kept) + "\n")
+    report = validate(tmp_path / "s.txt", "LSD", 4, template=tpl)
+    first, second = (rows[i].split(",")[0] for i in (2, 5))
+    assert lines_of(report) == [
+        f"{tmp_path / 's.txt'}: found no rows for 1 image(s) from {first!r} (line 3 of the "
+        "list), expected every image of the test list",
+        f"{tmp_path / 's.txt'}: found no rows for 2 image(s) from {second!r} (line 6 of the "
+        "list), expected every image of the test list"]
