@@ -154,10 +154,11 @@ def test_line_ends_other_than_the_templates_name_the_first_such_line(tmp_path):
     crlf_tpl = tmp_path / "crlf_template.txt"
     crlf_tpl.write_bytes(tpl.read_bytes().replace(b"\n", b"\r\n"))
     text = single_file(newline="\r\n")
-    mixed = text[:-2].replace("\r\n", "\n", 3)                     # lines 1-3 LF, no final newline
-    (tmp_path / "s.txt").write_text(mixed, newline="")
+    rows = text.split("\r\n")
+    mixed = "\r\n".join(rows[:2]) + "\r\n" + rows[2] + "\n" + "\r\n".join(rows[3:])
+    (tmp_path / "s.txt").write_text(mixed, newline="")               # line 3 ends in LF
     report = validate(tmp_path / "s.txt", "VA", 5, template=crlf_tpl)
-    assert lines_of(report) == [f"{tmp_path / 's.txt'}:1: found LF (\\n) line ends on 3 of 58 "
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:3: found LF (\\n) line ends on 1 of 58 "
                                 "lines, expected CRLF (\\r\\n) as in the template"]
     (tmp_path / "s.txt").write_text(text[:-2], newline="")           # no final line end: fine
     assert validate(tmp_path / "s.txt", "VA", 5, template=crlf_tpl).valid
