@@ -253,3 +253,55 @@ def test_images_missing_from_the_test_list_are_counted_per_run(tmp_path):
         "list), expected every image of the test list",
         f"{tmp_path / 's.txt'}: found no rows for 2 image(s) from {second!r} (line 6 of the "
         "list), expected every image of the test list"]
+
+
+# --- rows that are not the template's ------------------------------------------------------------
+
+def expr_rows(tmp_path, edit):
+    """EXPR edition 8 file of VIDEOS' template, its rows (header first) edited by `edit`."""
+    tpl = write_list(tmp_path, "EXPR", 8)
+    lines = edit(single_file(track="EXPR", edition=8).splitlines())
+    (tmp_path / "s.txt").write_text("\n".join(lines) + "\n")
+    return validate(tmp_path / "s.txt", "EXPR", 8, template=tpl), tmp_path / "s.txt"
+
+
+def test_extra_rows_are_reported_per_run_of_one_video(tmp_path):
+    """Counters off by one at both ends of neighbouring videos: two runs, not one."""
+    def edit(lines):
+        end = len(lines)
+        return (lines[:13] + [f"{key(V1, 13)},1", f"{key(L, 0)},1"] + lines[13:end]
+                + [f"{key('105', 18)},1", f"{key('105', 19)},1"])
+    report, path = expr_rows(tmp_path, edit)
+    assert lines_of(report) == [
+        f"{path}:14: found 1 row for frame 13 of video {V1!r} not in the template, expected only "
+        "the template's rows (frames 1-12 of 12 rows)",
+        f"{path}:15: found 1 row for frame 0 of video {L!r} not in the template, expected only "
+        "the template's rows (frames 1-14 of 14 rows)",
+        f"{path}:61: found 2 rows for frames 18-19 of video '105' not in the template, expected "
+        "only the template's rows (frames 1-17 of 17 rows)"]
+
+
+def test_each_repeat_of_a_row_names_the_line_of_its_first(tmp_path):
+    report, path = expr_rows(tmp_path, lambda x: x[:2] + [x[1]] + x[2:4] + [x[1]] + x[4:])
+    assert lines_of(report) == [
+        f"{path}:{n}: found {key(V1, 1)!r} again (first on line 2), expected each template row once"
+        for n in (3, 6)]
+
+
+def test_a_frame_name_followed_by_a_space_is_not_a_row(tmp_path):
+    report, path = expr_rows(tmp_path, lambda x: x[:6] + [x[6].replace(",", " ")] + x[7:])
+    assert lines_of(report) == [
+        f"{path}:7: found {key(V1, 6) + ' 6'!r}, expected {key(V1, 6)!r} (copy frame names from "
+        "the template)",
+        f"{path}:7: found no value after the frame name, expected 1 value field (one class index "
+        "0..7; the header names the classes)"]
+
+
+def test_a_test_list_file_without_its_header(tmp_path):
+    tpl = write_list(tmp_path, "LSD", 4)
+    images = [s.split(",")[0] for s in tpl.read_text().splitlines()[1:]]
+    (tmp_path / "s.txt").write_text("".join(f"{s},{i % 6}\n" for i, s in enumerate(images)))
+    report = validate(tmp_path / "s.txt", "LSD", 4, template=tpl)
+    assert lines_of(report) == [
+        f"{tmp_path / 's.txt'}:1: found no header (line 1 is a row: '0.jpg,0'), expected the "
+        "header 'image,expression' on line 1"]
