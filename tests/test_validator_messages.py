@@ -305,3 +305,16 @@ def test_a_test_list_file_without_its_header(tmp_path):
     assert lines_of(report) == [
         f"{tmp_path / 's.txt'}:1: found no header (line 1 is a row: '0.jpg,0'), expected the "
         "header 'image,expression' on line 1"]
+
+
+def test_the_dummy_template_with_a_row_dropped_reports_the_row(tmp_path):
+    """The template's placeholders are compared row by row only when the rows are the
+    template's: a dropped row is reported as missing, not compared out of step."""
+    tpl = write_list(tmp_path, "VA", 5, style="dummy")
+    lines = tpl.read_text().splitlines()
+    (tmp_path / "s.txt").write_text("\n".join(lines[:5] + lines[6:]) + "\n")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report)[0] == (f"{tmp_path / 's.txt'}:6: found no rows for frame 5 of video "
+                                   f"{V1!r}, expected every template row, frames without a face "
+                                   "too")
+    assert report.counts["missing_rows"] == 1 and report.errors == 1
