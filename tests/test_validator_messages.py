@@ -200,6 +200,8 @@ def test_a_valid_file_counts_its_rows_and_the_templates(tmp_path):
     report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
     n = sum(VIDEOS.values())
     assert report.valid and dict(report.checked) == {"files": 1, "rows": n, "template rows": n}
+    assert report.summary() == (f"{tmp_path / 's.txt'}: valid VA submission for edition 5 (1 file, "
+                                f"{n} rows, {n} template rows)")
 
 
 # --- rows missing from one file: each run reported on the line where it belongs ----------------

@@ -49,7 +49,7 @@ def test_each_spelling_is_judged_in_its_column(tmp_path):
     lines = [protocol.MTL_HEADER] + [k + "," + ",".join(r) for k, r in zip(MTL_KEYS, rows, strict=True)]
     path = tmp_path / "s.txt"
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))   # é as one byte, not UTF-8
-    report = validate(path, "MTL", 7, template=tpl)
+    report = validate(path, "MTL", 7, test_list=tpl)          # MTL rows: its test list
     expected = {f"{path}:{i + 2}: {m}".replace("'\xe9'", "'\ufffd'")
                 for i, (_, _, ms) in enumerate(SPELLINGS)
                 for m in ((ms,) if isinstance(ms, str) else ms or ())}
