@@ -320,3 +320,16 @@ def test_the_dummy_template_with_a_row_dropped_reports_the_row(tmp_path):
                                    f"{V1!r}, expected every template row, frames without a face "
                                    "too")
     assert report.counts["missing_rows"] == 1 and report.errors == 1
+
+
+def test_a_file_written_twice_names_each_rows_first_copy(tmp_path):
+    """Two runs' outputs concatenated: every row of the second copy is a repeat of the first."""
+    tpl = write_list(tmp_path, "VA", 5)
+    rows = single_file().splitlines()
+    (tmp_path / "s.txt").write_text("\n".join(rows + rows[1:]) + "\n")
+    n = len(rows) - 1
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl, cap=n)
+    assert report.kinds() == {"duplicate_row"}
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:{i + 1 + n}: found {rows[i].split(',')[0]!r} "
+                                f"again (first on line {i + 1}), expected each template row once"
+                                for i in range(1, n + 1)]
