@@ -333,3 +333,36 @@ def test_a_file_written_twice_names_each_rows_first_copy(tmp_path):
     assert lines_of(report) == [f"{tmp_path / 's.txt'}:{i + 1 + n}: found {rows[i].split(',')[0]!r} "
                                 f"again (first on line {i + 1}), expected each template row once"
                                 for i in range(1, n + 1)]
+
+
+HEADERS = [
+    (" image_location,valence,arousal", " (leading whitespace)"),
+    ("image_location, valence, arousal", " (spaces)"),
+    ("image_location,valence,arousal ", " (trailing whitespace)"),
+    ("Image_Location,Valence,Arousal", " (different letter case)"),
+    ("image_location,arousal,valence", ""),
+]
+
+
+@pytest.mark.parametrize("header,what", HEADERS, ids=[w or "other" for _, w in HEADERS])
+def test_a_header_unlike_the_templates_says_how_it_differs(header, what, tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    rows = single_file().splitlines()
+    (tmp_path / "s.txt").write_text("\n".join([header] + rows[1:]) + "\n")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:1: found {header!r}{what}, expected "
+                                "'image_location,valence,arousal' byte for byte, as in the "
+                                "template"]
+
+
+def test_a_file_cut_off_inside_its_last_frame_name(tmp_path):
+    tpl = write_list(tmp_path, "VA", 5)
+    text = single_file()
+    cut = text[:text.rindex("\n", 0, len(text) - 1) + 1 + 10]       # 10 characters of the key
+    (tmp_path / "s.txt").write_text(cut)
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [
+        f"{tmp_path / 's.txt'}:58: found '105/00017.', expected '105/00017.jpg' (copy frame names "
+        "from the template)",
+        f"{tmp_path / 's.txt'}:58: found no value after the frame name, expected 2 value fields "
+        "(valence,arousal)"]
