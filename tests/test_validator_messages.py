@@ -91,6 +91,8 @@ PER_VIDEO = [
      ": found '0notes.md', expected only <video>.txt files"),
     ("system-file", lambda f: {**f, ".DS_Store": b"x"},
      ": found '.DS_Store' (system file), expected only submission files"),
+    ("resource-fork", lambda f: {**f, "._105.txt": b"x"},
+     ": found '._105.txt' (system file), expected only submission files"),
 ]
 
 
@@ -111,6 +113,17 @@ def test_per_video_problems_past_the_first_are_each_reported(tmp_path):
                   "122-60-1920x1080-1.txt": files["122-60-1920x1080-1.txt"] + b"0.100,0.200\n"})
     report = validate(folder(tmp_path, files), "VA", 3, lengths=dict(VIDEOS))
     assert dict(report.counts) == {"unexpected_file": 1, "layout": 2, "length": 1}
+
+
+def test_a_folder_without_video_files_misses_every_video(tmp_path):
+    report = validate(folder(tmp_path, {"notes.md": b"x"}), "VA", 3, lengths=dict(VIDEOS))
+    assert dict(report.counts) == {"unexpected_file": 1, "missing_video": 4}
+
+
+def test_an_unreadable_zip_of_per_video_files_is_one_problem(tmp_path):
+    (tmp_path / "s.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    report = validate(tmp_path / "s.zip", "VA", 3, lengths=dict(VIDEOS))
+    assert dict(report.counts) == {"zip_unreadable": 1}
 
 
 def test_without_lengths_an_empty_file_expects_one_row_per_frame(tmp_path):

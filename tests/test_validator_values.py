@@ -137,3 +137,27 @@ def test_precision_over_all_files(decimals, word, tmp_path):
     assert [str(p) for p in report.problems()] == [
         f"{root}: found all 480 valence/arousal values written with at most {decimals} {word}, "
         "expected at least 3 decimals (e.g. 6): rounding lowers CCC"]
+
+
+# --- how many values a warning needs -------------------------------------------------------------
+
+def one_video(tmp_path, track, rows):
+    root = tmp_path / f"{track}{len(rows)}"
+    root.mkdir(parents=True)
+    header = protocol.rules(track, 3).prediction_header
+    (root / "v.txt").write_text("\n".join([header] + rows) + "\n")
+    return validate(root, track, 3, lengths={"v": len(rows)})
+
+
+def test_warnings_need_enough_values(tmp_path):
+    least = values.MIN_VALUES_FOR_WARNINGS
+    for n in (least - 1, least):                     # a constant arousal over n rows
+        report = one_video(tmp_path, "VA", [f"{i / 100:.3f},0.250" for i in range(n)])
+        assert report.kinds() == ({"constant_column"} if n >= least else set()), n
+    for n in (least // 2 - 1, least // 2):           # 2n values written with 2 decimals
+        report = one_video(tmp_path, "VA", [f"{i / 10:.2f},{i / 10 + 0.01:.2f}" for i in range(n)])
+        assert report.kinds() == ({"precision"} if 2 * n >= least else set()), n
+    least = values.MIN_ROWS_FOR_CLASSES
+    for n in (least - 1, least):                     # class 7 (Other) never predicted
+        report = one_video(tmp_path, "EXPR", [str(i % 7) for i in range(n)])
+        assert report.kinds() == ({"class_never_predicted"} if n >= least else set()), n
