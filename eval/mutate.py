@@ -264,6 +264,16 @@ NOTES: dict[str, str] = {
     "at template row 1, where last_seen[1] = last_seen[0] (row 1 is missing)",
     "abaw.formats.checks.x__missing__mutmut_135": "equivalent: a run starting at row 0 has "
     "before = 0 (row 0 is missing), so the fallback line 2 either way",
+    "abaw.formats.values.x_describe__mutmut_6": "equivalent: the tracks of one value field are "
+    "exactly those of one class field (EXPR, CE, LSD)",
+    "abaw.formats.values.x_describe__mutmut_8": "equivalent: a lone class field is named 'class' "
+    "(only MTL's is named after its task)",
+    "abaw.formats.values.x__field_counts__mutmut_10": "equivalent: as describe's mutant 6",
+    "abaw.formats.values.x__field_counts__mutmut_14": "equivalent: as describe's mutant 8",
+    "abaw.formats.values.x_column_types__mutmut_8": "equivalent: no layout has exactly two blocks "
+    "(one, or MTL's three)",
+    "abaw.formats.values.x_column_types__mutmut_33": "equivalent: the class count is read only for "
+    "class fields",
     "abaw.formats.checks.x__looks_like_row__mutmut_5": "equivalent: only the first field is read",
     "abaw.formats.checks.x__looks_like_row__mutmut_8": "equivalent: only the first field is read",
 }

@@ -379,3 +379,26 @@ def test_a_file_cut_off_inside_its_last_frame_name(tmp_path):
         "from the template)",
         f"{tmp_path / 's.txt'}:58: found no value after the frame name, expected 2 value fields "
         "(valence,arousal)"]
+
+
+def test_rows_with_other_numbers_of_fields_say_how_many(tmp_path):
+    """Eight numbers are one-hot scores; eight words, or two numbers, are just the wrong count."""
+    words = ",".join(["x"] * 8)
+
+    def edit(x):
+        return (x[:2] + [x[2].split(",")[0] + ",0,0,1,0,0,0,0,0", x[3].split(",")[0] + "," + words,
+                         x[4].split(",")[0] + ",3,4"] + x[5:])
+    report, path = expr_rows(tmp_path, edit)
+    describe = "1 value field (one class index 0..7; the header names the classes)"
+    assert lines_of(report) == [
+        f"{path}:4: found 8 value fields {words!r}, expected {describe}",
+        f"{path}:5: found 2 value fields '3,4', expected {describe}",
+        f"{path}:3: found 8 columns '0,0,1,0,0,0,0,0', expected one class index 0..7 (the argmax)"]
+    tpl = write_list(tmp_path, "VA", 5)
+    rows = single_file().splitlines()
+    rows[9] = rows[9].rsplit(",", 1)[0]
+    (tmp_path / "s.txt").write_text("\n".join(rows) + "\n")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}:10: found 1 value field "
+                                f"{rows[9].split(',')[1]!r}, expected 2 value fields "
+                                "(valence,arousal)"]
