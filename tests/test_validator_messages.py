@@ -110,9 +110,10 @@ def test_per_video_problems_past_the_first_are_each_reported(tmp_path):
     """A problem file does not stop the check of the files after it."""
     files = per_video_files()
     files.update({"0notes.md": b"x", "VA/105.txt": files["105.txt"],
-                  "122-60-1920x1080-1.txt": files["122-60-1920x1080-1.txt"] + b"0.100,0.200\n"})
+                  "VA/122-60-1920x1080-1.txt": files["122-60-1920x1080-1.txt"],
+                  f"{R}.txt": files[f"{R}.txt"] + b"0.100,0.200\n"})
     report = validate(folder(tmp_path, files), "VA", 3, lengths=dict(VIDEOS))
-    assert dict(report.counts) == {"unexpected_file": 1, "layout": 2, "length": 1}
+    assert dict(report.counts) == {"unexpected_file": 1, "layout": 3, "length": 1}
 
 
 def test_a_folder_without_video_files_misses_every_video(tmp_path):
