@@ -403,3 +403,17 @@ def test_rows_with_other_numbers_of_fields_say_how_many(tmp_path):
     assert lines_of(report) == [f"{tmp_path / 's.txt'}:10: found 1 value field "
                                 f"{rows[9].split(',')[1]!r}, expected 2 value fields "
                                 "(valence,arousal)"]
+
+
+def test_a_file_of_too_many_lines_is_not_read(tmp_path, monkeypatch):
+    from abaw.formats import checks
+
+    tpl = write_list(tmp_path, "VA", 5)
+    text = single_file()
+    monkeypatch.setattr(checks, "MAX_LINES", text.count("\n"))        # the file's own count: read
+    (tmp_path / "s.txt").write_text(text)
+    assert validate(tmp_path / "s.txt", "VA", 5, template=tpl).valid
+    (tmp_path / "s.txt").write_text(text + "\n")
+    report = validate(tmp_path / "s.txt", "VA", 5, template=tpl)
+    assert lines_of(report) == [f"{tmp_path / 's.txt'}: found 59 lines, expected at most 58 (the "
+                                "largest template has 1,022,655 rows); not read"]
