@@ -51,7 +51,9 @@ GROUPS = {
                    "abaw/formats/values.py"],
                   ["tests/test_validator_corpus.py", "tests/test_validator_levels.py",
                    "tests/test_validator_numbers.py", "tests/test_validator_bounds.py",
-                   "tests/test_template_order.py", "tests/test_formats_package.py"]),
+                   "tests/test_validator_messages.py", "tests/test_validator_values.py",
+                   "tests/test_template_order.py",
+                   "tests/test_formats_package.py"]),
     "post": (["abaw/post/smooth.py", "abaw/post/tune.py", "abaw/post/objectives.py",
               "abaw/post/impute.py"],
              ["tests/test_post_smooth.py", "tests/test_post_tune.py", "tests/test_post_sweep.py",
@@ -82,11 +84,23 @@ KINDS = [
                                            r"np\.arange\(.*(dtype=None\)|, \))", d) is not None,
      "equivalent: NumPy's default integer for np.arange is int64: the same integers (int32 only "
      "widened)"),
-    ("codec name case", lambda d: '.encode("UTF-8")' in d,
+    ("codec name case", lambda d: '.encode("UTF-8")' in d or '.decode("UTF-8"' in d,
      "equivalent: Python's codec names are case-insensitive"),
     ("reshape's unknown size", lambda d: re.search(r"-.*\.reshape\(.*-1\) / \+.*\.reshape\(.*-2\)",
                                                   d) is not None,
      "equivalent: NumPy takes any negative size in reshape as 'the rest'"),
+    ("sort kind case", lambda d: 'kind="STABLE"' in d,
+     "equivalent: NumPy reads sort kinds case-insensitively"),
+    ("ASCII blanks", lambda d: ".strip(ASCII_BLANKS)" in d and ".strip(None)" in d,
+     "equivalent: bytes.strip() with no argument strips exactly ASCII_BLANKS (space, \\t, \\n, "
+     "\\v, \\f, \\r)"),
+    ("single-digit fast path", lambda d: any(s in d for s in (
+        "single = all(", "if single and len(rows)", "ts.single_chars(", "d = chars.astype(",
+        "limit = np.array([2 if", "ok &= np.all((d", "stats.add(d[ok]")),
+     "equivalent: the fast path of values._check_chunk only takes rows whose every field is one "
+     "digit within its column's range, and every row it leaves (all of them, when it is off) "
+     "goes through the general path, which reports the same problems and adds the same values "
+     "to ValueStats"),
     ("message wording", lambda d: all(("AbawError(" in part or part.lstrip("-+").startswith(
         ("f\"", "\"", "'")) or "XX" in part) for part in d.split(" / ") if part[:1] in "+-"),
      "not equivalent, cosmetic: the wording of a one-line error message; the tests check the "
@@ -196,6 +210,81 @@ NOTES: dict[str, str] = {
     "abaw.formats.writers.x__write_per_video__mutmut_82": "equivalent: as mutant 78",
     "abaw.formats.writers.x_per_video_lengths__mutmut_26": "equivalent: callers read only n < 0 "
     "(lengths unknown)",
+    "abaw.formats.checks.x_check_file__mutmut_1": "equivalent: `video` is read only in the "
+    "per-video row-count message, and per-video files always pass theirs",
+    "abaw.formats.validator.x__per_video__mutmut_33": "equivalent: lengths are frame counts "
+    "(>= 1) or -1 (unknown); no video has 0 frames",
+    "abaw.formats.validator.x__per_video__mutmut_34": "equivalent: as mutant 33",
+    "abaw.formats.validator.x__per_video__mutmut_202": "equivalent: as mutant 33",
+    "abaw.formats.validator.x__per_video__mutmut_203": "equivalent: as mutant 33",
+    "abaw.formats.values.xǁValueStatsǁadd__mutmut_43": "equivalent: only rows without errors "
+    "reach ValueStats.add, so every class field is an integer in 0..n-1",
+    "abaw.formats.values.xǁValueStatsǁadd__mutmut_44": "equivalent: as mutant 43",
+    "abaw.formats.values.xǁValueStatsǁadd__mutmut_47": "equivalent: as mutant 43",
+    "abaw.formats.values.xǁValueStatsǁadd__mutmut_51": "equivalent: the counts are only compared "
+    "with 0, and subtracting every term keeps each count 0 exactly when no row has the class",
+    "abaw.formats.values.xǁValueStatsǁadd__mutmut_62": "equivalent: as mutant 51, for an AU",
+    "abaw.formats.values.xǁValueStatsǁwarn__mutmut_79": "equivalent: the class field is the first "
+    "field that can add names (MTL: valence, arousal, then expression)",
+    "abaw.formats.values.xǁValueStatsǁwarn__mutmut_89": "equivalent: the default stands only for "
+    "an AU column without a row free of errors, and any default but 0 means 'not judged'",
+    "abaw.formats.values.xǁValueStatsǁwarn__mutmut_91": "equivalent: as mutant 89",
+    "abaw.formats.values.xǁValueStatsǁwarn__mutmut_92": "equivalent: as mutant 89",
+    "abaw.formats.values.x__message__mutmut_48": "equivalent: a class-name field matched an ASCII "
+    "class name, so decoding it never meets an invalid byte (the error handler is never used)",
+    "abaw.formats.values.x__message__mutmut_52": "equivalent: as mutant 48",
+    "abaw.formats.values.x__message__mutmut_53": "equivalent: as mutant 48",
+    "abaw.formats.checks.x__compare_dummy__mutmut_24": "equivalent: called once per submission "
+    "(a submission checked against a template is one file)",
+    "abaw.formats.checks.x__compare_dummy__mutmut_26": "equivalent: as mutant 24",
+    "abaw.formats.checks.x__compare_dummy__mutmut_29": "equivalent: as mutant 24 (the example is "
+    "set from the same row either way)",
+    "abaw.formats.checks.x__align__mutmut_32": "equivalent: any negative marks an image not in "
+    "the test list (trow < 0 / trow >= 0)",
+    "abaw.formats.checks.x__align__mutmut_106": "equivalent: the repeated rows' indices are "
+    "distinct, so every sort kind gives one order",
+    "abaw.formats.checks.x__align__mutmut_108": "equivalent: as mutant 106",
+    "abaw.formats.checks.x__match__mutmut_5": "equivalent: with strict=False parse_keys never "
+    "raises, and only its errors read the line numbers and the file name",
+    "abaw.formats.checks.x__match__mutmut_6": "equivalent: as mutant 5",
+    "abaw.formats.checks.x__match__mutmut_7": "equivalent: as mutant 5 (None is false)",
+    "abaw.formats.checks.x__match__mutmut_29": "equivalent: any negative marks a video not in "
+    "the template (tv < 0 / tv >= 0)",
+    "abaw.formats.checks.x__match__mutmut_30": "equivalent: the last entry is the video of "
+    "unreadable keys, and every use of tv is masked by ~bad",
+    "abaw.formats.checks.x__match__mutmut_31": "equivalent: as mutant 30",
+    "abaw.formats.checks.x__match__mutmut_33": "equivalent: as mutant 30 (unreadable keys get "
+    "some video's entry, masked out)",
+    "abaw.formats.checks.x__match__mutmut_62": "equivalent: np.searchsorted never returns a "
+    "negative index",
+    "abaw.formats.checks.x__match__mutmut_89": "equivalent: any negative marks a row matching no "
+    "template row (trow < 0 / trow >= 0)",
+    "abaw.formats.checks.x__order__mutmut_6": "equivalent: the first rows of distinct template "
+    "rows have distinct template positions (no two equal neighbours)",
+    "abaw.formats.checks.x__missing__mutmut_10": "equivalent: any negative marks a template row "
+    "without a submission row",
+    "abaw.formats.checks.x__missing__mutmut_13": "equivalent: line numbers start at 1",
+    "abaw.formats.checks.x__missing__mutmut_14": "equivalent: line numbers start at 1",
+    "abaw.formats.checks.x__missing__mutmut_116": "equivalent: line numbers start at 1",
+    "abaw.formats.checks.x__missing__mutmut_117": "equivalent: line numbers start at 1",
+    "abaw.formats.checks.x__missing__mutmut_118": "equivalent: a run with no row seen before it "
+    "gets line 2 either way (before + 1 with before = 1, or the fallback 2)",
+    "abaw.formats.checks.x__missing__mutmut_126": "equivalent: it differs only for a run starting "
+    "at template row 1, where last_seen[1] = last_seen[0] (row 1 is missing)",
+    "abaw.formats.checks.x__missing__mutmut_135": "equivalent: a run starting at row 0 has "
+    "before = 0 (row 0 is missing), so the fallback line 2 either way",
+    "abaw.formats.values.x_describe__mutmut_6": "equivalent: the tracks of one value field are "
+    "exactly those of one class field (EXPR, CE, LSD)",
+    "abaw.formats.values.x_describe__mutmut_8": "equivalent: a lone class field is named 'class' "
+    "(only MTL's is named after its task)",
+    "abaw.formats.values.x__field_counts__mutmut_10": "equivalent: as describe's mutant 6",
+    "abaw.formats.values.x__field_counts__mutmut_14": "equivalent: as describe's mutant 8",
+    "abaw.formats.values.x_column_types__mutmut_8": "equivalent: no layout has exactly two blocks "
+    "(one, or MTL's three)",
+    "abaw.formats.values.x_column_types__mutmut_33": "equivalent: the class count is read only for "
+    "class fields",
+    "abaw.formats.checks.x__looks_like_row__mutmut_5": "equivalent: only the first field is read",
+    "abaw.formats.checks.x__looks_like_row__mutmut_8": "equivalent: only the first field is read",
 }
 
 

@@ -9,6 +9,7 @@ hand-made trees here put `44-25-426x240` before `216`.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import data_trees as D
 import numpy as np
@@ -171,3 +172,36 @@ def test_edition3_mtl_test_list_may_sit_at_the_root(place, name, tmp_path):
     assert lay.edition == 3 and lay.mtl_files["test"] == (folder / name).resolve()
     index = load_index(tmp_path, cache=False)
     assert index.ids("MTL", "test") == ["13", "14_right"]
+
+
+@pytest.mark.parametrize("track,edition,what", [("EXPR", 6, "template"), ("MTL", 7, "test list"),
+                                                ("LSD", 4, "test list")])
+def test_without_template_or_root_the_error_says_what_to_pass(track, edition, what, tmp_path):
+    with pytest.raises(AbawError) as e:
+        validate(_any_file(tmp_path), track, edition)
+    assert str(e.value) == (f"{track} edition {edition}: found no {what}, expected --template FILE "
+                            "(the organisers' file) or --root DATASET")
+
+
+def test_no_mtl_test_list_under_the_root_says_where_it_looked(tmp_path):
+    D.affwild(tmp_path, 3)
+    (D.mtl(tmp_path, 3)["folder"] / "MTL_test_set.txt").unlink()
+    with pytest.raises(AbawError) as e:
+        validate(_any_file(tmp_path), "MTL", 3, root=tmp_path)
+    assert str(e.value) == (
+        f"{tmp_path}: found no MTL test list (looked for *test*.txt beside the MTL files, or "
+        "MTL_test_set.txt / Multi_Task_Learning_Challenge_test_set_release.txt under it), "
+        "expected the organisers' file: pass --template FILE")
+
+
+def test_a_template_given_by_name_is_looked_for_under_the_root(twin6, tmp_path):
+    tpl = template_of(twin6, "EXPR")
+    copy = tmp_path / "copy.txt"
+    shutil.copyfile(tpl, copy)
+    report = validate(copy, "EXPR", 6, template=tpl.name, root=twin6)
+    assert report.valid and report.checked["template rows"] == len(tpl.read_text().splitlines()) - 1
+    for root, under in ((None, ""), (twin6, f" or under {twin6}")):
+        with pytest.raises(AbawError) as e:
+            validate(copy, "EXPR", 6, template="no_such_template.txt", root=root)
+        assert str(e.value) == (f"no_such_template.txt: found no such file in {Path.cwd()}{under}, "
+                                "expected the organisers' template or test list")

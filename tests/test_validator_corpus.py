@@ -102,109 +102,173 @@ def video_first(lines, video):
     return [lines[0]] + [lines[i] for i in block] + drop(lines, block)[1:]
 
 
-# (id, track, edition, edit(lines) -> lines or bytes, {kind: count}, words in the first message)
+# (id, track, edition, edit(lines) -> lines or bytes, {kind: count}, the first message after
+# the file's path)
 CASES = [
-    ("empty", "EXPR", 8, lambda x: b"", {"empty_file": 1}, "an empty file"),
-    ("only-whitespace", "VA", 5, lambda x: b"\n\n", {"empty_file": 1}, "only whitespace"),
-    ("header-only", "EXPR", 8, lambda x: x[:1], {"empty_file": 1}, "only the header"),
+    ("empty", "EXPR", 8, lambda x: b"", {"empty_file": 1},
+     ": found an empty file, expected a header line and 57 rows"),
+    ("only-whitespace", "VA", 5, lambda x: b"\n\n", {"empty_file": 1},
+     ": found only whitespace, expected a header line and 57 rows"),
+    ("header-only", "EXPR", 8, lambda x: x[:1], {"empty_file": 1},
+     ": found only the header, expected 57 rows"),
     ("bom", "EXPR", 8, lambda x: b"\xef\xbb\xbf" + "\n".join(x).encode() + b"\n", {"bom": 1},
-     "byte-order mark"),
-    ("crlf", "VA", 5, lambda x: "\r\n".join(x).encode() + b"\r\n", {"line_ending": 1}, "CRLF"),
+     ":1: found a UTF-8 byte-order mark (EF BB BF) before the header, expected the file to "
+     "start with the header"),
+    ("crlf", "VA", 5, lambda x: "\r\n".join(x).encode() + b"\r\n", {"line_ending": 1},
+     ":1: found CRLF (\\r\\n) line ends on 58 of 58 lines, expected LF (\\n) as in the template"),
     ("header-trailing-space", "EXPR", 8, lambda x: [x[0] + " "] + x[1:], {"header": 1},
-     "trailing whitespace"),
-    ("header-missing", "AU", 6, lambda x: x[1:], {"header": 1}, "no header"),
-    ("header-case", "VA", 5, lambda x: [x[0].upper()] + x[1:], {"header": 1}, "letter case"),
+     ":1: found 'image_location,Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other ' "
+     "(trailing whitespace), expected "
+     "'image_location,Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other' byte for "
+     "byte, as in the template"),
+    ("header-missing", "AU", 6, lambda x: x[1:], {"header": 1},
+     ":1: found no header (line 1 is a row: "
+     "'122-60-1920x1080-1/00001.jpg,0,1,1,1,0,0,1,0,1,0,0,0'), expected the header "
+     "'image_location,AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,AU26' on line 1"),
+    ("header-case", "VA", 5, lambda x: [x[0].upper()] + x[1:], {"header": 1},
+     ":1: found 'IMAGE_LOCATION,VALENCE,AROUSAL' (different letter case), expected "
+     "'image_location,valence,arousal' byte for byte, as in the template"),
     ("header-annotation-style", "EXPR", 8, lambda x: [",".join(EXPR_CLASSES)] + x[1:],
-     {"header": 1}, "image_location"),
+     {"header": 1},
+     ":1: found 'Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other', expected "
+     "'image_location,Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other' byte for "
+     "byte, as in the template"),
     ("blank-line-inside", "EXPR", 8, lambda x: x[:5] + [""] + x[5:], {"blank_line": 1},
-     "an empty line"),
-    ("blank-lines-at-end", "VA", 5, lambda x: x + ["", ""], {"blank_line": 2}, "empty line"),
+     ":6: found an empty line, expected no empty lines (one row per line, nothing after the "
+     "last row)"),
+    ("blank-lines-at-end", "VA", 5, lambda x: x + ["", ""], {"blank_line": 2},
+     ":59: found an empty line, expected no empty lines (one row per line, nothing after the "
+     "last row)"),
     ("no-face-rows-skipped", "EXPR", 8, lambda x: drop(x, rows_of(x, "105")[4:7]),
-     {"missing_rows": 1}, "frames 5-7 (3 rows)"),
+     {"missing_rows": 1},
+     ":46: found no rows for frames 5-7 (3 rows) of video '105', expected every template row, "
+     "frames without a face too"),
     ("right-person-skipped", "VA", 5, lambda x: drop(x, rows_of(x, R)), {"missing_video": 1},
-     "each person of a two-person video"),
+     ": found no rows for video '10-60-1280x720_right' (14 template rows; 10-60-1280x720_left "
+     "has rows: each person of a two-person video has its own), expected every video of the "
+     "template"),
     ("whole-video-skipped", "AU", 6, lambda x: drop(x, rows_of(x, "105")), {"missing_video": 1},
-     "'105'"),
+     ": found no rows for video '105' (17 template rows), expected every video of the template"),
     ("extra-video", "EXPR", 8, lambda x: x + [f"999/{f:05d}.jpg,1" for f in (1, 2, 3)],
-     {"extra_video": 1}, "3 rows of video '999'"),
+     {"extra_video": 1},
+     ":59: found 3 rows of video '999', expected only the template's videos"),
     ("people-merged", "EXPR", 8,
      lambda x: drop(x, rows_of(x, L) + rows_of(x, R)) + [f"10-60-1280x720/{f:05d}.jpg,0"
                                                           for f in range(1, 15)],
-     {"extra_video": 1, "missing_video": 2}, "the template has"),
+     {"extra_video": 1, "missing_video": 2},
+     ":31: found 14 rows of video '10-60-1280x720' (the template has 10-60-1280x720_left, "
+     "10-60-1280x720_right), expected only the template's videos"),
     ("off-by-one-extra", "VA", 5,
      lambda x: x[:rows_of(x, "105")[-1] + 1] + ["105/00018.jpg,0.1,0.2"]
-     + x[rows_of(x, "105")[-1] + 1:], {"extra_rows": 1}, "frame 18 of video '105'"),
+     + x[rows_of(x, "105")[-1] + 1:], {"extra_rows": 1},
+     ":59: found 1 row for frame 18 of video '105' not in the template, expected only the "
+     "template's rows (frames 1-17 of 17 rows)"),
     ("off-by-one-short", "AU", 6, lambda x: drop(x, rows_of(x, "105")[-1:]),
-     {"missing_rows": 1}, "frame 17"),
+     {"missing_rows": 1},
+     ":58: found no rows for frame 17 of video '105', expected every template row, frames "
+     "without a face too"),
     ("counter-from-zero", "EXPR", 8, lambda x: counter_from_zero(x, "105"),
-     {"extra_rows": 1, "missing_rows": 1}, "frame 0"),
+     {"extra_rows": 1, "missing_rows": 1},
+     ":42: found 1 row for frame 0 of video '105' not in the template, expected only the "
+     "template's rows (frames 1-17 of 17 rows)"),
     ("counter-names", "VA", 5, lambda x: counter_names(x, "105"), {"frame_name": 17},
-     "'105/00001.jpg'"),
+     ":42: found '105/1.jpg', expected '105/00001.jpg' (copy frame names from the template)"),
     ("duplicate-row", "EXPR", 8, lambda x: x[:9] + [x[8]] + x[9:], {"duplicate_row": 1},
-     "first on line 9"),
-    ("swapped-rows", "AU", 6, lambda x: swap(x, 3, 4), {"row_order": 1}, "template's order"),
+     ":10: found '122-60-1920x1080-1/00008.jpg' again (first on line 9), expected each "
+     "template row once"),
+    ("swapped-rows", "AU", 6, lambda x: swap(x, 3, 4), {"row_order": 1},
+     ":5: found '122-60-1920x1080-1/00003.jpg' after '122-60-1920x1080-1/00004.jpg', expected "
+     "the template's order ('122-60-1920x1080-1/00003.jpg' is on template line 4)"),
     ("video-moved", "EXPR", 8, lambda x: video_first(x, "105"), {"row_order": 1},
-     "template's order"),
+     ":19: found '122-60-1920x1080-1/00001.jpg' after '105/00017.jpg', expected the template's"
+     " order ('122-60-1920x1080-1/00001.jpg' is on template line 2)"),
     ("garbage-key", "VA", 5, lambda x: x[:3] + ["hello,0.1,0.2"] + x[3:], {"bad_key": 1},
-     "'hello'"),
+     ":4: found frame name 'hello', expected <video>/<NNNNN>.jpg as in the template"),
     ("empty-class", "EXPR", 8, lambda x: set_value(x, 6, ""), {"not_a_number": 1},
-     "an empty class"),
+     ":7: found an empty class, expected a number (ASCII digits, sign, point, exponent: what "
+     "pandas reads as one)"),
     ("no-values", "CE", 7, lambda x: x[:6] + [x[6].split(",")[0]] + x[7:], {"field_count": 1},
-     "no value after the frame name"),
+     ":7: found no value after the frame name, expected 1 value field (one class index 0..6; "
+     "the header names the classes)"),
     ("va-three-fields", "VA", 5, lambda x: set_value(x, 2, "0.1,0.2,0.3"), {"field_count": 1},
-     "3 value fields"),
-    ("expr-one-hot", "EXPR", 8, one_hot, {"one_hot": len(VIDEOS) and 57}, "8 columns"),
+     ":3: found 3 value fields '0.1,0.2,0.3', expected 2 value fields (valence,arousal)"),
+    ("expr-one-hot", "EXPR", 8, one_hot, {"one_hot": len(VIDEOS) and 57},
+     ":2: found 8 columns '0,0,1,0,0,0,0,0', expected one class index 0..7 (the argmax)"),
     ("expr-probabilities", "EXPR", 8, lambda x: probs(x, 8), {"one_hot": 57},
-     "one class index 0..7"),
+     ":2: found 8 columns '0.0856,0.2368,0.8013,0.5822,0.0941,0.4331,0.4791,0.1597', expected "
+     "one class index 0..7 (the argmax)"),
     ("expr-class-name", "EXPR", 8, lambda x: set_value(x, 4, "Happiness"), {"class_name": 1},
-     "its class index 4"),
+     ":5: found 'Happiness', expected its class index 4"),
     ("expr-float-class", "EXPR", 8, lambda x: set_value(x, 4, "3.0"), {"class_not_integer": 1},
-     "'3.0'"),
+     ":5: found '3.0', expected an integer class index 0..7 (the argmax)"),
     ("expr-class-8", "EXPR", 8, lambda x: set_value(x, 4, "8"), {"class_range": 1},
-     "a class index 0..7"),
+     ":5: found '8', expected a class index 0..7"),
     ("expr-minus-one", "EXPR", 8, lambda x: set_value(set_value(x, 4, "-1"), 5, "-1"),
-     {"class_range": 2}, "'-1'"),
-    ("ce-class-7", "CE", 7, lambda x: set_value(x, 10, "7"), {"class_range": 1}, "0..6"),
+     {"class_range": 2},
+     ":5: found '-1', expected a class index 0..7"),
+    ("ce-class-7", "CE", 7, lambda x: set_value(x, 10, "7"), {"class_range": 1},
+     ":11: found '7', expected a class index 0..6"),
     ("au-probabilities", "AU", 6, lambda x: probs(x, 12), {"au_not_binary": 57},
-     "threshold the probabilities"),
+     ":2: found AU1 '0.0856', expected 0 or 1 (threshold the probabilities)"),
     ("au-two", "AU", 6, lambda x: set_value(x, 7, ",".join(["2"] + ["0"] * 11)),
-     {"au_not_binary": 1}, "AU1 '2'"),
+     {"au_not_binary": 1},
+     ":8: found AU1 '2', expected 0 or 1 (threshold the probabilities)"),
     ("au-eight-columns", "AU", 6, lambda x: set_value(x, 7, ",".join(["0"] * 8)),
-     {"field_count": 1}, "8 value fields"),
-    ("va-nan", "VA", 5, lambda x: set_value(x, 9, "nan,0.1"), {"not_finite": 1}, "'nan'"),
+     {"field_count": 1},
+     ":8: found 8 value fields '0,0,0,0,0,0,0,0', expected 12 value fields "
+     "(AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,AU26)"),
+    ("va-nan", "VA", 5, lambda x: set_value(x, 9, "nan,0.1"), {"not_finite": 1},
+     ":10: found valence 'nan', expected a finite number"),
     ("va-inf", "VA", 5, lambda x: set_value(x, 9, "0.1,-inf"), {"not_finite": 1},
-     "arousal '-inf'"),
+     ":10: found arousal '-inf', expected a finite number"),
     ("va-out-of-range", "VA", 5, lambda x: set_value(x, 9, "1.5,0.1"), {"va_range": 1},
-     "valence '1.5'"),
-    ("va-word", "VA", 5, lambda x: set_value(x, 9, "abc,0.1"), {"not_a_number": 1}, "'abc'"),
+     ":10: found valence '1.5', expected a value in [-1, 1] (clip)"),
+    ("va-word", "VA", 5, lambda x: set_value(x, 9, "abc,0.1"), {"not_a_number": 1},
+     ":10: found valence 'abc', expected a number (ASCII digits, sign, point, exponent: what "
+     "pandas reads as one)"),
     ("va-space", "VA", 5, lambda x: set_value(x, 9, " 0.25,0.1"), {"whitespace": 1},
-     "' 0.25'"),
+     ":10: found ' 0.25', expected the value without spaces"),
     ("bom+crlf", "EXPR", 8, lambda x: b"\xef\xbb\xbf" + "\r\n".join(x).encode() + b"\r\n",
-     {"bom": 1, "line_ending": 1}, "byte-order mark"),
+     {"bom": 1, "line_ending": 1},
+     ":1: found a UTF-8 byte-order mark (EF BB BF) before the header, expected the file to "
+     "start with the header"),
     ("one-hot+crlf", "EXPR", 8, lambda x: "\r\n".join(one_hot(x)).encode() + b"\r\n",
-     {"one_hot": 57, "line_ending": 1}, "8 columns"),
+     {"one_hot": 57, "line_ending": 1},
+     ":2: found 8 columns '0,0,1,0,0,0,0,0', expected one class index 0..7 (the argmax)"),
     ("skipped+nan+dup", "VA", 5,
      lambda x: set_value(drop(x, rows_of(x, R))[:3] + [x[2]] + drop(x, rows_of(x, R))[3:], 6,
                          "nan,0"),
-     {"missing_video": 1, "not_finite": 1, "duplicate_row": 1}, "no rows for video"),
+     {"missing_video": 1, "not_finite": 1, "duplicate_row": 1},
+     ": found no rows for video '10-60-1280x720_right' (14 template rows; 10-60-1280x720_left "
+     "has rows: each person of a two-person video has its own), expected every video of the "
+     "template"),
     ("mtl-14-fields", "MTL", 7, lambda x: set_value(x, 2, ",".join(["0"] * 14)),
-     {"field_count": 1}, "15 value fields (valence,arousal,expression,AU1"),
+     {"field_count": 1},
+     ":3: found 14 value fields '0,0,0,0,0,0,0,0,0,0,0,0,0,0', expected 15 value fields "
+     "(valence,arousal,expression,AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,AU26)"),
     ("mtl-expr-8", "MTL", 7, lambda x: set_value(x, 2, "0.1,0.2,8," + ",".join(["0"] * 12)),
-     {"class_range": 1}, "'8'"),
+     {"class_range": 1},
+     ":3: found '8', expected a class index 0..7"),
     ("mtl-au-prob", "MTL", 7,
      lambda x: set_value(x, 2, "0.1,0.2,3,0.7," + ",".join(["0"] * 11)),
-     {"au_not_binary": 1}, "AU1 '0.7'"),
-    ("mtl-row-missing", "MTL", 7, lambda x: drop(x, [3]), {"missing_rows": 1}, "frame 9"),
-    ("lsd-image-missing", "LSD", 4, lambda x: drop(x, [5]), {"missing_rows": 1}, "'4.jpg'"),
-    ("lsd-class-6", "LSD", 4, lambda x: set_value(x, 5, "6"), {"class_range": 1}, "0..5"),
+     {"au_not_binary": 1},
+     ":3: found AU1 '0.7', expected 0 or 1 (threshold the probabilities)"),
+    ("mtl-row-missing", "MTL", 7, lambda x: drop(x, [3]), {"missing_rows": 1},
+     ":4: found no rows for frame 9 of video '7-25-1920x1080', expected every template row, "
+     "frames without a face too"),
+    ("lsd-image-missing", "LSD", 4, lambda x: drop(x, [5]), {"missing_rows": 1},
+     ": found no rows for 1 image(s) from '4.jpg' (line 6 of the list), expected every image "
+     "of the test list"),
+    ("lsd-class-6", "LSD", 4, lambda x: set_value(x, 5, "6"), {"class_range": 1},
+     ":6: found '6', expected a class index 0..5"),
     ("lsd-extra-image", "LSD", 4, lambda x: x + ["999.jpg,1"], {"extra_rows": 1},
-     "'999.jpg'"),
+     ":25: found image '999.jpg', expected only the images of the test list"),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_corrupted_file_reports_exactly_its_mistake(case, base, tmp_path):
-    _, track, edition, edit, expected, words = case
+    _, track, edition, edit, expected, message = case
     lines, tpl = base[(track, edition)]
     out = edit(list(lines))
     data = out if isinstance(out, bytes) else ("\n".join(out) + "\n").encode()
@@ -213,10 +277,7 @@ def test_corrupted_file_reports_exactly_its_mistake(case, base, tmp_path):
     report = validate(path, track, edition, template=tpl)
     assert not report.valid
     assert dict(report.counts) == expected, report.text_lines()
-    kind = next(iter(expected))
-    message = str(report.examples[kind][0])
-    assert words in message, message
-    assert "found" in message and "expected" in message
+    assert str(report.examples[next(iter(expected))][0]) == f"{path}{message}"
 
 
 @pytest.mark.parametrize("track,edition", [("EXPR", 8), ("VA", 5), ("AU", 6), ("CE", 7),
@@ -238,25 +299,33 @@ def _zip(path, members: dict):
 
 
 ZIP_CASES = [
-    ("traversal", {"../evil.txt": b"x", "sub.txt": None}, {"zip_unsafe": 1}, "'..'"),
-    ("absolute", {"/etc/evil.txt": b"x", "sub.txt": None}, {"zip_unsafe": 1}, "absolute path"),
-    ("nested", {"folder/inner/sub.txt": None}, {"layout": 1}, "inside a folder"),
+    ("traversal", {"../evil.txt": b"x", "sub.txt": None}, {"zip_unsafe": 1},
+     ": found entry '../evil.txt' that climbs out with '..', expected relative paths inside "
+     "the zip"),
+    ("absolute", {"/etc/evil.txt": b"x", "sub.txt": None}, {"zip_unsafe": 1},
+     ": found entry '/etc/evil.txt' with an absolute path, expected relative paths inside the "
+     "zip"),
+    ("nested", {"folder/inner/sub.txt": None}, {"layout": 1},
+     ": found 'folder/inner/sub.txt' inside a folder, expected the submission file at the top "
+     "level of the zip"),
     ("macos-junk", {"sub.txt": None, "__MACOSX/._sub.txt": b"junk"}, {"unexpected_file": 1},
-     "system file"),
-    ("two-files", {"sub.txt": None, "notes.txt": b"hello"}, {"layout": 1}, "2 files"),
-    ("empty-zip", {}, {"empty_file": 1}, "no files"),
+     ": found '__MACOSX/._sub.txt' (system file), expected only submission files"),
+    ("two-files", {"sub.txt": None, "notes.txt": b"hello"}, {"layout": 1},
+     ": found 2 files ('sub.txt', 'notes.txt'), expected exactly one submission file"),
+    ("empty-zip", {}, {"empty_file": 1},
+     ": found no files, expected one submission file"),
 ]
 
 
 @pytest.mark.parametrize("case", ZIP_CASES, ids=[c[0] for c in ZIP_CASES])
 def test_corrupted_zip(case, base, tmp_path):
-    _, members, expected, words = case
+    _, members, expected, message = case
     lines, tpl = base[("EXPR", 8)]
     valid = ("\n".join(lines) + "\n").encode()
     path = _zip(tmp_path / "s.zip", {k: valid if v is None else v for k, v in members.items()})
     report = validate(path, "EXPR", 8, template=tpl)
     assert dict(report.counts) == expected, report.text_lines()
-    assert words in str(report.examples[next(iter(expected))][0])
+    assert str(report.examples[next(iter(expected))][0]) == f"{path}{message}"
     assert not (tmp_path / "evil.txt").exists()
 
 
@@ -301,25 +370,33 @@ def _cut_last(data: bytes) -> bytes:
 
 PV_CASES = [
     ("right-file-missing", lambda f: {k: v for k, v in f.items() if k != f"{R}.txt"},
-     {"missing_video": 1}, "each person has its own file"),
-    ("extra-file", lambda f: {**f, "777.txt": f["105.txt"]}, {"extra_video": 1}, "'777.txt'"),
+     {"missing_video": 1},
+     ": found no file 10-60-1280x720_right.txt; 10-60-1280x720_left is there: each person has "
+     "its own file, expected one file per test video or person"),
+    ("extra-file", lambda f: {**f, "777.txt": f["105.txt"]}, {"extra_video": 1},
+     ": found file '777.txt', expected only the test videos' files"),
     ("one-frame-short", lambda f: {**f, "105.txt": _cut_last(f["105.txt"])}, {"length": 1},
-     "16 rows"),
+     "105.txt: found 16 rows, expected 17 (one per frame of 105, frames 1-17; -1 row)"),
     ("nested-folder", lambda f: {f"a/b/{k}": v for k, v in f.items()}, {"layout": 4},
-     "nested or unknown folder"),
-    ("csv-file", lambda f: {**f, "readme.csv": b"x"}, {"unexpected_file": 1}, "'readme.csv'"),
+     ": found 'a/b/10-60-1280x720_left.txt' in a nested or unknown folder, expected "
+     "<video>.txt at the top level or in one of VA, VA_Estimation_Challenge, VA_Set/"),
+    ("csv-file", lambda f: {**f, "readme.csv": b"x"}, {"unexpected_file": 1},
+     ": found 'readme.csv', expected only <video>.txt files"),
     ("two-places", lambda f: {(("VA/" + k) if k == "105.txt" else k): v
-                              for k, v in f.items()}, {"layout": 1}, "2 places"),
+                              for k, v in f.items()}, {"layout": 1},
+     ": found files spread over 2 places (VA, top level), expected one place"),
 ]
 
 
 @pytest.mark.parametrize("case", PV_CASES, ids=[c[0] for c in PV_CASES])
 def test_corrupted_per_video_folder(case, per_video, tmp_path):
-    _, edit, expected, words = case
+    _, edit, expected, message = case
     root = _folder(tmp_path, edit(dict(per_video[("VA", 3)])))
     report = validate(root, "VA", 3, test_list=list(VIDEOS), lengths=dict(VIDEOS))
     assert dict(report.counts) == expected, report.text_lines()
-    assert words in str(report.examples[next(iter(expected))][0])
+    # problems of the folder name it; problems inside a file name the file, as in the folder
+    where = f"{root}" if message.startswith(":") else ""
+    assert str(report.examples[next(iter(expected))][0]) == where + message
 
 
 def test_per_video_header_of_another_edition(per_video, tmp_path):
@@ -356,7 +433,10 @@ def test_per_video_layouts_and_zip_are_valid(layout, tmp_path):
 def test_without_lengths_the_report_says_what_was_not_checked(per_video, tmp_path):
     report = validate(_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3)
     assert not report.valid and report.verdict == "not checked" and report.errors == 0
-    assert "the test videos and their lengths" in report.unchecked[0]
+    assert report.unchecked == ["the test videos and their lengths (pass --root: the dataset with "
+                                "the test videos)"]
     report = validate(_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3,
                       test_list=list(VIDEOS))
-    assert report.verdict == "not checked" and "per-video lengths" in report.unchecked[0]
+    assert report.verdict == "not checked"
+    assert report.unchecked == ["the per-video lengths (pass --root: the dataset with the test "
+                                "videos)"]

@@ -67,10 +67,10 @@ def check_file(report: Report, file: str, data: bytes, track: str, edition: int,
             _compare_dummy(stats, lines, vstart, ends, template)
     else:
         vstart, has_sep = starts, np.ones(len(body), bool)
-        if expected_rows is not None and expected_rows >= 0 and len(body) != expected_rows:
+        if expected_rows is not None and len(body) != expected_rows:
             diff = len(body) - expected_rows
             report.add("length", file, None, f"{len(body)} rows",
-                       f"{expected_rows} (one per frame of {video or 'the video'}, frames 1-"
+                       f"{expected_rows} (one per frame of {video}, frames 1-"
                        f"{expected_rows}; {diff:+d} row{'s' if abs(diff) > 1 else ''})")
     check_values(report, file, lines, body + 1, vstart, ends, has_sep, track, edition, stats)
 
