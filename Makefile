@@ -31,7 +31,7 @@ coverage: install
 	$(PY) -m pytest -q --cov=abaw --cov=tracks --cov-report=term-missing:skip-covered \
 	  --cov-report=html
 
-# mutation testing (mutmut) of the score-critical modules, one group after another (hours on
+# mutation testing (mutmut) of the score-critical modules, one group after another (~2 hours on
 # 2 cores); `make mutate group=metrics` runs one: metrics, core, writers, validator, post, index
 mutate: install
 	$(PY) eval/mutate.py $(if $(group),$(group),--all)
