@@ -215,7 +215,8 @@ def write_readme(path: Path, text: str, seeds: list[int]) -> None:
                "seeds column); with one seed, differences within about 0.02 are noise. "
                "Score: the cross-fitted validation estimate of the post-processed score (CE has "
                "no validation set: its hidden test score); train time: the whole run here, stages "
-               "included.")
+               "included, on a machine shared with other jobs. \"not measured yet\": no run "
+               "here so far; \"-\" without the ingredient: that run not made (`--no-ablation`).")
     block = f"{START}\n{caption}\n\n{text}\n{END}"
     old = path.read_text() if path.is_file() else ""
     if START in old and END in old:
