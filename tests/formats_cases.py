@@ -63,6 +63,15 @@ def write_list(tmp: Path, track: str, edition: int, style: str = "empty") -> Pat
     return path
 
 
+def write_folder(tmp: Path, files: dict) -> Path:
+    """`tmp/sub` holding `files` (relative name -> bytes): a submission given as a folder."""
+    root = tmp / "sub"
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
 def id_list(tmp: Path, videos=None) -> Path:
     path = Path(tmp) / "test_list.txt"
     path.write_text("\n".join(videos or VIDEOS) + "\n")

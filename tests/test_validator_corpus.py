@@ -12,7 +12,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from formats_cases import VIDEOS, id_list, make_preds, write_list
+from formats_cases import VIDEOS, id_list, make_preds, write_folder, write_list
 
 from abaw.formats import validate, write_submission
 
@@ -356,14 +356,6 @@ def per_video(tmp_path_factory):
     return out
 
 
-def _folder(tmp, files: dict):
-    root = tmp / "sub"
-    for name, data in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    return root
-
-
 def _cut_last(data: bytes) -> bytes:
     return b"\n".join(data.split(b"\n")[:-2]) + b"\n"
 
@@ -391,7 +383,7 @@ PV_CASES = [
 @pytest.mark.parametrize("case", PV_CASES, ids=[c[0] for c in PV_CASES])
 def test_corrupted_per_video_folder(case, per_video, tmp_path):
     _, edit, expected, message = case
-    root = _folder(tmp_path, edit(dict(per_video[("VA", 3)])))
+    root = write_folder(tmp_path, edit(dict(per_video[("VA", 3)])))
     report = validate(root, "VA", 3, test_list=list(VIDEOS), lengths=dict(VIDEOS))
     assert dict(report.counts) == expected, report.text_lines()
     # problems of the folder name it; problems inside a file name the file, as in the folder
@@ -402,7 +394,7 @@ def test_corrupted_per_video_folder(case, per_video, tmp_path):
 def test_per_video_header_of_another_edition(per_video, tmp_path):
     files = dict(per_video[("EXPR", 3)])
     files["105.txt"] = files["105.txt"].replace(b",Other\n", b"\n", 1)   # the 7-class header
-    report = validate(_folder(tmp_path, files), "EXPR", 3, lengths=dict(VIDEOS))
+    report = validate(write_folder(tmp_path, files), "EXPR", 3, lengths=dict(VIDEOS))
     assert dict(report.counts) == {"header": 1}
     assert "Other" in str(report.examples["header"][0])
 
@@ -411,7 +403,7 @@ def test_edition1_au_with_twelve_columns_is_rejected(per_video, tmp_path):
     files = dict(per_video[("AU", 1)])
     rows = files["105.txt"].split(b"\n")
     files["105.txt"] = b"\n".join(rows[:1] + [r + b",0,0,0,0" for r in rows[1:-1]]) + b"\n"
-    report = validate(_folder(tmp_path, files), "AU", 1, lengths=dict(VIDEOS))
+    report = validate(write_folder(tmp_path, files), "AU", 1, lengths=dict(VIDEOS))
     assert dict(report.counts) == {"field_count": 17}
 
 
@@ -431,11 +423,11 @@ def test_per_video_layouts_and_zip_are_valid(layout, tmp_path):
 
 
 def test_without_lengths_the_report_says_what_was_not_checked(per_video, tmp_path):
-    report = validate(_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3)
+    report = validate(write_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3)
     assert not report.valid and report.verdict == "not checked" and report.errors == 0
     assert report.unchecked == ["the test videos and their lengths (pass --root: the dataset with "
                                 "the test videos)"]
-    report = validate(_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3,
+    report = validate(write_folder(tmp_path, dict(per_video[("VA", 3)])), "VA", 3,
                       test_list=list(VIDEOS))
     assert report.verdict == "not checked"
     assert report.unchecked == ["the per-video lengths (pass --root: the dataset with the test "

@@ -11,7 +11,7 @@ import io
 import zipfile
 
 import pytest
-from formats_cases import VIDEOS, key, write_list
+from formats_cases import VIDEOS, key, write_folder, write_list
 
 from abaw import protocol
 from abaw.formats import validate
@@ -28,14 +28,6 @@ def per_video_files():
     header = protocol.rules("VA", 3).prediction_header
     return {f"{v}.txt": "".join([header + "\n"] + [va_row(f) + "\n" for f in range(1, n + 1)])
             .encode() for v, n in VIDEOS.items()}
-
-
-def folder(tmp_path, files: dict):
-    root = tmp_path / "sub"
-    for name, data in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    return root
 
 
 def packed(path, files: dict):
@@ -99,7 +91,7 @@ PER_VIDEO = [
 @pytest.mark.parametrize("case", PER_VIDEO, ids=[c[0] for c in PER_VIDEO])
 def test_per_video_problems_name_file_found_and_expected(case, tmp_path):
     _, edit, message = case
-    root = folder(tmp_path, edit(per_video_files()))
+    root = write_folder(tmp_path, edit(per_video_files()))
     report = validate(root, "VA", 3, lengths=dict(VIDEOS))
     where = f"{root}" if message.startswith(":") else ""
     assert lines_of(report)[0] == where + message, report.text_lines()
@@ -112,12 +104,12 @@ def test_per_video_problems_past_the_first_are_each_reported(tmp_path):
     files.update({"0notes.md": b"x", "VA/105.txt": files["105.txt"],
                   "VA/122-60-1920x1080-1.txt": files["122-60-1920x1080-1.txt"],
                   f"{R}.txt": files[f"{R}.txt"] + b"0.100,0.200\n"})
-    report = validate(folder(tmp_path, files), "VA", 3, lengths=dict(VIDEOS))
+    report = validate(write_folder(tmp_path, files), "VA", 3, lengths=dict(VIDEOS))
     assert dict(report.counts) == {"unexpected_file": 1, "layout": 3, "length": 1}
 
 
 def test_a_folder_without_video_files_misses_every_video(tmp_path):
-    report = validate(folder(tmp_path, {"notes.md": b"x"}), "VA", 3, lengths=dict(VIDEOS))
+    report = validate(write_folder(tmp_path, {"notes.md": b"x"}), "VA", 3, lengths=dict(VIDEOS))
     assert dict(report.counts) == {"unexpected_file": 1, "missing_video": 4}
 
 
@@ -131,14 +123,14 @@ def test_without_lengths_an_empty_file_expects_one_row_per_frame(tmp_path):
     files = per_video_files()
     files["105.txt"] = b""
     files[f"{R}.txt"] = files[f"{R}.txt"].split(b"\n")[0] + b"\n"
-    report = validate(folder(tmp_path, files), "VA", 3)
+    report = validate(write_folder(tmp_path, files), "VA", 3)
     assert lines_of(report) == [
         f"{R}.txt: found only the header, expected one row per frame after the header",
         "105.txt: found an empty file, expected a header line and one row per frame"]
 
 
 def test_a_valid_folder_counts_what_was_checked(tmp_path):
-    report = validate(folder(tmp_path, per_video_files()), "VA", 3, lengths=dict(VIDEOS))
+    report = validate(write_folder(tmp_path, per_video_files()), "VA", 3, lengths=dict(VIDEOS))
     assert report.valid
     assert dict(report.checked) == {"files": 4, "rows": sum(VIDEOS.values()), "videos": 4}
 
@@ -146,11 +138,11 @@ def test_a_valid_folder_counts_what_was_checked(tmp_path):
 def test_unknown_lengths_leave_the_row_counts_unchecked(tmp_path):
     files = per_video_files()
     files["105.txt"] += b"0.100,0.200\n"
-    report = validate(folder(tmp_path, files), "VA", 3, lengths={v: -1 for v in VIDEOS})
+    report = validate(write_folder(tmp_path, files), "VA", 3, lengths={v: -1 for v in VIDEOS})
     assert report.verdict == "not checked" and report.errors == 0
     assert report.unchecked == ["the per-video lengths (pass --root: the dataset with the test "
                                 "videos)"]
-    report = validate(folder(tmp_path, files), "VA", 3, lengths={**VIDEOS, "105": -1})
+    report = validate(write_folder(tmp_path, files), "VA", 3, lengths={**VIDEOS, "105": -1})
     assert report.valid, report.text_lines()
 
 
