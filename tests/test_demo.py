@@ -1,9 +1,10 @@
 """`abaw demo`: its table says what each score is and keeps every digit in a pipe, it writes one
-report per track, and it remakes a cached twin made from another plan."""
+report per track, and it remakes a cached twin made from another plan or generator."""
 
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 from abaw.cli import demo
 from abaw.pipeline import Outcome
@@ -44,6 +45,23 @@ def test_a_twin_of_another_plan_is_made_again(tmp_path, monkeypatch):
     (root / demo.MARKER).write_text("ok\n")               # a twin of an earlier plan
     demo.twin_for("va", tmp_path, quiet=True, size="tiny")
     assert len(made) == 2 and (root / "data.txt").read_text() == "1"
+    monkeypatch.setattr("abaw.data.synth.generator_digest", lambda: "drawn-otherwise")
+    demo.twin_for("va", tmp_path, quiet=True, size="tiny")  # same plan, another generator
+    assert len(made) == 3 and (root / "data.txt").read_text() == "2"
+
+
+def test_the_generator_digest_follows_its_source(tmp_path, monkeypatch):
+    import abaw.data.synth as synth
+
+    first = synth.generator_digest()
+    fake = tmp_path / "synth" / "__init__.py"
+    fake.parent.mkdir()
+    for path in Path(synth.__file__).parent.glob("*.py"):
+        (fake.parent / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(synth, "__file__", str(fake))
+    assert synth.generator_digest() == first
+    (fake.parent / "faces.py").write_text((fake.parent / "faces.py").read_text() + "\n# redrawn\n")
+    assert synth.generator_digest() != first
 
 
 def test_demo_prints_the_table_and_writes_a_report_per_track(tmp_path):

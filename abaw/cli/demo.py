@@ -33,15 +33,15 @@ NOTES = (
 
 def twin_for(key: str, base: Path, quiet: bool, size: str = "small", seed: int = 0) -> Path:
     """The twin the demo of track `key` (va, expr, ...) runs on, generated once (a finished tree
-    has its marker file, naming the plan it was made from; a tree of another plan is made
-    again)."""
-    from abaw.data.synth import SIZES, synthesize
+    has its marker file, naming the plan and the generator it was made by; a tree of another
+    plan or generator is made again)."""
+    from abaw.data.synth import SIZES, generator_digest, synthesize
     from abaw.progress import shown
 
     edition = DEMO_EDITIONS[key]
     root = base / f"twin-ed{edition}-{size}-seed{seed}"
     marker = root / MARKER
-    plan = f"{SIZES[size]!r}\n"
+    plan = f"{SIZES[size]!r}\ngenerator {generator_digest()}\n"
     if marker.is_file() and marker.read_text() == plan:
         return root
     if marker.is_file():                    # made by an earlier version of the twin

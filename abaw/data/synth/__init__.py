@@ -34,7 +34,18 @@ from abaw import protocol
 from abaw.data.synth.plan import SIZES, TRUTH, make_plan
 from abaw.errors import AbawError
 
-__all__ = ["synthesize", "read_truth", "SIZES", "TRUTH"]
+__all__ = ["synthesize", "read_truth", "generator_digest", "SIZES", "TRUTH"]
+
+
+def generator_digest() -> str:
+    """A digest of the twin generator's own source: a twin made by other code (a renderer that
+    draws faces differently, other noise) is another twin, even when its plan is the same."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def synthesize(out, edition: int = protocol.LATEST_EDITION, size: str = "small", seed: int = 0,
