@@ -9,6 +9,7 @@ hand-made trees here put `44-25-426x240` before `216`.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import data_trees as D
@@ -205,3 +206,56 @@ def test_a_template_given_by_name_is_looked_for_under_the_root(twin6, tmp_path):
             validate(copy, "EXPR", 6, template="no_such_template.txt", root=root)
         assert str(e.value) == (f"no_such_template.txt: found no such file in {Path.cwd()}{under}, "
                                 "expected the organisers' template or test list")
+
+
+# --- the rows file of --root, and files named under it ---------------------------------------
+
+def test_root_is_indexed_as_the_edition_given(tmp_path):
+    """A tree that editions 6, 8 and 10 share, with a template named without its edition: the
+    edition given says which one it is (detecting it would ask for --edition)."""
+    tree = D.affwild(tmp_path, 8)
+    header = protocol.rules("EXPR", 8).prediction_header
+    D.write(tree.ann / "Expr_test_set_example.txt",
+            header + "\n" + "".join(f"216/{f:05d}.jpg,\n" for f in range(1, 13)))
+    sub = tmp_path / "s.txt"
+    sub.write_text(header + "\n" + "".join(f"216/{f:05d}.jpg,{f % 8}\n" for f in range(1, 13)))
+    report = validate(sub, "EXPR", 8, root=tmp_path)
+    assert report.valid and report.checked["template rows"] == 12, report.text_lines()
+
+
+def test_a_test_list_given_by_name_is_looked_for_under_the_root(tmp_path):
+    D.affwild(tmp_path, 3)
+    listed = D.mtl(tmp_path, 3)["test"]
+    sub = tmp_path / "s.txt"
+    sub.write_text(protocol.MTL_HEADER + "\n" + "".join(
+        f"{v}/{f:05d}.jpg,0.1,0.2,3,{','.join('0' * 12)}\n" for v, f in listed))
+    report = validate(sub, "MTL", 3, test_list="MTL_test_set.txt", root=tmp_path)
+    assert report.checked["template rows"] == len(listed) and report.errors == 0
+
+
+def _index_copy(twin6, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(twin6, root)
+    return load_index(root, 6, cache=False)
+
+
+def test_an_index_whose_template_is_gone_says_where_it_looked(twin6, tmp_path):
+    index = _index_copy(twin6, tmp_path)
+    template_of(index.root, "EXPR").unlink()             # indexed, then deleted
+    with pytest.raises(AbawError) as e:
+        validate(_any_file(tmp_path), "EXPR", 6, root=index)
+    assert str(e.value).startswith(f"{index.root}: found no EXPR template (looked for ")
+
+
+def test_test_rows_from_two_files_ask_for_the_template(twin6, tmp_path):
+    index = _index_copy(twin6, tmp_path)
+    tpl = template_of(index.root, "EXPR")
+    shutil.copyfile(tpl, tpl.with_name("other.txt"))
+    seqs = index.sequences["EXPR"]
+    first = index.ids("EXPR", "test")[0]
+    seqs[first] = replace(seqs[first], source=str(tpl.with_name("other.txt")
+                                                  .relative_to(index.root)))
+    with pytest.raises(AbawError) as e:
+        validate(_any_file(tmp_path), "EXPR", 6, root=index)
+    assert str(e.value).startswith(f"index of {index.root}: found EXPR test rows from 2 files (")
+    assert str(e.value).endswith("expected one template: pass --template FILE")

@@ -118,6 +118,18 @@ def test_the_templates_dummy_values_are_a_warning(track, dummy, tmp_path):
     assert "template_dummy" not in own.counts
 
 
+def test_a_copy_of_a_template_of_ten_rows_is_the_templates_values(tmp_path):
+    tpl = tmp_path / "t.txt"
+    tpl.write_text("\n".join(["image_location,valence,arousal"]
+                             + [f"{k},0.5,-0.5" for k in ROWS[:10]]) + "\n")
+    sub = tmp_path / "s.txt"
+    sub.write_bytes(tpl.read_bytes())
+    report = validate(sub, "VA", 6, template=tpl)
+    assert [str(p) for p in report.examples["template_dummy"]] == [
+        f"{sub}: found the template's own values on all 10 rows ('0.5,-0.5'), expected the "
+        "model's predictions (the template's values are placeholders)"]
+
+
 def _other(track):
     return {"VA": "0.1,0.2", "EXPR": "1", "AU": ",".join(["0"] * 12), "CE": "5"}[track]
 

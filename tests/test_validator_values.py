@@ -35,6 +35,7 @@ SPELLINGS = [
      "point, exponent: what pandas reads as one)"),
     ("AU1", "+1", None),                                 # pandas reads 1
     ("AU1", " 1", "found ' 1', expected the value without spaces"),
+    ("AU2", "0 ", "found '0 ', expected the value without spaces"),   # 0 itself is binary
     ("AU1", "1e0", "found AU1 '1e0', expected 0 or 1 (threshold the probabilities)"),
     ("AU2", "inf", "found AU2 'inf', expected a finite number"),
 ]
@@ -161,3 +162,28 @@ def test_warnings_need_enough_values(tmp_path):
     for n in (least - 1, least):                     # class 7 (Other) never predicted
         report = one_video(tmp_path, "EXPR", [str(i % 7) for i in range(n)])
         assert report.kinds() == ({"class_never_predicted"} if n >= least else set()), n
+
+
+def test_the_range_of_a_column_spans_every_file(tmp_path):
+    """Valence reaches its largest value, and arousal its smallest, in the first files; the last
+    file holds that one value throughout: neither column is constant over the submission."""
+    def row(k, i):
+        last = k == len(LONG) - 1
+        return "0.500,0.500" if last else f"{0.5 - (i % 5) / 10:.3f},{0.5 + (i % 5) / 10:.3f}"
+    root = per_video(tmp_path, "VA", 3, row)
+    report = validate(root, "VA", 3, lengths=LONG)
+    assert report.valid and report.warnings == 0, report.text_lines()
+
+
+def test_values_in_exponent_notation_count_in_the_warnings(tmp_path):
+    """Valence written `%.1e` (`-1.2e-01`: 0.12, two decimals) is rounded; arousal written `5e-01`
+    on every row is one constant value."""
+    root = per_video(tmp_path, "VA", 3, lambda k, i: f"{(i % 9 - 4) / 8:.1e},5e-01")
+    report = validate(root, "VA", 3, lengths=LONG)
+    assert [str(p) for p in report.problems()] == [
+        f"{root}: found all 480 valence/arousal values written with at most 2 decimals, expected "
+        "at least 3 decimals (e.g. 6): rounding lowers CCC",
+        f"{root}: found arousal 0.5 on all 240 rows, expected values that vary (a constant "
+        "prediction scores CCC 0)"]
+    root = per_video(tmp_path / "x", "VA", 3, lambda k, i: f"{(i % 9 - 4) / 8:.3e},{i / 1e3:.0e}")
+    assert validate(root, "VA", 3, lengths=LONG).warnings == 0    # -1.250e-01: 4 decimals

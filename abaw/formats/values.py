@@ -234,11 +234,22 @@ def _check_fields(report, file, lines, commas, line_no, vstart, vend, types, tra
             np.ones(len(values), bool)
         va = np.flatnonzero(col_kind[0] == "va")
         decimals = None
-        if len(va):                              # decimals as written, plain decimals only
+        if len(va):                              # decimals as written
             ok = plain[clean][:, va]
             decimals = ts.fraction_digits(lines.buf, starts[clean][:, va][ok],
                                           lengths[clean][:, va][ok])
+            other = np.argwhere(clean[:, None] & (col_kind == "va") & (codes == ts.OTHER))
+            places = [_decimal_places(data[int(starts[r, c]):int(starts[r, c] + lengths[r, c])])
+                      for r, c in other.tolist()]
+            decimals = np.concatenate([decimals, np.array(places, np.int64)])
         stats.add(values[clean], decimals)
+
+
+def _decimal_places(raw: bytes) -> int:
+    """Decimal places of the last digit of a number that is not a plain decimal (`2.5e-01`: 2,
+    `5e-01`: 1, `1.5e+01`: 0; a plain decimal of more digits than the fast parser takes)."""
+    mantissa, _, exponent = raw.strip(ASCII_BLANKS).lower().partition(b"e")
+    return max(len(mantissa.partition(b".")[2]) - int(exponent or 0), 0)
 
 
 def _message(kind, data, starts, lengths, r, c, types, track, edition):
