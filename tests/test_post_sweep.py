@@ -7,17 +7,19 @@ import numpy as np
 import pytest
 from post_cases import case
 
+from abaw.post import impute as imp
 from abaw.post.params import PostParams
-from abaw.post.tune import evaluate, tune
+from abaw.post.tune import ValTruth, evaluate, tune
 
 
 def test_the_sweep_holds_each_windows_score_and_the_choice_is_its_best(tmp_path):
     ps, truth = case("VA", np.random.default_rng(4), n_videos=4)
-    params = tune(ps, truth, kinds=("mean", "median"), windows=(1, 5, 15))
+    told = []
+    params = tune(ps, truth, kinds=("mean", "median"), windows=(1, 2, 5, 15), progress=told.append)
     sweep = params.scores["sweep"]
     assert set(sweep) == {"valence", "arousal"}
-    assert [w for w, _ in sweep["valence"]["mean"]] == [1, 5, 15]
-    assert [w for w, _ in sweep["valence"]["median"]] == [5, 15]   # window 1 once: the input
+    assert [w for w, _ in sweep["valence"]["mean"]] == [1, 2, 5, 15]
+    assert [w for w, _ in sweep["valence"]["median"]] == [2, 5, 15]   # window 1 once: the input
     for group, part in (("valence", "CCC_V"), ("arousal", "CCC_A")):
         for kind, curve in sweep[group].items():
             for w, value in curve:
@@ -26,9 +28,66 @@ def test_the_sweep_holds_each_windows_score_and_the_choice_is_its_best(tmp_path)
                                               abs=1e-6)
         best = max((v, k, w) for k, c in sweep[group].items() for w, v in c)
         assert params.smooth[group] == {"kind": best[1], "window": best[2]}
+        assert f"{group}: {best[1]} window {best[2]} -> {best[0]:.4f}" in told
+    assert len(told) == 2
+    # the whole score and its parts, before and after
+    for key, scored in (("raw", imp.impute(ps)), ("tuned", params.apply(ps))):
+        assert params.scores[key] == pytest.approx(evaluate(scored, truth).value, abs=1e-6)
+        assert params.scores[f"{key}_parts"] == pytest.approx(evaluate(scored, truth).parts,
+                                                               abs=1e-6)
     # the record survives the JSON round trip, and an older file without it still loads
     again = PostParams.load(params.save(tmp_path / "post.json"))
     assert again.scores["sweep"] == json.loads(json.dumps(sweep))
     old = params.to_dict()
     del old["scores"]["sweep"]
     assert PostParams.from_dict(old).scores.get("sweep") is None
+
+
+def f1_terms(values, truth, thresholds, zero_division):
+    """(A, T) per-AU F1 = 2TP / (2TP + FP + FN) of `values` (M, A) >= each threshold (T,), with
+    `zero_division` where nothing is predicted nor true."""
+    decided = values[:, :, None] >= np.asarray(thresholds)[None, None, :]
+    y = truth[:, :, None]
+    tp, fp, fn = (decided & y).sum(0), (decided & ~y).sum(0), (~decided & y).sum(0)
+    den = 2 * tp + fp + fn
+    return np.where(den > 0, 2 * tp / np.maximum(den, 1), zero_division)
+
+
+@pytest.mark.parametrize("thresholds", [True, False])
+@pytest.mark.parametrize("choices", [{}, {"zero_division": 1.0}])
+def test_au_sweep_values_are_f1_at_the_best_or_the_default_thresholds(thresholds, choices):
+    # AUs 0 and 1 are never active; the model gives AU 0 below 0.5 everywhere, so that even the
+    # raw outputs leave it undecided (a term of zero_division); AU 1's best threshold predicts it
+    # nowhere with zero_division 1 (and is 0.5, the tie-break, with 0).
+    ps, truth = case("AU", np.random.default_rng(6), n_videos=3, mean_len=300)
+    ps = ps.replace(outputs=ps.outputs * np.where(np.arange(12) == 0, 0.45, 1.0).astype(np.float32))
+    never = {v: (f, np.where(np.arange(y.shape[1]) < 2, np.minimum(y, 0), y))
+             for v, (f, y) in truth.per_video.items()}
+    truth = ValTruth("AU", never)
+    params = tune(ps, truth, kinds=("mean", "median"), windows=(1, 9), thresholds=thresholds,
+                  **choices)
+    zd = choices.get("zero_division", 0.0)
+    candidates = np.arange(1, 128) / 128
+    for kind, curve in params.scores["sweep"]["AU"].items():
+        for w, value in curve:
+            smoothed = PostParams("AU", 8, smooth={"AU": {"kind": kind, "window": w}}).apply(ps)
+            target = truth.align(smoothed)["AU"]
+            x, y = smoothed.outputs[target.rows].astype(np.float64), target.labels.astype(bool)
+            terms = (f1_terms(x, y, candidates, zd).max(1) if thresholds
+                     else f1_terms(x, y, [0.5], zd)[:, 0])
+            assert value == pytest.approx(terms.mean(), abs=1e-9), (kind, w)
+    raw = imp.impute(ps)
+    target = truth.align(raw)["AU"]
+    x, y = raw.outputs[target.rows].astype(np.float64), target.labels.astype(bool)
+    assert params.scores["raw"] == pytest.approx(f1_terms(x, y, [0.5], zd).mean(), abs=1e-9)
+    if not thresholds:
+        assert params.thresholds is None
+        return
+    smoothed = params.apply(ps)
+    target = truth.align(smoothed)["AU"]
+    x, y = smoothed.outputs[target.rows].astype(np.float64), target.labels.astype(bool)
+    chosen = f1_terms(x, y, candidates, zd)
+    picked = np.diag(f1_terms(x, y, params.thresholds, zd))
+    np.testing.assert_allclose(picked, chosen.max(1), atol=1e-12)
+    assert (params.thresholds[1] > x[:, 1].max()) == (zd == 1.0)
+    assert params.scores["tuned"] == pytest.approx(picked.mean(), abs=1e-9)
