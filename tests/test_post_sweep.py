@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from post_cases import case
 
+from abaw.core.prediction_set import PredictionSet
 from abaw.post import impute as imp
 from abaw.post.params import PostParams
 from abaw.post.tune import ValTruth, evaluate, tune
@@ -91,3 +92,19 @@ def test_au_sweep_values_are_f1_at_the_best_or_the_default_thresholds(thresholds
     np.testing.assert_allclose(picked, chosen.max(1), atol=1e-12)
     assert (params.thresholds[1] > x[:, 1].max()) == (zd == 1.0)
     assert params.scores["tuned"] == pytest.approx(picked.mean(), abs=1e-9)
+
+
+@pytest.mark.parametrize("options", [{}, {"logit_adjust": True}])
+def test_a_set_that_nothing_improves_keeps_the_input_and_records_no_bias(options):
+    # Each video's outputs are constant and already right: every kind and window scores the
+    # same, so the input (the first kind, window 1) is kept, and no class bias is recorded.
+    probs = np.full((3, 8), 0.3 / 7)
+    probs[np.arange(3), [0, 1, 2]] = 0.7
+    per_video = {f"v{i}": (np.arange(1, 41), np.tile(probs[i], (40, 1))) for i in range(3)}
+    ps = PredictionSet.from_videos("EXPR", 8, per_video)
+    truth = ValTruth("EXPR", {v: (f, np.full(40, i, float))
+                              for i, (v, (f, _)) in enumerate(per_video.items())})
+    params = tune(ps, truth, kinds=("mean", "median"), windows=(1, 5, 9), **options)
+    assert params.smooth == {"EXPR": {"kind": "mean", "window": 1}}
+    assert params.bias is None and params.logit_adjust in (None, 0.0)
+    assert params.scores["tuned"] == params.scores["raw"] == pytest.approx(3 / 8)
