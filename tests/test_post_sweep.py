@@ -108,3 +108,21 @@ def test_a_set_that_nothing_improves_keeps_the_input_and_records_no_bias(options
     assert params.smooth == {"EXPR": {"kind": "mean", "window": 1}}
     assert params.bias is None and params.logit_adjust in (None, 0.0)
     assert params.scores["tuned"] == params.scores["raw"] == pytest.approx(3 / 8)
+
+
+@pytest.mark.parametrize("impute,ignore_imputed", [("nearest", False), ("ffill", True),
+                                                   (None, True)])
+def test_the_imputation_tuned_with_is_the_one_recorded_and_applied(impute, ignore_imputed):
+    # None: rows without an output stay so; windows that skip them fill them when smoothing
+    ps, truth = case("EXPR", np.random.default_rng(8), n_videos=3, mean_len=200, noise=1.3)
+    params = tune(ps, truth, kinds=("mean",), windows=(1, 9), impute=impute,
+                  ignore_imputed=ignore_imputed, bias=False)
+    assert (params.impute, params.ignore_imputed) == (impute, ignore_imputed)
+    filled = imp.impute(ps, impute) if impute else ps
+    assert params.scores["raw"] == pytest.approx(evaluate(filled, truth).value, abs=1e-12)
+    assert params.scores["tuned"] == pytest.approx(evaluate(params.apply(ps), truth).value,
+                                                   abs=1e-12)
+    for w, value in params.scores["sweep"]["EXPR"]["mean"]:
+        one = PostParams("EXPR", 8, impute, ignore_imputed,
+                         smooth={"EXPR": {"kind": "mean", "window": w}})
+        assert value == pytest.approx(evaluate(one.apply(ps), truth).value, abs=1e-12)
