@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from post_cases import case
 
+from abaw import metrics
 from abaw.core.prediction_set import PredictionSet
 from abaw.post import impute as imp
 from abaw.post.params import PostParams
@@ -126,3 +127,50 @@ def test_the_imputation_tuned_with_is_the_one_recorded_and_applied(impute, ignor
         one = PostParams("EXPR", 8, impute, ignore_imputed,
                          smooth={"EXPR": {"kind": "mean", "window": w}})
         assert value == pytest.approx(evaluate(one.apply(ps), truth).value, abs=1e-12)
+
+
+@pytest.mark.parametrize("zero_division", [0.0, 1.0])
+def test_logit_adjustment_is_the_best_strength_and_its_bias_is_recorded(zero_division):
+    # A model that over-predicts class 0 and under-predicts class 7, which never occurs: the
+    # strength tau trades class 0's recall for the rarer classes', and predicting 7 anywhere
+    # costs its whole term when zero_division is 1. Brute force over the strengths on the
+    # official score of argmax(log p - tau log pi), pi the mean prediction over every row.
+    rng = np.random.default_rng(0)
+    n = 1500
+    y = rng.integers(0, 7, n)
+    logits = np.eye(8)[y] + rng.normal(size=(n, 8))
+    logits[:, 0] += 1.0
+    logits[:, 7] -= 3.0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    frames = np.arange(1, n + 1)
+    ps = PredictionSet.from_videos("EXPR", 8, {"v": (frames, probs)})
+    truth = ValTruth("EXPR", {"v": (frames, y.astype(float))})
+    params = tune(ps, truth, windows=(1,), logit_adjust=True, zero_division=zero_division)
+    p = ps.outputs.astype(np.float64)
+    pi = p.mean(0) / p.mean(0).sum()
+    taus = np.arange(21) / 10
+    values = [metrics.score("EXPR", 8, np.argmax(np.log(p) - t * np.log(pi), 1), y,
+                            zero_division=zero_division).value for t in taus]
+    tau = taus[int(np.argmax(values))]                      # the first (smallest) of the best
+    assert 0 < tau <= 1 and params.logit_adjust == pytest.approx(tau)
+    np.testing.assert_allclose(params.bias, -tau * np.log(pi), rtol=1e-9)
+    assert params.scores["tuned"] == pytest.approx(max(values), abs=1e-12)
+
+
+def test_with_zero_division_one_the_class_bias_stops_predicting_a_class_that_never_occurs():
+    # Predicting class 7 (never true) on any row costs its whole term (1 of 8) when
+    # zero_division is 1; the raw argmax predicts it on ~130 rows.
+    rng = np.random.default_rng(0)
+    n = 1500
+    y = rng.integers(0, 7, n)
+    logits = np.eye(8)[y] + rng.normal(size=(n, 8))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    frames = np.arange(1, n + 1)
+    ps = PredictionSet.from_videos("EXPR", 8, {"v": (frames, probs)})
+    truth = ValTruth("EXPR", {"v": (frames, y.astype(float))})
+    assert (probs.argmax(1) == 7).sum() > 100
+    params = tune(ps, truth, windows=(1,), zero_division=1.0)
+    decided = np.argmax(np.log(ps.outputs.astype(np.float64)) + params.bias, 1)
+    assert not (decided == 7).any()
+    assert params.scores["tuned"] == pytest.approx(
+        metrics.score("EXPR", 8, decided, y, zero_division=1.0).value, abs=1e-12)
