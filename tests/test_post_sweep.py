@@ -174,3 +174,35 @@ def test_with_zero_division_one_the_class_bias_stops_predicting_a_class_that_nev
     assert not (decided == 7).any()
     assert params.scores["tuned"] == pytest.approx(
         metrics.score("EXPR", 8, decided, y, zero_division=1.0).value, abs=1e-12)
+
+
+@pytest.mark.parametrize("windows,zero_division", [((1, 2), 0.0), ((1, 5), 0.0), ((1, 5), 1.0)])
+def test_the_confidence_gate_is_the_best_one_for_the_smoothing_chosen(windows, zero_division):
+    # Classes change every 6 frames and 60% of frames are confident: keeping those raw beats
+    # smoothing them. A few confident one-frame spikes of class 7 (never true) are smoothed
+    # away, unless the gate keeps them: that costs class 7's whole term with zero_division 1.
+    rng = np.random.default_rng(0)
+    n = 3000
+    y = np.repeat(rng.integers(0, 7, n // 6), 6)
+    confident = rng.random(n) < 0.6
+    logits = np.where(confident[:, None], 4.0, 0.3) * np.eye(8)[y] + rng.normal(size=(n, 8))
+    calm = np.convolve(confident, np.ones(5), "same") == 5
+    spikes = calm & (rng.random(n) < 0.1)
+    logits[:, 7] += np.where(spikes, 4.0, -3.0)
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    frames = np.arange(1, n + 1)
+    ps = PredictionSet.from_videos("EXPR", 8, {"v": (frames, probs)})
+    truth = ValTruth("EXPR", {"v": (frames, y.astype(float))})
+    params = tune(ps, truth, kinds=("mean",), windows=windows, bias=False, gate=True,
+                  zero_division=zero_division)
+    smooth = {"EXPR": {"kind": "mean", "window": windows[1]}}
+    assert params.smooth == smooth
+
+    def value(g):                                   # 1.01: every row smoothed, no gate
+        gate = {"EXPR": g} if g <= 1 else {}
+        return evaluate(PostParams("EXPR", 8, smooth=smooth, gate=gate).apply(ps), truth,
+                        zero_division=zero_division).value
+    values = {g: value(g) for g in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)}
+    best = max(g for g, v in values.items() if v == max(values.values()))   # ties: the larger
+    assert best < 1.01 and params.gate == {"EXPR": best}
+    assert params.scores["tuned"] == pytest.approx(values[best], abs=1e-12)
