@@ -27,9 +27,17 @@ def test_nearest_linear_ffill_by_frame_number():
     # linear: frame 2 = 0 + (2-1)/(5-1) * 4 = 1, frame 4 = 3; after the last real frame: nearest
     assert valence(imp.impute(ps, "linear")) == pytest.approx([0.0, 1.0, 3.0, 4.0, 4.0])
     assert valence(imp.impute(ps, "ffill")) == [0.0, 0.0, 0.0, 4.0, 4.0]
-    out = imp.impute(ps, "linear")
+    out = imp.impute(ps)                                    # linear unless told otherwise
+    assert valence(out) == pytest.approx([0.0, 1.0, 3.0, 4.0, 4.0])
     assert out.imputed.tolist() == [False, True, True, False, True]
     assert out.provenance["impute"] == "linear"
+
+
+def test_a_set_with_nothing_missing_records_the_method_too():
+    ps = one_video([1, 2], [0.5, 0.25]).replace(impute="linear")
+    out = imp.impute(ps, "ffill")
+    assert valence(out) == [0.5, 0.25] and not out.imputed.any()
+    assert out.provenance["impute"] == "ffill"
 
 
 def test_tie_goes_to_the_earlier_frame_and_start_is_back_filled():

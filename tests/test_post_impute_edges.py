@@ -68,3 +68,40 @@ def test_a_video_without_real_rows_gets_the_mean_of_each_column():
     ps = va_set({"a": ([1, 2], [0.2, 0.4]), "b": ([1, 2], [NAN, NAN])})
     f, o, im = imp.impute(ps, "nearest").video("b")
     assert np.allclose(o, [[0.3, 0.6], [0.3, 0.6]]) and im.all()
+
+
+def test_frames_out_of_order_are_found_beside_videos_without_rows():
+    # A video with no rows puts its boundary at step -1 (first) or at the last step (last):
+    # neither may hide a step of another video, nor reach past the steps.
+    cols = ("valence", "arousal")
+
+    def with_empty(videos, offsets, frames):
+        n = len(frames)
+        return PredictionSet("VA", 8, cols, videos, offsets, frames, np.zeros((n, 2)),
+                             np.zeros(n, bool))
+    assert message(with_empty(["e", "a"], [0, 0, 3], [1, 3, 2])).startswith(
+        "prediction set: video a frame 2 follows frame 3")
+    imp.check_sorted(with_empty(["a", "e"], [0, 3, 3], [1, 2, 3]))
+    imp.check_sorted(with_empty(["e", "a", "f"], [0, 0, 2, 2], [5, 6]))
+
+
+def test_complete_keeps_the_sets_columns_decision_and_provenance():
+    # e.g. a post-processed set (thresholds, folded bias) completed before it is scored
+    from abaw.core.decisions import Decision
+
+    names = tuple(f"au{i}" for i in range(12))
+    decision = Decision(thresholds=[0.3] * 12, folded=True)
+    ps = PredictionSet.from_videos("AU", 8, {"a": ([1, 3], np.full((2, 12), 0.4))}, names,
+                                   {"run": "x"}, decision)
+    out = imp.complete(ps, {"a": [1, 2, 3]})
+    assert out.columns == names and out.decision == decision
+    assert out.provenance["run"] == "x" and out.provenance["completed_rows"] == 1
+
+
+@pytest.mark.parametrize("method,want", [("nearest", [0, 0, 0, 6, 6]), ("ffill", [0, 0, 0, 0, 6]),
+                                         ("linear", [0, 1.5, 3, 4.5, 6])])
+def test_complete_fills_the_added_frames_by_the_method_asked(method, want):
+    ps = va_set({"a": ([1, 5], [0, 6])})
+    out = imp.complete(ps, {"a": [1, 2, 3, 4, 5]}, method)
+    assert out.video("a")[1][:, 0].tolist() == pytest.approx(want)
+    assert out.provenance["impute"] == method

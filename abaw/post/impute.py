@@ -87,7 +87,7 @@ def complete(ps: PredictionSet, frames_per_video: dict, method: str | None = "li
 
     `frames_per_video`: video -> the frames it must have (1-based). Rows the set already has are
     kept, also those outside the required frames; videos it lacks are appended with all rows
-    missing; frames end up sorted within each video.
+    missing; frames end up sorted within each video. Columns, provenance and decision are kept.
     """
     per_video = {}
     for v in ps.videos:
@@ -108,7 +108,7 @@ def complete(ps: PredictionSet, frames_per_video: dict, method: str | None = "li
         flags = np.concatenate([im, np.ones(len(new), bool)])[order]
         per_video[v] = (frames[order], outputs, flags)
     out = PredictionSet.from_videos(ps.track, ps.edition, per_video, ps.columns,
-                                    {**ps.provenance, "completed_rows": int(added)})
+                                    {**ps.provenance, "completed_rows": int(added)}, ps.decision)
     return impute(out, method) if method is not None else out
 
 
