@@ -84,20 +84,29 @@ def prepare(group: str) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     for name in ("abaw", "tracks", "tests", "pyproject.toml"):
         link = work / name
+        if link.is_symlink() and link.readlink() != ROOT / name:   # a work folder moved here
+            link.unlink()
         if not link.is_symlink():
             link.symlink_to(ROOT / name)
     cfg = config(files, tests)
     path = work / "setup.cfg"
     if not path.is_file() or path.read_text() != cfg:
         path.write_text(cfg)
-        shutil.rmtree(work / "mutants", ignore_errors=True)    # another scope: start afresh
+        forget(work)                                            # another scope: start afresh
     return work
+
+
+def forget(work: Path) -> None:
+    """Remove a group's mutants and its copy of the tests, loudly: a copy left behind would run
+    stale tests against new code."""
+    if (work / "mutants").exists():
+        shutil.rmtree(work / "mutants")
 
 
 def run(group: str, jobs: int, fresh: bool = False) -> None:
     work = prepare(group)
     if fresh:                      # the tests changed: every mutant is checked again
-        shutil.rmtree(work / "mutants", ignore_errors=True)
+        forget(work)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # mutmut's copy, not ours
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("NUMBA_NUM_THREADS", "1")
