@@ -48,6 +48,13 @@ def test_zero_division_defaults_to_sklearn_zero_and_is_passed_on():
     assert ob.tune_bias(p.T, y, "EXPR", 8)[1] == pytest.approx(2 / 3)
     bias, value = ob.tune_bias(p.T, y, "EXPR", 8, zero_division=1.0)
     assert value == 1.0 and not np.any(bias)
+    # Two class-0 rows lean to the absent class 2; an offset of class 0 in (log 2, log 6) rights
+    # them, which with zero_division 1 also makes class 2's F1 a 1.
+    p = np.array([[0.6, 0.1, 0.3]] * 4 + [[0.1, 0.6, 0.3]] * 4 + [[0.3, 0.1, 0.6]] * 2)
+    y = np.repeat([0, 1, 0], [4, 4, 2])
+    bias, value = ob.tune_bias(p.T, y, "EXPR", 8, zero_division=1.0)
+    assert value == 1.0
+    np.testing.assert_array_equal(dec.classes(p, bias), y)
 
 
 @pytest.mark.parametrize("edition", [3, 8])
@@ -97,6 +104,37 @@ def test_class_bias_reaches_the_end_of_its_grid():
     bias, value = ob.tune_bias(p.T, y, "EXPR", 8)
     assert bias.tolist() == [0.0, 3.0, 0.0] and value == 1.0
     np.testing.assert_array_equal(dec.classes(p, bias), y)
+    # Mirrored at the grid's first point: class-1 rows trail class 0 by 2.95 and class-0 rows lead
+    # it by 3.05, so b_0 - b_1 in (-3.05, -2.95); raising b_1 instead loses the class-2 rows (class
+    # 1 is 2 behind there), so the way down is b_0 = -3.0.
+    logits = {0: [0.0, -3.05, -5.0], 1: [0.0, -2.95, -5.0], 2: [-5.0, -2.0, 0.0]}
+    logp = np.array([logits[c] for c in y])
+    p = np.exp(logp) / np.exp(logp).sum(axis=1, keepdims=True)
+    bias, value = ob.tune_bias(p.T, y, "EXPR", 8)
+    assert bias.tolist() == [-3.0, 0.0, 0.0] and value == 1.0
+    np.testing.assert_array_equal(dec.classes(p, bias), y)
+
+
+def test_class_bias_search_settles_a_grid_offset_that_rounding_puts_on_the_edge():
+    # Row A: log p_0 - 3 rounds to exactly log p_1 (a tie at offset -3 for class 0, which comes
+    # first and keeps the row), although log p_1 - log p_0 rounds to just above -3. Row B (truth 1)
+    # only turns to class 1 at -3. The decision at -3 gets both rows right: the search must too.
+    rng = np.random.default_rng(0)
+    for _ in range(5000):
+        p0 = rng.uniform(0.3, 0.9)
+        p1 = np.exp(np.log(p0) - 3.0)
+        for _ in range(8):              # the float whose log is exactly log p0 - 3, if any
+            probs = np.array([[p0, 0.6], [p1, 0.4]])
+            logp = np.log(np.maximum(probs, dec.FLOOR))
+            if logp[1, 0] == logp[0, 0] - 3.0:
+                break
+            p1 = np.nextafter(p1, np.inf if logp[1, 0] < logp[0, 0] - 3.0 else 0.0)
+        if logp[1, 0] == logp[0, 0] - 3.0 and logp[1, 0] - logp[0, 0] > -3.0:
+            break
+    else:
+        pytest.fail("no such probabilities found")
+    bias, value = ob.tune_bias(probs, np.array([0, 1]), "EXPR", 8, grid=[-3.0])
+    assert bias.tolist() == [-3.0, 0.0] and value == 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
