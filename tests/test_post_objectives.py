@@ -32,8 +32,9 @@ def test_zero_division_defaults_to_sklearn_zero_and_is_passed_on():
 
     probs = np.array([[0.9, 0.8, 0.2, 0.1], [0.3, 0.3, 0.3, 0.3]])     # (AU, rows)
     truth = np.array([[1, 1, 0, 0], [0, 0, 0, 0]], bool).T               # (rows, AU)
-    above = ob.THRESHOLDS > 0.3                  # AU 1 predicted nowhere: 0/0
-    for terms in (ob.au_terms(probs, truth, 8), ob.au_terms_from_hist(ob.au_hist(probs, truth.T), 8)):
+    above = ob.THRESHOLDS > 0.3                  # there AU 1 is predicted nowhere: 0/0
+    hist = ob.au_hist(probs, truth.T)
+    for terms in (ob.au_terms(probs, truth, 8), ob.au_terms_from_hist(hist, 8)):
         np.testing.assert_array_equal(terms[1], 0.0)
     terms = ob.au_terms(probs, truth, 8, zero_division=1.0)
     np.testing.assert_array_equal(terms[1], np.where(above, 1.0, 0.0))
