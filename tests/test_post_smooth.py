@@ -194,3 +194,42 @@ def test_columns_on_threads_equal_one_thread(monkeypatch):
         one = sm.smooth(x, offsets, kind, 21, ignore)
         monkeypatch.setattr(parallel, "MAX_THREADS", 4)
         assert np.array_equal(sm.smooth(x, offsets, kind, 21, ignore), one, equal_nan=True)
+
+
+def test_window_two_averages_each_row_with_the_row_before():
+    # span(2) = (1, 0): the row before and the row itself, with equal weights for every linear
+    # kind (the Hamming window of 2 is [0.08, 0.08]); the median takes the lower of the two.
+    x = np.array([2.0, 4.0, 8.0, 0.0, 6.0])
+    off = [0, 3, 5]
+    pairs = np.array([2.0, 3.0, 6.0, 0.0, 3.0])      # a video's first row has no row before it
+    for kind in ("mean", "gaussian", "hamming"):
+        np.testing.assert_allclose(sm.smooth(x, off, kind, 2)[:, 0], pairs, err_msg=kind)
+    np.testing.assert_array_equal(sm.smooth(x, off, "median", 2)[:, 0], [2, 2, 4, 0, 0])
+
+
+def test_kernels_and_the_window_range():
+    for kind in ("mean", "gaussian", "hamming"):
+        np.testing.assert_array_equal(sm.kernel(kind, 1), [1.0])
+        np.testing.assert_allclose(sm.kernel(kind, 7), formula_kernel(kind, 7), rtol=1e-12)
+    assert sm.check("mean", sm.MAX_WINDOW) == sm.MAX_WINDOW == 10_001
+    with pytest.raises(AbawError, match="smoothing window: found 10002"):
+        sm.check("mean", sm.MAX_WINDOW + 1)
+    with pytest.raises(AbawError, match="offsets"):          # a video ending before it starts
+        sm.smooth(np.zeros(10), [0, 6, 4, 10], "mean", 3)
+
+
+@pytest.mark.parametrize("window", [5, 8])
+def test_scaled_blocks_are_the_scaled_means_also_where_a_window_keeps_no_row(window):
+    # A sweep asks for the means times 128 (AU threshold levels). A row whose window holds only
+    # ignored rows keeps its input value, times 128 too: in the middle of a video and at its edges.
+    rng = np.random.default_rng(9)
+    x = rng.random((60, 2)).astype(np.float32)
+    offsets = [0, 35, 60]
+    ignore = np.zeros(60, bool)
+    ignore[[0, 1, 2, 3]] = True        # the first video's first rows
+    ignore[10:25] = True               # a long gap inside it
+    ignore[55:60] = True               # the second video's last rows
+    want = reference(x, offsets, "mean", window, ignore) * 128
+    got = np.concatenate([v.copy() for _, _, v in
+                          sm.Smoother(x, offsets, ignore).blocks(window, scale=128.0)], axis=1)
+    np.testing.assert_allclose(got.T, want, rtol=2e-6)

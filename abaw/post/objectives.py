@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import metrics
-from abaw.core.decisions import clip_va
+from abaw.core.decisions import FLOOR, clip_va
 from abaw.post import smooth as sm
 from abaw.post.truth import Target
 
@@ -91,22 +91,24 @@ def tune_bias(probs, labels, track: str, edition: int, zero_division: float = 0.
               grid=BIAS_GRID, rounds: int = 3) -> tuple[np.ndarray, float]:
     """Coordinate ascent on per-class log-probability offsets; `probs` (C, M). -> (bias, value).
 
-    For class c with the others fixed, a row predicts c iff b_c > d = max_other - log p_c, so one
-    histogram of d per (truth, runner-up) gives the confusion matrix for every candidate b_c.
+    For class c with the others fixed, a row predicts c iff log p_c + b_c beats the best other
+    class (or ties it and comes first: argmax keeps the first maximum), which happens from one
+    grid point k on; one histogram of k per (truth, runner-up) gives the confusion matrix for every
+    candidate b_c. The values are those `decisions.classes` compares, so ties are decided alike.
     """
     c_n, m = probs.shape
-    logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-12))         # (C, M)
+    probs = np.asarray(probs)
+    logp = np.log(np.maximum(probs, FLOOR)).astype(np.float64)              # (C, M)
     grid = np.asarray(grid, np.float64)
     bias = np.zeros(c_n)
-    value = class_value(np.argmax(logp, axis=0), labels, track, edition, c_n, zero_division)
+    value = class_value(np.argmax(probs, axis=0), labels, track, edition, c_n, zero_division)
     for _ in range(rounds):
         moved = False
         for c in range(c_n):
             other = logp + bias[:, None]
             other[c] = -np.inf
             runner = np.argmax(other, axis=0)                                 # (M,)
-            d = other[runner, np.arange(m)] - logp[c]
-            k = np.searchsorted(grid, d, side="right")                        # grid[j] > d iff j >= k
+            k = _first_win(grid, logp[c], other[runner, np.arange(m)], c < runner)
             hist = np.bincount((k * c_n + labels) * c_n + runner,
                                minlength=(len(grid) + 1) * c_n * c_n)
             switched = np.cumsum(hist.reshape(len(grid) + 1, c_n, c_n), axis=0)[:-1]  # (G, C, C)
@@ -120,6 +122,20 @@ def tune_bias(probs, labels, track: str, edition: int, zero_division: float = 0.
         if not moved:
             break
     return bias, value
+
+
+def _first_win(grid, logp_c, top, first) -> np.ndarray:
+    """(M,) the first grid index j from which log p_c + grid[j] wins each row: beats `top` (the
+    best other class) or ties it where c comes `first`. That is the first grid point >= top -
+    log p_c, but for rounding, which may move it by one where a grid point (nearly) equals the
+    difference: the sums themselves settle it (they only grow with j)."""
+    def wins(j):
+        s = logp_c + grid[np.clip(j, 0, len(grid) - 1)]
+        return (s > top) | ((s == top) & first)
+
+    k = np.searchsorted(grid, top - logp_c)
+    k = np.where((k > 0) & wins(k - 1), k - 1, k)
+    return np.where((k < len(grid)) & ~wins(k), k + 1, k)
 
 
 class Sweep:
