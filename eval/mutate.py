@@ -60,7 +60,7 @@ GROUPS = {
               "abaw/post/impute.py"],
              ["tests/test_post_smooth.py", "tests/test_post_tune.py", "tests/test_post_sweep.py",
               "tests/test_post_impute.py", "tests/test_post_adjust.py",
-              "tests/test_post_impute_edges.py"]),
+              "tests/test_post_impute_edges.py", "tests/test_post_objectives.py"]),
     "index": (["abaw/data/index.py"],
               ["tests/test_data_index.py", "tests/test_data_masking.py",
                "tests/test_data_annotations.py", "tests/test_data_index_queries.py"]),
