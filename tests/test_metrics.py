@@ -170,6 +170,43 @@ def test_au_probabilities_rejected():
         metrics.score("AU", 10, np.full((2, 12), 0.7), np.zeros((2, 12)))
 
 
+def message(f, *args) -> str:
+    with pytest.raises(AbawError) as e:
+        f(*args)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("track,edition,width", [("VA", 10, 2), ("EXPR", 10, 0), ("AU", 10, 12),
+                                                 ("LSD", 4, 0), ("AH", 8, 0)])
+def test_a_frame_count_mismatch_names_the_track(track, edition, width):
+    pred, true = (np.zeros((3, width), int), np.zeros((4, width), int)) if width else \
+        (np.zeros(3, int), np.zeros(4, int))
+    assert message(metrics.score, track, edition, pred, true) == (
+        f"{track}: found 3 predicted frames, expected 4 (one per ground-truth frame)")
+
+
+def test_bad_classes_name_the_side_they_are_on():
+    t, p = np.array([0, 1, 2]), np.array([0, 1, 1])
+    assert message(metrics.score, "EXPR", 10, np.array([0, 8, 1]), t) == (
+        "prediction: found class 8, expected 0..7")
+    assert message(metrics.score, "EXPR", 10, p, np.array([0, 9, 1])) == (
+        "truth: found class 9, expected 0..7")
+
+
+# (-1 in the truth is the sentinel: its row is masked, never refused)
+@pytest.mark.parametrize("side,bad", [("prediction", 2), ("prediction", -1), ("truth", 2)])
+def test_au_values_other_than_0_1_are_refused_naming_the_side(side, bad):
+    ok = (np.arange(24).reshape(2, 12) % 2).astype(np.int64)   # both 0 and 1 present
+    wrong = ok.copy()
+    wrong[1, 3] = bad
+    pred, true = (wrong, ok) if side == "prediction" else (ok, wrong)
+    assert message(metrics.score, "AU", 10, pred, true) == (
+        f"AU {side}: found values other than 0/1 (probabilities?), expected 0/1")
+    assert message(metrics.score, "AU", 10, ok.astype(float) * 0.7, ok) == (
+        "AU prediction: found values other than 0/1 (probabilities?), expected 0/1")
+    assert "AU truth: found values other than 0/1" in message(metrics.f1_per_column, [[2]], [[1]])
+
+
 def test_unknown_choice_rejected():
     with pytest.raises(AbawError, match="metric option"):
         metrics.score("EXPR", 10, [0], [0], au_acuracy="flattened")

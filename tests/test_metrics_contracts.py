@@ -50,6 +50,18 @@ def test_pearson_against_numpy_and_zero_for_a_constant_side():
         np.corrcoef([1, 2, 3], [2, 4, 7])[0, 1], abs=1e-12)
 
 
+def test_pearson_of_a_rounded_constant_is_zero_and_r_is_free_of_scale():
+    x = np.full(7, 0.1)                        # deviations from its mean are rounding noise
+    y = np.array([0.0, 1, 1, 2, 3, 5, 8])
+    assert metrics.pearson(x, y) == 0.0 and metrics.pearson(y, x) == 0.0
+    small = np.array([0.0, 0.01, 0.03, 0.02, 0.07])   # intensities of little spread
+    other = np.array([0.2, 0.1, 0.4, 0.3, 0.5])
+    want = np.corrcoef(small, other)[0, 1]
+    for scale in (1.0, 1e-200, 1e200):         # squares that underflow or overflow alike
+        assert metrics.pearson(small * scale, other) == pytest.approx(want, abs=1e-12)
+        assert metrics.pearson(other, small * scale) == pytest.approx(want, abs=1e-12)
+
+
 def test_pearson_mean_score_fields():
     rng = np.random.default_rng(1)
     p, t = rng.normal(size=(9, 3)), rng.normal(size=(9, 3))
