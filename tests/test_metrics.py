@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from abaw import metrics
+from abaw.core.layout import layout
 from abaw.errors import AbawError
 
 SEEDS = range(25)
@@ -239,3 +240,30 @@ def test_collector(pooling):
         expected = np.mean([(reference_ccc(p[:, 0], t[:, 0]) + reference_ccc(p[:, 1], t[:, 1])) / 2
                             for p, t in videos])
     assert abs(got - expected) <= 1e-12
+
+
+@pytest.mark.parametrize("variant", ["flattened", "exact_match"])
+def test_au_score_is_the_same_for_every_integer_or_bool_dtype(variant):
+    rng = np.random.default_rng(8)
+    t = (rng.random((50, 12)) < 0.3).astype(np.int64)
+    p = np.where(rng.random(t.shape) < 0.8, t, 1 - t)
+    mean_f1 = np.mean([f1_score(t[:, j], p[:, j], zero_division=0) for j in range(12)])
+    acc = np.mean(t == p) if variant == "flattened" else np.mean(np.all(t == p, axis=1))
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64, bool, np.float32):
+        for other in (dtype, np.int64):
+            s = metrics.score("AU", 2, p.astype(dtype), t.astype(other), au_accuracy=variant)
+            assert s.value == pytest.approx(0.5 * mean_f1 + 0.5 * acc, abs=1e-12)
+
+
+def test_score_outputs_decides_by_argmax_and_scores_with_the_options():
+    rng = np.random.default_rng(9)
+    probs = rng.dirichlet(np.ones(8), 40)
+    probs[:, 7] = 0                                       # Other never predicted ...
+    labels = rng.integers(0, 7, (40, 1))                  # ... nor true
+    labels[:3] = -1
+    ok = labels[:, 0] >= 0
+    for zd in (0.0, 1.0):
+        want = f1_score(labels[ok, 0], probs[ok].argmax(1), labels=list(range(8)),
+                        average="macro", zero_division=zd)
+        s = metrics.score_outputs(layout("EXPR", 8), probs, labels, zero_division=zd)
+        assert s.value == pytest.approx(want, abs=1e-12) and (s.frames, s.masked) == (37, 3)
