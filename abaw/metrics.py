@@ -56,13 +56,15 @@ def label_mask(lay: Layout, labels) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def _masked(track: str, pred, true):
+def _masked(track: str, pred, true, sentinel_of: str | None = None):
+    """(pred, true) on the frames whose truth is annotated; `sentinel_of`: the track whose
+    sentinel marks the unannotated ones (default `track`), messages name `track`."""
     true = np.asarray(true)
     pred = np.asarray(pred)
     if len(pred) != len(true):
         raise AbawError(f"{track}: found {len(pred)} predicted frames, expected {len(true)} "
                         "(one per ground-truth frame)")
-    keep = valid_mask(track, true)
+    keep = valid_mask(sentinel_of or track, true)
     if not keep.any():
         raise AbawError(f"{track}: no valid frames after masking sentinels ({len(true)} frames, "
                         "all unannotated)")
@@ -93,8 +95,10 @@ def pearson(x, y) -> float:
     if x.min() == x.max() or y.min() == y.max():
         return 0.0
     dx, dy = x - x.mean(), y - y.mean()
-    denom = np.sqrt(np.dot(dx, dx) * np.dot(dy, dy))
-    return float(np.dot(dx, dy) / denom) if denom > 0 else 0.0
+    # r does not depend on the units: deviations scaled to a largest of 1 keep the sums of
+    # squares clear of underflow and overflow (a non-constant series has a non-zero deviation)
+    dx, dy = dx / np.abs(dx).max(), dy / np.abs(dy).max()
+    return float(np.dot(dx, dy) / np.sqrt(np.dot(dx, dx) * np.dot(dy, dy)))
 
 
 def _as_classes(values, n_classes: int, what: str) -> np.ndarray:
@@ -243,8 +247,8 @@ def macro_f1_score(track: str, pred, true, edition: int = protocol.LATEST_EDITIO
                    zero_division: float = 0.0) -> Score:
     """Mean F1 over the track's classes: LSD (6), CE (7), AH/VD (2)."""
     names = protocol.rules(track, edition).names
-    mask_track = track if track in protocol.SENTINELS else "EXPR"
-    p, t = _masked(mask_track, pred, true)
+    # AH and VD have no sentinel of their own: a class index of -1 is unannotated, as in EXPR
+    p, t = _masked(track, pred, true, track if track in protocol.SENTINELS else "EXPR")
     cm = confusion(t, p, len(names))
     f1 = _f1_from_confusion(cm, zero_division)
     acc = float(np.trace(cm) / len(t))

@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from abaw import metrics
+from abaw.core.layout import layout
 from abaw.errors import AbawError
 
 SEEDS = range(25)
@@ -170,6 +171,43 @@ def test_au_probabilities_rejected():
         metrics.score("AU", 10, np.full((2, 12), 0.7), np.zeros((2, 12)))
 
 
+def message(f, *args) -> str:
+    with pytest.raises(AbawError) as e:
+        f(*args)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("track,edition,width", [("VA", 10, 2), ("EXPR", 10, 0), ("AU", 10, 12),
+                                                 ("LSD", 4, 0), ("AH", 8, 0)])
+def test_a_frame_count_mismatch_names_the_track(track, edition, width):
+    pred, true = (np.zeros((3, width), int), np.zeros((4, width), int)) if width else \
+        (np.zeros(3, int), np.zeros(4, int))
+    assert message(metrics.score, track, edition, pred, true) == (
+        f"{track}: found 3 predicted frames, expected 4 (one per ground-truth frame)")
+
+
+def test_bad_classes_name_the_side_they_are_on():
+    t, p = np.array([0, 1, 2]), np.array([0, 1, 1])
+    assert message(metrics.score, "EXPR", 10, np.array([0, 8, 1]), t) == (
+        "prediction: found class 8, expected 0..7")
+    assert message(metrics.score, "EXPR", 10, p, np.array([0, 9, 1])) == (
+        "truth: found class 9, expected 0..7")
+
+
+# (-1 in the truth is the sentinel: its row is masked, never refused)
+@pytest.mark.parametrize("side,bad", [("prediction", 2), ("prediction", -1), ("truth", 2)])
+def test_au_values_other_than_0_1_are_refused_naming_the_side(side, bad):
+    ok = (np.arange(24).reshape(2, 12) % 2).astype(np.int64)   # both 0 and 1 present
+    wrong = ok.copy()
+    wrong[1, 3] = bad
+    pred, true = (wrong, ok) if side == "prediction" else (ok, wrong)
+    assert message(metrics.score, "AU", 10, pred, true) == (
+        f"AU {side}: found values other than 0/1 (probabilities?), expected 0/1")
+    assert message(metrics.score, "AU", 10, ok.astype(float) * 0.7, ok) == (
+        "AU prediction: found values other than 0/1 (probabilities?), expected 0/1")
+    assert "AU truth: found values other than 0/1" in message(metrics.f1_per_column, [[2]], [[1]])
+
+
 def test_unknown_choice_rejected():
     with pytest.raises(AbawError, match="metric option"):
         metrics.score("EXPR", 10, [0], [0], au_acuracy="flattened")
@@ -202,3 +240,30 @@ def test_collector(pooling):
         expected = np.mean([(reference_ccc(p[:, 0], t[:, 0]) + reference_ccc(p[:, 1], t[:, 1])) / 2
                             for p, t in videos])
     assert abs(got - expected) <= 1e-12
+
+
+@pytest.mark.parametrize("variant", ["flattened", "exact_match"])
+def test_au_score_is_the_same_for_every_integer_or_bool_dtype(variant):
+    rng = np.random.default_rng(8)
+    t = (rng.random((50, 12)) < 0.3).astype(np.int64)
+    p = np.where(rng.random(t.shape) < 0.8, t, 1 - t)
+    mean_f1 = np.mean([f1_score(t[:, j], p[:, j], zero_division=0) for j in range(12)])
+    acc = np.mean(t == p) if variant == "flattened" else np.mean(np.all(t == p, axis=1))
+    for dtype in (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64, bool, np.float32):
+        for other in (dtype, np.int64):
+            s = metrics.score("AU", 2, p.astype(dtype), t.astype(other), au_accuracy=variant)
+            assert s.value == pytest.approx(0.5 * mean_f1 + 0.5 * acc, abs=1e-12)
+
+
+def test_score_outputs_decides_by_argmax_and_scores_with_the_options():
+    rng = np.random.default_rng(9)
+    probs = rng.dirichlet(np.ones(8), 40)
+    probs[:, 7] = 0                                       # Other never predicted ...
+    labels = rng.integers(0, 7, (40, 1))                  # ... nor true
+    labels[:3] = -1
+    ok = labels[:, 0] >= 0
+    for zd in (0.0, 1.0):
+        want = f1_score(labels[ok, 0], probs[ok].argmax(1), labels=list(range(8)),
+                        average="macro", zero_division=zd)
+        s = metrics.score_outputs(layout("EXPR", 8), probs, labels, zero_division=zd)
+        assert s.value == pytest.approx(want, abs=1e-12) and (s.frames, s.masked) == (37, 3)
