@@ -102,3 +102,11 @@ def test_a_set_saved_before_decisions_loads_with_what_its_provenance_said(tmp_pa
     np.savez(path, meta=np.array(json.dumps(old)), offsets=ps.offsets, frames=ps.frames,
              outputs=ps.outputs, imputed=ps.imputed)
     assert PredictionSet.load(path).decision == Decision()
+
+
+def test_a_video_without_rows_keeps_its_place_in_a_set_built_video_by_video():
+    ps = PredictionSet.from_videos("AU", 8, {"a": ([1, 2], np.full((2, 12), 0.25)),
+                                            "empty": ([], []),
+                                            "b": ([7], np.full((1, 12), 0.75))})
+    assert ps.videos == ["a", "empty", "b"] and ps.offsets.tolist() == [0, 2, 2, 3]
+    assert ps.outputs.shape == (3, 12) and ps.outputs[2, 0] == 0.75

@@ -68,18 +68,19 @@ class PredictionSet:
                     decision: Decision | None = None) -> PredictionSet:
         """`per_video`: id -> (frames, outputs[, imputed]); videos kept in the dict's order."""
         columns = tuple(columns or layout(track, edition).names)
+        k = len(columns)
         videos = list(per_video)
         frames, outputs, imputed, offsets = [], [], [], [0]
         for vid in videos:
             item = per_video[vid]
             f = np.asarray(item[0], dtype=np.int64)
-            o = np.asarray(item[1], dtype=np.float32).reshape(len(f), -1)
+            o = np.asarray(item[1], dtype=np.float32)
+            o = o.reshape(len(f), -1) if len(f) else o.reshape(0, k)    # a video without rows
             im = np.asarray(item[2], dtype=bool) if len(item) > 2 else np.zeros(len(f), bool)
             frames.append(f)
             outputs.append(o)
             imputed.append(im)
             offsets.append(offsets[-1] + len(f))
-        k = len(columns)
         return cls(track, edition, columns, videos, np.array(offsets),
                    np.concatenate(frames) if frames else np.zeros(0, np.int64),
                    np.concatenate(outputs) if outputs else np.zeros((0, k), np.float32),
