@@ -179,12 +179,14 @@ def report(groups: list[str]) -> Path:
     kept_rows, kept_sections = previous(path)
     for group in groups:
         s = summary(group)
+        if s is not None and s["checked"] < s["mutants"]:   # a run still going or stopped early
+            s = None
         if s is None and group in kept_rows:      # run elsewhere: its results stay as they were
             lines.append(kept_rows[group])
             details += kept_sections.get(group, [])
             continue
         if s is None:
-            lines.append(f"| {group} | {', '.join(GROUPS[group][0])} | not run | | | |")
+            lines.append(f"| {group} | {', '.join(GROUPS[group][0])} | not finished | | | |")
             continue
         lines.append(f"| {group} | {', '.join(f.split('/')[-1] for f in s['files'])} | "
                      f"{s['checked']} | {s['killed']} | {s['survived']} | "

@@ -46,6 +46,12 @@ def test_the_sweep_holds_each_windows_score_and_the_choice_is_its_best(tmp_path)
     assert PostParams.from_dict(old).scores.get("sweep") is None
 
 
+def test_the_input_is_always_in_the_sweep_also_when_the_windows_asked_leave_it_out():
+    ps, truth = case("VA", np.random.default_rng(5), n_videos=3)
+    params = tune(ps, truth, kinds=("mean",), windows=(5, 9))
+    assert [w for w, _ in params.scores["sweep"]["valence"]["mean"]] == [1, 5, 9]
+
+
 def f1_terms(values, truth, thresholds, zero_division):
     """(A, T) per-AU F1 = 2TP / (2TP + FP + FN) of `values` (M, A) >= each threshold (T,), with
     `zero_division` where nothing is predicted nor true."""
