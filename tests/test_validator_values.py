@@ -187,3 +187,6 @@ def test_values_in_exponent_notation_count_in_the_warnings(tmp_path):
         "prediction scores CCC 0)"]
     root = per_video(tmp_path / "x", "VA", 3, lambda k, i: f"{(i % 9 - 4) / 8:.3e},{i / 1e3:.0e}")
     assert validate(root, "VA", 3, lengths=LONG).warnings == 0    # -1.250e-01: 4 decimals
+    root = per_video(tmp_path / "y", "VA", 3, lambda k, i: f"{i % 3 - 1:.0e},{(i + 1) % 3 - 1:.0e}")
+    assert "written with at most 0 decimals" in str(validate(root, "VA", 3, lengths=LONG)
+                                                    .problems()[0])            # 1e+00: none
