@@ -33,3 +33,20 @@ def test_recipe_builds_a_model(path):
     xs = [torch.randn(2, t, d) for d in dims]
     out = model(xs, torch.ones(2, t, dtype=torch.bool))["outputs"]
     assert out.shape == (2, t, track.out_dim(edition))
+
+
+def test_every_recipe_without_its_key_ingredient_still_loads():
+    """The recipe table's ablations (eval/recipe_table.py) are recipes too: each must pass the
+    same checks, or the table's run dies after the recipe itself trained."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    assert {f"{p.parts[-3]}/{p.stem}" for p in RECIPES if p.stem not in ("default", "demo")} == set(
+        table.INGREDIENTS)
+    for name, (_, _, without) in table.INGREDIENTS.items():
+        key, recipe = name.split("/")
+        load_recipe(Path(__file__).parents[1] / "tracks" / key / "recipes" / f"{recipe}.toml",
+                    ["features.offline=true", *without], track=key)
