@@ -226,7 +226,9 @@ def write_readme(path: Path, text: str, seeds: list[int]) -> None:
                "seeds column); with one seed, differences within about 0.02 are noise. "
                "Score: the cross-fitted validation estimate of the post-processed score (CE has "
                "no validation set: its hidden test score); train time: the whole run here, stages "
-               "included, on a machine shared with other jobs. \"not measured yet\": no run "
+               "included, on a machine shared with other jobs (a stage's output another run "
+               "already made is reused: the CLIP fine-tuning, made by the VA recipe, serves the "
+               "EXPR and AU ones). \"not measured yet\": no run "
                "here so far; \"-\" without the ingredient: that run not made (`--no-ablation`).")
     block = f"{START}\n{caption}\n\n{text}\n{END}"
     old = path.read_text() if path.is_file() else ""
