@@ -200,6 +200,8 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
         s, w = mean(full, key), mean(part, key)
         helps = "-" if w is None else ("yes" if s - w > HELPS else
                                        "no" if s - w < -HELPS else "no (within noise)")
+        if w is not None and s == w and mean(full, "test") == mean(part, "test"):
+            helps = "no: the same model was kept (the ingredient never acted on it)"
         mark = ""
         if name in TWIN_LACKS:
             notes.append(TWIN_LACKS[name])
