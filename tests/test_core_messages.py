@@ -7,20 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from test_core_contracts import message  # the one-line error a call raises
 
 from abaw.core.decisions import Decision
 from abaw.core.prediction_set import PredictionSet
-from abaw.errors import AbawError
 
 COLS = ("valence", "arousal")
-
-
-def message(call, *args, **kw) -> str:
-    with pytest.raises(AbawError) as e:
-        call(*args, **kw)
-    text = str(e.value)
-    assert "\n" not in text
-    return text
 
 
 @pytest.mark.parametrize("name", ["thresholds", "bias"])
