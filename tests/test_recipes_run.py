@@ -2,9 +2,6 @@
 with tiny random models of its backbones' real classes in $ABAW_MODELS (written by `abaw models
 tiny`, as a user without weights would), to a zip the validator accepts. Nothing is made by hand
 and nothing of the recipe is changed but its epochs. A new recipe file is tested automatically.
-
-Recipes whose real sizes cannot train in seconds on a CPU (Mamba over 128-frame windows of width
-256) are marked slow (`make test-slow`).
 """
 
 import json
@@ -20,7 +17,6 @@ from tracks import get_track
 
 RECIPES = sorted(Path(__file__).parents[1].glob("tracks/*/recipes/*.toml"))
 EDITION = {"va": 8, "expr": 8, "au": 8, "ce": 8, "mtl": 4, "lsd": 4}
-SLOW = {"va/face-behaviour-audio-moe", "au/dinov2-wavlm-mamba-hga"}   # Mamba, 128 x 256
 SHRINK = ["optim.epochs=1", "stages.image_epochs=1"]
 
 
@@ -67,13 +63,7 @@ def write_texts(root: Path, folder: str) -> None:
         (root / folder / f"{id}.txt").write_text("1,40,the person smiles\n41,9999,frowns\n")
 
 
-def params():
-    for p in RECIPES:
-        marks = [pytest.mark.slow] if name_of(p) in SLOW else []
-        yield pytest.param(p, id=name_of(p), marks=marks)
-
-
-@pytest.mark.parametrize("path", params())
+@pytest.mark.parametrize("path", [pytest.param(p, id=name_of(p)) for p in RECIPES])
 def test_recipe_runs_as_shipped(env, path, capsys):
     base, roots = env
     key, name = path.parts[-3], path.stem
