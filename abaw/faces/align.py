@@ -7,11 +7,15 @@ square box crop for box-only detectors.
 - `scale` widens the field of view about the face centre (1.5: the face takes 2/3 of the crop);
   `size` is the crop's side in pixels. Several teams crop at two or three scales.
 - Box-only detectors: a square of side `BOX_MARGIN x scale x` the box's longer side, centred on
-  the box, so `scale` means the same for both kinds of crop.
+  the box, so `scale` means the same for both kinds of crop. Where a dataset has its own crops
+  beside its raw videos, `BoxFraming` measured on them (`abaw.faces.framing`) replaces the
+  margin and centre, so box crops are framed like the crops a model was trained on.
 Pixels outside the frame are black, as in the organisers' crops.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,22 +53,36 @@ def landmark_matrix(landmarks: np.ndarray, size: int = SIZE, scale: float = 1.0)
     return m if np.isfinite(m).all() and abs(np.linalg.det(m[:, :2])) > 1e-8 else None
 
 
-def box_matrix(box: np.ndarray, size: int = SIZE, scale: float = 1.0) -> np.ndarray:
+@dataclass(frozen=True)
+class BoxFraming:
+    """Where a box-only detector's crop lies relative to its box, in units of the box's longer
+    side: the crop's side, and its centre's offset from the box centre (x right, y down)."""
+
+    side: float = BOX_MARGIN
+    dx: float = 0.0
+    dy: float = 0.0
+    frames: int = 0           # frames it was measured on; 0: the default above
+
+
+def box_matrix(box: np.ndarray, size: int = SIZE, scale: float = 1.0,
+               framing: BoxFraming = BoxFraming()) -> np.ndarray:
     """(2, 3) frame -> crop transform of the square box crop."""
     x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1, 1.0) * BOX_MARGIN * scale
-    a = size / side
-    return np.array([[a, 0.0, size / 2 - a * (x1 + x2) / 2], [0.0, a, size / 2 - a * (y1 + y2) / 2]])
+    long = max(x2 - x1, y2 - y1, 1.0)
+    a = size / (long * framing.side * scale)
+    cx, cy = (x1 + x2) / 2 + framing.dx * long, (y1 + y2) / 2 + framing.dy * long
+    return np.array([[a, 0.0, size / 2 - a * cx], [0.0, a, size / 2 - a * cy]])
 
 
-def crop_matrix(box, landmarks, size: int = SIZE, scale: float = 1.0) -> tuple[np.ndarray, bool]:
+def crop_matrix(box, landmarks, size: int = SIZE, scale: float = 1.0,
+                framing: BoxFraming = BoxFraming()) -> tuple[np.ndarray, bool]:
     """(transform, aligned): the landmark transform when there are usable landmarks, else the
     box crop's."""
     if landmarks is not None:
         m = landmark_matrix(landmarks, size, scale)
         if m is not None:
             return m, True
-    return box_matrix(box, size, scale), False
+    return box_matrix(box, size, scale, framing), False
 
 
 def warp(frame: np.ndarray, matrix: np.ndarray, size: int = SIZE) -> np.ndarray:

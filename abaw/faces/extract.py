@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +130,7 @@ def shard(jobs: list[VideoJob], rank: int, world: int) -> list[VideoJob]:
 class CropSpec:
     size: int = align.SIZE
     scales: tuple = (1.0,)
+    framing: align.BoxFraming = align.BoxFraming()     # box-only detectors' crops
 
     def roots(self, out: Path) -> list[Path]:
         """The tree of each scale: the first is `out`, the others `<out>-x<scale>`."""
@@ -159,7 +160,7 @@ class VideoFaces:
             lm = None if faces.landmarks is None else faces.landmarks[k]
             jpegs, aligned = [], False
             for s in spec.scales:
-                m, aligned = align.crop_matrix(faces.boxes[k], lm, spec.size, s)
+                m, aligned = align.crop_matrix(faces.boxes[k], lm, spec.size, s, spec.framing)
                 crop = align.warp(frame, m, spec.size)
                 ok, buf = cv2.imencode(".jpg", crop[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY,
                                                                  JPEG_QUALITY])
@@ -244,6 +245,7 @@ def extract(jobs: list[VideoJob], detector, out, spec: CropSpec | None = None,
     meta = {"detector": detector.name, "weights": detector.location,
             "landmarks": detector.landmarks, "threshold": getattr(detector, "threshold", None),
             "detect_max_side": max_side, "crop_size": spec.size, "crop_scales": list(spec.scales),
+            "box_framing": None if detector.landmarks else asdict(spec.framing),
             "crop_trees": [str(r) for r in spec.roots(out)]}
     out.mkdir(parents=True, exist_ok=True)
     bar = progress(sum(_declared_frames(j.path) for j in pending), "faces", quiet)
