@@ -452,7 +452,7 @@ def test_a_real_detector_finds_the_drawn_faces_on_every_skin_tone():
     detector, rng = HaarDetector(), np.random.default_rng(0)
     for tone in (np.array([235, 200, 170]), np.array([178, 140, 112]), np.array([120, 80, 55])):
         found = 0
-        for person in range(6):
+        for _ in range(6):
             subject = faces.make_subject(rng)
             subject.skin = tone.astype(float)
             renderer, scene = faces.FaceRenderer(subject, rng), media.Scene(rng, 1)

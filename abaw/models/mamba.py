@@ -40,7 +40,7 @@ def selective_scan(u, dt, A, B, C, D):
     # full-size zero tensor per frame in the backward pass (quadratic in the window, ~17x slower)
     h = u.new_zeros(u.shape[0], u.shape[2], A.shape[1])               # (B, E, N)
     hs = []
-    for a, b in zip(dA.unbind(1), dBu.unbind(1)):
+    for a, b in zip(dA.unbind(1), dBu.unbind(1), strict=True):
         h = torch.addcmul(b, a, h)
         hs.append(h)
     return torch.einsum("bten,btn->bte", torch.stack(hs, dim=1), C) + u * D   # (B, T, E)
