@@ -74,8 +74,9 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
 
     Given one dataset root, the ids are its annotation ids (`_left` / `_right` the two people of
     a video; CE's test videos) unless --ids says otherwise, and OUT defaults to
-    WORK/faces/<dataset>/. Resumable: videos with a summary in OUT are skipped. Under torchrun
-    the videos are shared out by RANK / WORLD_SIZE.
+    WORK/faces/<dataset>/, and a box-only detector's crops are framed like the dataset's own
+    crops (measured on its videos that have both). Resumable: videos with a summary in OUT are
+    skipped. Under torchrun the videos are shared out by RANK / WORLD_SIZE.
     """
     import json
 

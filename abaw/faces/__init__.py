@@ -12,7 +12,8 @@
                                its time, every face found (box, 5 landmarks or NaN, score, track)
                                and which id's crop it became (`abaw.faces.output.COLUMNS`).
     DIR/<stem>.faces.json      the summary, written last (its presence marks the video done):
-                               detector and weights, crop size and scales, and per id the track
+                               detector and weights, crop size and scales, a box-only
+                               detector's crop framing (`box_framing`), and per id the track
                                it took, the rule that chose it, its crop count and missed frames.
 
 So DIR can be read as a crop folder as it is (only its sub-folders are crop folders; the files
@@ -20,6 +21,7 @@ beside them are the tables), and `output.read_table` / `output.read_summary` giv
 Extra scales (`--scale`) go to sibling trees `DIR-x<scale>` of the same layout.
 
 Modules: `registry` (detectors and their weights), `detector` (the interface), `retinaface` and
-`haar` (the detectors), `align` (templates and transforms), `track` (linking, who is who),
+`haar` (the detectors), `align` (templates and transforms), `framing` (box crops framed like a
+dataset's own crops), `track` (linking, who is who),
 `frames` (decoding in workers), `output` (files), `extract` (the whole step).
 """
