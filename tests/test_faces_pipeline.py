@@ -171,6 +171,9 @@ def test_predict_a_video_gives_named_columns_and_no_values_without_a_face(env, c
     assert df["expression"][face].isin(protocol.CE_CLASSES).all()
     assert df["expression"][~face].isna().all()
     assert summary["with_face"] == face.sum() and summary["track"] == "CE"
+    # Haar's crops framed like the crops the run trained on: its dataset is here to measure
+    raw_framing = json.loads(next(env[3].glob("*" + output.SUMMARY_SUFFIX)).read_text())
+    assert summary["box_framing"] == raw_framing["box_framing"]
     code, _, err = run_cli(capsys, "predict", ce_run.run_dir, "--video", str(tmp_path / "clip.mp4"),
                            "--split", "test")
     assert code != 0 and "found both --split and --video" in err

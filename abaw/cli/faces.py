@@ -84,6 +84,7 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
     from abaw.errors import AbawError
     from abaw.faces.extract import CropSpec, plan, plan_ids, read_ids
     from abaw.faces.extract import extract as run_extract
+    from abaw.faces.framing import for_dataset
     from abaw.faces.registry import DEFAULT_DETECTOR, create_detector, get_spec
     from abaw.features.extract import rank_and_world, resolve_device
     from abaw.pipeline.features import faces_folder
@@ -110,33 +111,14 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
     dev = resolve_device(device)
     model = create_detector(name, weights=weights, device=str(dev), threshold=threshold)
     rank, _ = rank_and_world()
-    framing = box_framing(index, model, quiet or rank > 0)
+    framing, line = for_dataset(index, model)
+    if line and not quiet and rank == 0:
+        click.echo(line, err=True)
     summary = run_extract(jobs, model, out, CropSpec(size, tuple(scales or (1.0,)), framing),
                           batch_size=batch_size, workers=workers, max_side=max_side or None,
                           quiet=quiet or rank > 0, edition=edition)
     if not quiet:
         click.echo(json.dumps(summary))
-
-
-def box_framing(index, detector, quiet: bool):
-    """A box-only detector's crops framed like the dataset's own crops where it has raw videos
-    beside them (`abaw.faces.framing`); the default margin otherwise."""
-    from abaw.faces.align import BoxFraming
-    from abaw.faces.framing import measure, shipped_pairs
-
-    if detector.landmarks or index is None:
-        return BoxFraming()
-    framing = measure(detector, shipped_pairs(index))
-    if framing is None:
-        if not quiet:
-            click.echo(f"box crops: the default margin ({BoxFraming().side:g} x the box); "
-                       "no raw video with its own crops to frame them like", err=True)
-        return BoxFraming()
-    if not quiet:
-        click.echo(f"box crops framed like {index.root}'s own crops: side {framing.side:g} x "
-                   f"the box, centre offset ({framing.dx:+g}, {framing.dy:+g}) box sides "
-                   f"(measured on {framing.frames} frames)", err=True)
-    return framing
 
 
 def dataset_index(inputs, edition):

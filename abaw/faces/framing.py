@@ -91,3 +91,17 @@ def shipped_pairs(index, videos: int = 8, per_video: int = 5, within: int = 300)
                 wanted.discard(k + protocol.FIRST_FRAME)
             if not wanted:
                 break
+
+
+def for_dataset(index, detector) -> tuple[BoxFraming, str]:
+    """The framing of `detector`'s crops for a model trained on `index`'s crops, and a line
+    saying which ("" for a landmark detector, which aligns to the template instead)."""
+    if detector.landmarks:
+        return BoxFraming(), ""
+    framing = measure(detector, shipped_pairs(index)) if index is not None else None
+    if framing is None:
+        return BoxFraming(), (f"box crops: the default margin ({BoxFraming().side:g} x the box); "
+                              "no raw video with its own crops to frame them like")
+    return framing, (f"box crops framed like {index.root}'s own crops: side {framing.side:g} x "
+                     f"the box, centre offset ({framing.dx:+g}, {framing.dy:+g}) box sides "
+                     f"(measured on {framing.frames} frames)")

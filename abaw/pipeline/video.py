@@ -19,7 +19,9 @@ columns, as `abaw run` derives its submission.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +48,8 @@ def predict_video(run_dir, video, out, *, detector: str | None = None, weights=N
                   threshold: float | None = None, device: str = "auto",
                   quiet: bool = False) -> dict:
     """Write the per-frame CSV of `video` predicted by the run at `run_dir`; returns a summary."""
+    from abaw.faces.extract import CropSpec, plan
     from abaw.faces.extract import extract as extract_faces
-    from abaw.faces.extract import plan
     from abaw.faces.registry import DEFAULT_DETECTOR, create_detector
     from abaw.features.extract import resolve_device
 
@@ -61,12 +63,33 @@ def predict_video(run_dir, video, out, *, detector: str | None = None, weights=N
         jobs = plan([video], faces)
         found = create_detector(detector or DEFAULT_DETECTOR, weights=weights, device=dev,
                                 threshold=threshold)
-        extract_faces(jobs, found, faces, workers=0, quiet=quiet, rank=0, world=1)
+        framing = _box_framing(info, found, quiet)
+        extract_faces(jobs, found, faces, CropSpec(framing=framing), workers=0, quiet=quiet,
+                      rank=0, world=1)
         table, ps, track = _predict(run_dir, info, video, jobs[0].stem, faces, Path(tmp), dev,
                                     quiet)
     rows = _write(ps, track, table, out)
     return {"csv": str(out), "track": track.name, "frames": rows,
-            "with_face": int((~ps.imputed).sum()), "detector": found.name}
+            "with_face": int((~ps.imputed).sum()), "detector": found.name,
+            "box_framing": None if found.landmarks else asdict(framing)}
+
+
+def _box_framing(info: dict, detector, quiet: bool):
+    """A box-only detector's crops framed like the crops the run trained on, measured on the
+    run's dataset when it is here (`abaw.faces.framing`); the default margin otherwise."""
+    from abaw.data import load_index
+    from abaw.faces.framing import for_dataset
+
+    index = None
+    if not detector.landmarks:
+        try:
+            index = load_index(info["index_root"], None, crops=info.get("index_crops", ()))
+        except (AbawError, KeyError, TypeError):
+            index = None                     # the run's dataset is not on this machine
+    framing, line = for_dataset(index, detector)
+    if line and not quiet:
+        print(line, file=sys.stderr)
+    return framing
 
 
 def _predict(run_dir: Path, info: dict, video: Path, stem: str, faces: Path, tmp: Path,
