@@ -137,10 +137,19 @@ def run_one(name: str, seed: int, ablate: bool, base: Path) -> dict:
     index = load_index(root)
     valid = validate(out.zip_path, track.name, out.edition, root=index).valid
     row = {"recipe": name, "seed": seed, "ablated": ablate, "seconds": round(seconds, 1),
+           "twin_generator": twin_generator(root),
            "baseline": out.baseline, "in_sample": out.val_post, "valid": bool(valid),
            "run_dir": out.run_dir}
     row.update(estimates(track, cfg, out, index))
     return row
+
+
+def twin_generator(root: Path) -> str:
+    """The generator digest the twin at `root` was made by (its marker's `generator` line)."""
+    from abaw.cli.demo import MARKER
+
+    lines = (root / MARKER).read_text().splitlines()
+    return next(x.split()[1] for x in lines if x.startswith("generator "))
 
 
 def say_nothing(root: Path, folder: str) -> None:
@@ -219,7 +228,21 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
     return "\n".join(lines), problems
 
 
-def write_readme(path: Path, text: str, seeds: list[int]) -> None:
+def generator_caption(results) -> str:
+    """A sentence when the rows were measured on twins of another generator than this
+    checkout's: the same command would measure another twin."""
+    from abaw.data.synth import generator_digest
+
+    made = sorted({r.get("twin_generator", "unknown") for r in results})
+    now = generator_digest()
+    if made == [now]:
+        return ""
+    return (f" Measured on twins of generator {', '.join(made)}; this checkout's generator is "
+            f"{now} (the twin's drawing changed since: `git log abaw/data/synth`), so re-running "
+            "measures another twin.")
+
+
+def write_readme(path: Path, text: str, seeds: list[int], results=()) -> None:
     caption = (f"Measured with `python eval/recipe_table.py --seeds {' '.join(map(str, seeds))}` "
                "on the small twin, every recipe with `--offline-encoders` (its backbones replaced "
                "by the offline encoders that learn on the twin: the track demo's random-init "
@@ -231,7 +254,8 @@ def write_readme(path: Path, text: str, seeds: list[int]) -> None:
                "included, on a machine shared with other jobs (a stage's output another run "
                "already made is reused: the CLIP fine-tuning, made by the VA recipe, serves the "
                "EXPR and AU ones). \"not measured yet\": no run "
-               "here so far; \"-\" without the ingredient: that run not made (`--no-ablation`).")
+               "here so far; \"-\" without the ingredient: that run not made (`--no-ablation`)."
+               + generator_caption(results))
     block = f"{START}\n{caption}\n\n{text}\n{END}"
     old = path.read_text() if path.is_file() else ""
     if START in old and END in old:
@@ -283,7 +307,7 @@ def main(argv=None) -> int:
                           f"{fmt(row['baseline'])}, {row['seconds']:.0f} s", flush=True)
     text, problems = table(results)
     seeds = sorted({r["seed"] for r in results})
-    write_readme(args.readme, text, seeds)
+    write_readme(args.readme, text, seeds, results)
     print(text)
     for p in problems:
         print(f"MISSED: {p}")
