@@ -45,3 +45,27 @@ def test_measure_takes_the_median_and_needs_enough_frames():
     assert got.dy == pytest.approx(-0.09, abs=0.02)
     noise = np.random.default_rng(0).integers(0, 255, (112, 112, 3), dtype=np.uint8)
     assert measure(FixedBox(BOX), [(frame, noise)] * 10) is None   # nothing matches: no guess
+
+
+def test_unreadable_videos_and_crops_are_no_samples(tmp_path):
+    """A damaged video or crop of the tree is skipped by the measurement, not fatal to it."""
+    from types import SimpleNamespace
+
+    from faces_clips import moving_clip
+    from PIL import Image
+
+    from abaw.data.index import Media
+    from abaw.faces.framing import shipped_pairs
+
+    moving_clip(tmp_path / "good.mp4", 12, (20, 30))
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    for name in ("good", "bad"):
+        (tmp_path / name).mkdir()
+        for k in (1, 7, 12):
+            Image.new("RGB", (112, 112)).save(tmp_path / name / f"{k:05d}.jpg")
+    (tmp_path / "good" / "00004.jpg").write_bytes(b"not a jpeg")
+    media = {n: Media(n, n, np.array([1, 7, 12]), f"{n}.mp4") for n in ("good", "bad")}
+    pairs = list(shipped_pairs(SimpleNamespace(media=media, root=tmp_path), per_video=3))
+    assert len(pairs) == 3 and all(f.ndim == 3 and c.shape == (112, 112, 3) for f, c in pairs)
+    media["good"].crop_frames = np.array([1, 4])          # frame 4's crop is not a JPEG
+    assert list(shipped_pairs(SimpleNamespace(media=media, root=tmp_path))) == []

@@ -151,6 +151,19 @@ def test_hga_reads_a_channel_major_grid_like_the_same_tokens_in_token_order():
     assert torch.allclose(out_t, out_c, atol=1e-5)
 
 
+def test_hga_knows_where_each_grid_cell_is():
+    """A CNN grid's cells carry no position: the same cells in another layout are another face
+    (mean pooling and attention over a bag of cells would not tell them apart)."""
+    torch.manual_seed(0)
+    model = create_model("hga", in_dims=[8, 3], out_dim=8,
+                         in_tokens=[{"count": 4, "order": "token", "global": False}, None]).eval()
+    v = torch.randn(1, 5, 4, 2)
+    a, mask = torch.randn(1, 5, 3), torch.ones(1, 5, dtype=torch.bool)
+    swapped = v[:, :, [1, 0, 2, 3]]
+    out = model([v.reshape(1, 5, 8), a], mask)
+    assert not torch.allclose(out, model([swapped.reshape(1, 5, 8), a], mask), atol=1e-4)
+
+
 def test_frame_skip_reads_every_kth_frame_and_prediction_every_frame():
     from abaw.train.windows import VideoData, WindowSet
 

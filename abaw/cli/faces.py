@@ -111,7 +111,7 @@ def extract(inputs, out, work, tracks, detector, weights, ids, threshold, size, 
     dev = resolve_device(device)
     model = create_detector(name, weights=weights, device=str(dev), threshold=threshold)
     rank, _ = rank_and_world()
-    framing, line = for_dataset(index, model)
+    framing, line = for_dataset(index, model, max_side or None)
     if line and not quiet and rank == 0:
         click.echo(line, err=True)
     summary = run_extract(jobs, model, out, CropSpec(size, tuple(scales or (1.0,)), framing),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from abaw import protocol
+from abaw.errors import AbawError
 from abaw.faces.align import BoxFraming
 
 SIDES = np.linspace(0.6, 2.2, 33)    # crop side / box side tried
@@ -52,12 +53,16 @@ def locate(frame: np.ndarray, crop: np.ndarray, box: np.ndarray):
     return best if best is not None and best[3] >= MIN_MATCH else None
 
 
-def measure(detector, pairs) -> BoxFraming | None:
+def measure(detector, pairs, max_side: int | None = 640) -> BoxFraming | None:
     """The median framing over (frame, shipped crop) pairs, RGB uint8; None when fewer than
-    MIN_FRAMES crops were found near a detected face."""
+    MIN_FRAMES crops were found near a detected face. Frames are shrunk for detection as the
+    face step shrinks them (`max_side`), so the boxes are the ones it will crop around."""
+    from abaw.faces.detector import shrink
+
     found = []
     for frame, crop in pairs:
-        faces = detector.detect(frame[None])[0]
+        small, factor = shrink(frame[None], max_side)
+        faces = detector.detect(small)[0].scaled(factor)
         hits = [h for h in (locate(frame, crop, b) for b in faces.boxes) if h is not None]
         if hits:
             found.append(max(hits, key=lambda h: h[3])[:3])
@@ -71,6 +76,7 @@ def shipped_pairs(index, videos: int = 8, per_video: int = 5, within: int = 300)
     """(frame, crop) pairs from ids of `index` that have both a raw video and the dataset's own
     crops (not the face step's): `per_video` frames spread over the first `within` frames of
     up to `videos` videos, the same ids whatever the machine."""
+    import av
     from PIL import Image
 
     from abaw.data.media import iter_frames
@@ -83,22 +89,27 @@ def shipped_pairs(index, videos: int = 8, per_video: int = 5, within: int = 300)
         frames = m.crop_frames[m.crop_frames < within + protocol.FIRST_FRAME]
         wanted = set(frames[np.linspace(0, len(frames) - 1, min(per_video, len(frames)))
                             .astype(int)].tolist()) if len(frames) else set()
-        for k, _, frame in iter_frames(index.root / m.raw_video):
-            if k + protocol.FIRST_FRAME in wanted:
-                path = index.root / m.crop_dir / protocol.frame_name(k + protocol.FIRST_FRAME)
-                with Image.open(path) as im:
-                    yield frame, np.asarray(im.convert("RGB"))
-                wanted.discard(k + protocol.FIRST_FRAME)
-            if not wanted:
-                break
+        pairs = []
+        try:   # a video or crop that cannot be read is no sample; `abaw data check` reports it
+            for k, _, frame in iter_frames(index.root / m.raw_video):
+                if k + protocol.FIRST_FRAME in wanted:
+                    path = index.root / m.crop_dir / protocol.frame_name(k + protocol.FIRST_FRAME)
+                    with Image.open(path) as im:
+                        pairs.append((frame, np.asarray(im.convert("RGB"))))
+                    wanted.discard(k + protocol.FIRST_FRAME)
+                if not wanted:
+                    break
+        except (AbawError, OSError, ValueError, av.error.FFmpegError):
+            continue
+        yield from pairs
 
 
-def for_dataset(index, detector) -> tuple[BoxFraming, str]:
+def for_dataset(index, detector, max_side: int | None = 640) -> tuple[BoxFraming, str]:
     """The framing of `detector`'s crops for a model trained on `index`'s crops, and a line
     saying which ("" for a landmark detector, which aligns to the template instead)."""
     if detector.landmarks:
         return BoxFraming(), ""
-    framing = measure(detector, shipped_pairs(index)) if index is not None else None
+    framing = measure(detector, shipped_pairs(index), max_side) if index is not None else None
     if framing is None:
         return BoxFraming(), (f"box crops: the default margin ({BoxFraming().side:g} x the box); "
                               "no raw video with its own crops to frame them like")

@@ -10,7 +10,9 @@
   local regions that move), then an asymmetric cross-attention lets the visual stream query the
   audio over the window (audio never queries the face); the result and the audio are joined.
   How a frame's vector splits into tokens comes from the feature store (`in_tokens`, the
-  backbone's pooling), never from the recipe. `patches=False` keeps the global token alone
+  backbone's pooling), never from the recipe. Every token gets a learned position (pooled
+  patches and CNN grid cells carry none of their own); without a global token the global view is
+  a projection of the whole grid, so its layout is kept. `patches=False` keeps the global token alone
   (no alignment with the patches: the single-granularity variant).
 """
 
@@ -80,6 +82,12 @@ class HierarchicalGranularityFusion(nn.Module):
         c = in_dims[0] // n
         self.causal = causal
         self.token_proj = nn.Sequential(nn.LayerNorm(c), nn.Linear(c, out_dim))
+        # where each token sits: pooled patches and CNN grid cells carry no position of their own
+        self.position = nn.Parameter(torch.zeros(n, out_dim))
+        # without a global token (grid cells only) the global view is the whole grid, its layout
+        # kept, not the mean of its cells
+        self.whole = None if self.tokens.get("global") else nn.Sequential(
+            nn.LayerNorm(in_dims[0]), nn.Linear(in_dims[0], out_dim))
         self.align = Attention(out_dim, heads, dropout) if patches else None
         self.audio = nn.Sequential(nn.LayerNorm(in_dims[1]), nn.Linear(in_dims[1], out_dim))
         self.cross = Attention(out_dim, heads, dropout)
@@ -90,11 +98,12 @@ class HierarchicalGranularityFusion(nn.Module):
         b, t = mask.shape
         xs = [zero_masked(x, mask) for x in xs]
         heard = present(xs[1], mask)                                            # (B, T)
-        tok = self.token_proj(split_tokens(xs[0], self.tokens))                 # (B, T, n, d)
-        if self.tokens.get("global"):
+        tokens = split_tokens(xs[0], self.tokens)                               # (B, T, n, c)
+        tok = self.token_proj(tokens) + self.position                           # (B, T, n, d)
+        if self.whole is None:
             glob, patches = tok[:, :, 0], tok[:, :, 1:]
         else:
-            glob, patches = tok.mean(2), tok
+            glob, patches = self.whole(tokens.flatten(2)), tok
         d = glob.shape[-1]
         if self.align is not None and patches.shape[2] > 0:   # level 1: global <- its patches
             n = patches.shape[2]
