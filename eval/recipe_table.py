@@ -105,15 +105,6 @@ TWIN_LACKS = {
     "va/capnet-causal": "a constraint, not an aid: reading only the past costs accuracy by design",
 }
 
-# Recipes too slow for this table's machine, with what was measured of them.
-TOO_SLOW = {
-    "va/face-behaviour-audio-moe": "its Mamba scans in plain PyTorch on the CPU: ~9 min an epoch "
-                                   "here on shared cores, ~3 h for its 20 epochs",
-    "au/dinov2-wavlm-mamba-hga": "its Vision-Mamba scans in plain PyTorch on the CPU like "
-                                 "va/face-behaviour-audio-moe's; not run here",
-}
-
-
 def run_one(name: str, seed: int, ablate: bool, base: Path) -> dict:
     from abaw.data import load_index
     from abaw.formats.validator import validate
@@ -201,8 +192,7 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
     for name, (system, ingredient, _) in INGREDIENTS.items():
         full = [r for r in results if r["recipe"] == name and not r["ablated"]]
         if not full:
-            why = f"not measured: {TOO_SLOW[name]}" if name in TOO_SLOW else "not measured yet"
-            lines.append(f"| {name} | {system} | 0 | {why} | | {ingredient} | | | |")
+            lines.append(f"| {name} | {system} | 0 | not measured yet | | {ingredient} | | | |")
             continue
         part = [r for r in results if r["recipe"] == name and r["ablated"]]
         key = "score" if mean(full, "score") is not None else "test"
