@@ -50,3 +50,19 @@ def test_every_recipe_without_its_key_ingredient_still_loads():
         key, recipe = name.split("/")
         load_recipe(Path(__file__).parents[1] / "tracks" / key / "recipes" / f"{recipe}.toml",
                     ["features.offline=true", *without], track=key)
+
+
+def test_the_recipe_table_says_when_its_rows_came_from_another_twin():
+    import importlib.util
+
+    from abaw.data.synth import generator_digest
+
+    spec = importlib.util.spec_from_file_location(
+        "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    now = generator_digest()
+    assert table.generator_caption([{"twin_generator": now}] * 2) == ""
+    said = table.generator_caption([{"twin_generator": now}, {"twin_generator": "0123abcd"}])
+    assert "0123abcd" in said and now in said
+    assert "unknown" in table.generator_caption([{}])        # a row that never said
