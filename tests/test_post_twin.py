@@ -41,7 +41,7 @@ def test_smoothing_and_ensembling_two_heads_on_the_twin(tmp_path_factory):
     raw = evaluate(impute(test["mlp"], "linear"), hidden, Decision()).value
     smoothed = evaluate(params["mlp"].apply(test["mlp"]), hidden).value
     print(f"mlp on hidden test: raw {raw:.3f} -> smoothed {smoothed:.3f}")
-    # +0.02 on the current twin (+0.03-0.05 when its faces were drawn without shading and each
+    # +0.02 on the current twin (over +0.03 when its faces were drawn without shading and each
     # frame said less): more than nothing, which is what a smoothing that does not act scores
     assert smoothed > raw + 0.01
 
