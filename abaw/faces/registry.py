@@ -154,7 +154,8 @@ def retinaface(spec, source, device, threshold):
 
 @register(OFFLINE_DETECTOR, 0, None, ["haarcascade_frontalface_default.xml"],
           package="opencv-python-headless", module="cv2",
-          note="OpenCV's frontal-face Haar cascade (Viola-Jones), shipped in the wheel; box only")
+          note="OpenCV's frontal-face Haar cascades default + alt2 (Viola-Jones), shipped in the "
+               "wheel; box only")
 def haar(spec, source, device, threshold):
     from abaw.faces.haar import HaarDetector
     return HaarDetector(source, threshold=threshold)
