@@ -150,30 +150,3 @@ def test_haar_finds_the_face_in_a_photograph():
     assert iou(faces.boxes.astype(float), FACE[None])[0, 0] >= 0.8
     blank = np.full((1, 240, 320, 3), 128, np.uint8)
     assert len(det.detect(blank)[0]) == 0
-
-
-def test_haar_runs_two_cascades_and_keeps_each_face_once():
-    """On strongly expressive drawn faces the second cascade finds faces the first misses; a
-    face both find is kept once, and a cascade file given as weights runs alone."""
-    import cv2
-
-    from abaw.data.synth import faces, labels, media
-    from abaw.faces.haar import CASCADES, SAME_FACE, HaarDetector
-
-    both, first = HaarDetector(), HaarDetector(cv2.data.haarcascades + CASCADES[0])
-    assert len(both.cascades) == 2 and len(first.cascades) == 1
-    rng, n_both, n_first = np.random.default_rng(5), 0, 0
-    for _ in range(12):
-        subject = faces.make_subject(rng)
-        renderer, scene = faces.FaceRenderer(subject, rng), media.Scene(rng, 1)
-        for _ in range(5):
-            units = np.where(rng.random(len(labels.UNITS)) < 0.5,
-                             rng.uniform(0.5, 1, len(labels.UNITS)), 0.0)
-            frame = scene.frame([renderer.render(units, *rng.uniform(-1, 1, 2))], [(0, 0, 0)])
-            found = both.detect(frame[None])[0]
-            n_both += len(found) > 0
-            n_first += len(first.detect(frame[None])[0]) > 0
-            if len(found) > 1:
-                overlap = iou(found.boxes.astype(float), found.boxes.astype(float))
-                assert overlap[~np.eye(len(found), dtype=bool)].max() <= SAME_FACE
-    assert n_both >= n_first + 3, (n_both, n_first)

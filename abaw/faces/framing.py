@@ -87,8 +87,10 @@ def shipped_pairs(index, videos: int = 8, per_video: int = 5, within: int = 300)
     for i in ids[::step][:videos]:
         m = index.media[i]
         frames = m.crop_frames[m.crop_frames < within + protocol.FIRST_FRAME]
+        if not len(frames):
+            continue                         # no crop early in the video: nothing to decode
         wanted = set(frames[np.linspace(0, len(frames) - 1, min(per_video, len(frames)))
-                            .astype(int)].tolist()) if len(frames) else set()
+                            .astype(int)].tolist())
         pairs = []
         try:   # a video or crop that cannot be read is no sample; `abaw data check` reports it
             for k, _, frame in iter_frames(index.root / m.raw_video):
