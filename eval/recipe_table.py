@@ -16,6 +16,10 @@ ingredient (INGREDIENTS). Per recipe, averaged over the seeds run:
     python eval/recipe_table.py --recipes va/capnet-causal --seeds 0 1 2
     python eval/recipe_table.py --table-only                   # rewrite the table from results
 
+Two measurements may share one base folder when they use different twins or one of them has
+already built the features (each with `--threads 1` and its own `--results`); the table is then
+written from the concatenated results.
+
 Runs are kept in --results (JSON lines) and skipped when already there, so an interrupted
 measurement continues. The table goes between the markers of tracks/README.md. Exits 1 when a
 recipe does not beat its track's constant baseline by MARGIN or writes no valid file.
@@ -266,6 +270,8 @@ def main(argv=None) -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "tracks" / "README.md")
     ap.add_argument("--no-ablation", action="store_true", help="Only the recipes as written.")
     ap.add_argument("--table-only", action="store_true", help="Rewrite the table, run nothing.")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="Torch threads (1 when two measurements share a 2-core machine).")
     args = ap.parse_args(argv)
     unknown = [r for r in args.recipes if r not in INGREDIENTS]
     if unknown:
@@ -277,7 +283,7 @@ def main(argv=None) -> int:
     if not args.table_only:
         import torch
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
         args.base.mkdir(parents=True, exist_ok=True)
         # recipes that train an image encoder first take longest: they go last
         slow = {n for n in args.recipes if INGREDIENTS[n][1] in IMAGE_STAGE_INGREDIENTS
