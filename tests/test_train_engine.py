@@ -75,6 +75,25 @@ def test_image_level_and_multi_task_tracks(data, tmp_path):
     assert mtl.best_score > 1.0
 
 
+def test_a_curriculum_keeps_a_model_of_its_last_phase(data, tmp_path, monkeypatch):
+    """Validation falls every epoch (as basic-expression F1 may once compound mixing starts):
+    without a curriculum the first epoch is kept and patience stops early; with one, the
+    kept model and the patience both start where its last phase starts (epoch 3 of 6)."""
+    from abaw.train import trainer
+
+    index, store, _ = data
+    monkeypatch.setattr(trainer, "_validate", lambda s, epoch: (1.0 - 0.1 * epoch, {}))
+    sets = {"model.head": "mlp", "optim.patience": 1}
+    plain = train(get_track("EXPR"), tiny_config("EXPR", **sets), index, [store],
+                  tmp_path / "plain", quiet=True)
+    assert (plain.best_epoch, len(plain.history)) == (0, 2)
+    mixed = tiny_config("EXPR", **sets, **{"curriculum.kind": "compound",
+                                           "curriculum.start": 0.5})
+    res = train(get_track("EXPR"), mixed, index, [store], tmp_path / "mixed", quiet=True)
+    assert (res.best_epoch, len(res.history)) == (3, 5)
+    assert checkpoint.load(tmp_path / "mixed" / "best.safetensors")[1]["epoch"] == 3
+
+
 def test_resume_after_an_interruption_matches_the_uninterrupted_run(data, tmp_path):
     index, store, _ = data
     cfg = tiny_config("EXPR", **{"model.head": "transformer", "model.dropout": 0.1,

@@ -6,9 +6,15 @@ each window is averaged half and half with the next window of the batch, and the
 mean of the losses against either window's labels. A mixed window shows two expressions at once
 and teaches the model to score both (with least-squares class scores, both halves), which is what
 compound expressions are made of and what CE's pairing of basic scores reads.
+
+The model a curriculum makes is the one its last phase trains: the epochs before it are warm-up,
+validated and logged but never kept (`first_kept_epoch`). Kept by the validation score alone,
+a compound curriculum validated on basic expressions would keep a model from before it started.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -22,6 +28,14 @@ def mixes(cfg, epoch: int, step: int, fold: int = 0) -> bool:
     if c.kind != "compound" or epoch < c.start * cfg.optim.epochs or c.share <= 0:
         return False
     return bool(np.random.default_rng([cfg.run.seed, fold, epoch, step, 7]).random() < c.share)
+
+
+def first_kept_epoch(cfg) -> int:
+    """The first epoch (0-based) whose model may be kept and from which patience counts: the
+    curriculum's last phase; 0 without a curriculum or when its last phase never starts."""
+    c = cfg.curriculum
+    first = math.ceil(c.start * cfg.optim.epochs)
+    return first if c.kind == "compound" and c.share > 0 and first < cfg.optim.epochs else 0
 
 
 def mixed_pair(batch: dict) -> tuple[dict, dict]:

@@ -6,8 +6,8 @@ Per epoch: windows shuffled by (seed, fold, epoch); global batches of `optim.bat
 (each DDP rank takes every world-th window of the batch); AdamW with warmup + cosine (the rate is
 a function of the step, so resuming needs no scheduler state); bf16 autocast on GPU; gradient
 clipping and accumulation; validation with the track's OFFICIAL metric (abaw.metrics) on rank 0;
-the best epoch is kept (`best.safetensors`), early stopping after `optim.patience` epochs without
-improvement. Every epoch ends with `last.safetensors` (model + optimiser + state, one atomic
+the best epoch is kept (`best.safetensors`; with a curriculum, the best of its last phase),
+early stopping after `optim.patience` epochs without improvement. Every epoch ends with `last.safetensors` (model + optimiser + state, one atomic
 file); `resume=True` continues from it. Each epoch reseeds every generator from (seed, fold,
 epoch), so a resumed run retraces the uninterrupted one exactly.
 """
@@ -120,16 +120,18 @@ def train_one(track: Track, cfg: Config, index, stores, run_dir, resume=False, q
         net = torch.nn.parallel.DistributedDataParallel(
             s.model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
 
+    kept_from = curriculum.first_kept_epoch(cfg)     # a curriculum keeps a model of its last phase
     while not state["done"] and state["epoch"] < cfg.optim.epochs:
         t0 = time.time()
         with progress.bar(len(s.starts), f"epoch {state['epoch'] + 1}/{cfg.optim.epochs}",
                           quiet or not d.main, unit="batch") as bar:
             train_terms = _train_epoch(s, net, state, on_step, bar)
         score, parts = _validate(s, state["epoch"])
-        improved = not math.isnan(score) and score > state["best_score"]
+        counts = not math.isnan(score) and state["epoch"] >= kept_from
+        improved = counts and score > state["best_score"]
         if improved:
             state["best_score"], state["best_epoch"], state["bad_epochs"] = score, state["epoch"], 0
-        elif not math.isnan(score):
+        elif counts:
             state["bad_epochs"] += 1
         state["history"].append({"epoch": state["epoch"], "train": train_terms, "val": score,
                                  "val_parts": parts,
