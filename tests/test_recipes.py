@@ -66,3 +66,20 @@ def test_the_recipe_table_says_when_its_rows_came_from_another_twin():
     said = table.generator_caption([{"twin_generator": now}, {"twin_generator": "0123abcd"}])
     assert "0123abcd" in said and now in said
     assert "unknown" in table.generator_caption([{}])        # a row that never said
+
+
+def test_the_recipe_table_lists_a_shared_footnote_once():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    rows = [{"recipe": f"{t}/clip-finetune-tcn-transformer", "ablated": a, "score": 0.5 - a / 200,
+             "test": 0.4, "baseline": 0.0, "seconds": 1.0, "valid": True}
+            for t in ("va", "expr") for a in (False, True)]
+    text, _ = table.table(rows)
+    assert text.count(table.FINE_TUNING) == 1
+    marks = [line.split("|")[7] for line in text.splitlines()
+             if line.startswith(("| va/clip-finetune", "| expr/clip-finetune"))]
+    assert marks == [" no (within noise) [1] "] * 2
