@@ -8,8 +8,9 @@ a function of the step, so resuming needs no scheduler state); bf16 autocast on 
 clipping and accumulation; validation with the track's OFFICIAL metric (abaw.metrics) on rank 0;
 the best epoch is kept (`best.safetensors`; with a curriculum, the best of its last phase),
 early stopping after `optim.patience` epochs without improvement. Every epoch ends with
-`last.safetensors` (model + optimiser + state, one atomic file); `resume=True` continues from it. Each epoch reseeds every generator from (seed, fold,
-epoch), so a resumed run retraces the uninterrupted one exactly.
+`last.safetensors` (model + optimiser + state, one atomic file); `resume=True` continues from it.
+Each epoch reseeds every generator from (seed, fold, epoch), so a resumed run retraces the
+uninterrupted one exactly.
 """
 
 from __future__ import annotations
