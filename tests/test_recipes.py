@@ -35,15 +35,21 @@ def test_recipe_builds_a_model(path):
     assert out.shape == (2, t, track.out_dim(edition))
 
 
-def test_every_recipe_without_its_key_ingredient_still_loads():
-    """The recipe table's ablations (eval/recipe_table.py) are recipes too: each must pass the
-    same checks, or the table's run dies after the recipe itself trained."""
+def recipe_table():
+    """eval/recipe_table.py as a module (eval/ holds scripts, not a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
+    return table
+
+
+def test_every_recipe_without_its_key_ingredient_still_loads():
+    """The recipe table's ablations (eval/recipe_table.py) are recipes too: each must pass the
+    same checks, or the table's run dies after the recipe itself trained."""
+    table = recipe_table()
     assert {f"{p.parts[-3]}/{p.stem}" for p in RECIPES if p.stem not in ("default", "demo")} == set(
         table.INGREDIENTS)
     for name, (_, _, without) in table.INGREDIENTS.items():
@@ -53,14 +59,9 @@ def test_every_recipe_without_its_key_ingredient_still_loads():
 
 
 def test_the_recipe_table_says_when_its_rows_came_from_another_twin():
-    import importlib.util
-
     from abaw.data.synth import generator_digest
 
-    spec = importlib.util.spec_from_file_location(
-        "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = recipe_table()
     now = generator_digest()
     assert table.generator_caption([{"twin_generator": now}] * 2) == ""
     said = table.generator_caption([{"twin_generator": now}, {"twin_generator": "0123abcd"}])
@@ -69,12 +70,7 @@ def test_the_recipe_table_says_when_its_rows_came_from_another_twin():
 
 
 def test_the_recipe_table_lists_a_shared_footnote_once():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "recipe_table", Path(__file__).parents[1] / "eval" / "recipe_table.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = recipe_table()
     rows = [{"recipe": f"{t}/clip-finetune-tcn-transformer", "ablated": a, "score": 0.5 - a / 200,
              "test": 0.4, "baseline": 0.0, "seconds": 1.0, "valid": True}
             for t in ("va", "expr") for a in (False, True)]

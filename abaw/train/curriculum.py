@@ -22,20 +22,27 @@ import torch
 MIXED_KEYS = ("labels", "label_mask", "teacher", "teacher_mask")
 
 
+def second_phase(cfg) -> int | None:
+    """The first epoch (0-based) of the mixed phase; None without one (no compound curriculum,
+    nothing mixed, or a start after the last epoch)."""
+    c = cfg.curriculum
+    first = math.ceil(c.start * cfg.optim.epochs)
+    return first if c.kind == "compound" and c.share > 0 and first < cfg.optim.epochs else None
+
+
 def mixes(cfg, epoch: int, step: int, fold: int = 0) -> bool:
     """Whether the batch `step` of `epoch` is mixed (deterministic in seed, fold, epoch, step)."""
-    c = cfg.curriculum
-    if c.kind != "compound" or epoch < c.start * cfg.optim.epochs or c.share <= 0:
+    first = second_phase(cfg)
+    if first is None or epoch < first:
         return False
-    return bool(np.random.default_rng([cfg.run.seed, fold, epoch, step, 7]).random() < c.share)
+    return bool(np.random.default_rng([cfg.run.seed, fold, epoch, step, 7]).random()
+                < cfg.curriculum.share)
 
 
 def first_kept_epoch(cfg) -> int:
     """The first epoch (0-based) whose model may be kept and from which patience counts: the
-    curriculum's last phase; 0 without a curriculum or when its last phase never starts."""
-    c = cfg.curriculum
-    first = math.ceil(c.start * cfg.optim.epochs)
-    return first if c.kind == "compound" and c.share > 0 and first < cfg.optim.epochs else 0
+    curriculum's last phase; 0 without one."""
+    return second_phase(cfg) or 0
 
 
 def mixed_pair(batch: dict) -> tuple[dict, dict]:
