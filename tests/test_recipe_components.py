@@ -17,18 +17,47 @@ from abaw.models.model import polar_to_va
 torch.set_num_threads(1)
 
 
-def test_polar_outputs_are_radius_and_angle_turned_into_valence_and_arousal():
-    raw = torch.tensor([[[0.3, 2.0, 9.0], [-1.0, -0.5, 7.0]]])            # (1, 2, 3)
+def test_polar_outputs_are_radius_and_direction_turned_into_valence_and_arousal():
+    raw = torch.tensor([[[0.3, -2.0, 1.0, 9.0], [-1.0, 0.5, -0.5, 7.0]]])   # (1, 2, 4)
     got = polar_to_va(raw, 0)
+    assert got.shape == (1, 2, 3)
     for t in range(2):
-        rho, ang = raw[0, t, 0].item(), raw[0, t, 1].item()
+        rho, dx, dy = raw[0, t, :3].tolist()
         r = math.sqrt(2) / (1 + math.exp(-rho))
-        assert got[0, t, 0].item() == pytest.approx(r * math.cos(ang), abs=1e-6)
-        assert got[0, t, 1].item() == pytest.approx(r * math.sin(ang), abs=1e-6)
-        assert got[0, t, 2].item() == raw[0, t, 2].item()                 # other columns kept
+        assert got[0, t, 0].item() == pytest.approx(r * dx / math.hypot(dx, dy), abs=1e-6)
+        assert got[0, t, 1].item() == pytest.approx(r * dy / math.hypot(dx, dy), abs=1e-6)
+        assert got[0, t, 2].item() == raw[0, t, 3].item()                 # other columns kept
     # the VA block of a multi-task layout (MTL: its first two columns) is the one converted
-    moved = polar_to_va(torch.tensor([[[5.0, 0.1, 0.2, 0.3]]]), 1)
+    moved = polar_to_va(torch.tensor([[[5.0, 0.1, 3.0, 4.0, 0.3]]]), 1)
+    assert moved.shape == (1, 1, 4)
     assert moved[0, 0, 0].item() == 5.0 and moved[0, 0, 3].item() == pytest.approx(0.3)
+
+
+def _fit_va(polar):
+    """A small model fitted to VA targets in all four quadrants: (outputs, targets)."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 8, 16)
+    target = torch.tanh(x[..., :2] @ torch.tensor([[1.5, 0.5], [-0.5, 1.5]]))
+    m = AffectModel([16], 2, head="mlp", head_options={"hidden": 32, "dropout": 0.0}, polar=polar)
+    mask = torch.ones(64, 8, dtype=torch.bool)
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    for _ in range(300):
+        loss = ((m(x, mask)["outputs"] - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return m(x, mask)["outputs"].detach(), target
+
+
+def test_polar_model_learns_both_sides_of_the_circumplex():
+    """Polar outputs start pointing at positive valence and must still learn negative valence
+    as well as plain outputs do (an angle output did not: the loss has no slope towards a target
+    behind it, so it shrank the radius instead; mean error 1.7 times the plain model's)."""
+    out, target = _fit_va(polar=0)
+    plain, _ = _fit_va(polar=None)
+    negative = target[..., 0] < -0.3
+    assert out[..., 0][negative].mean() < 0.85 * target[..., 0][negative].mean()
+    assert ((out - target) ** 2).mean() < 1.2 * ((plain - target) ** 2).mean()
 
 
 def test_polar_model_starts_near_the_centre_and_stays_inside_the_reachable_disc():

@@ -10,8 +10,8 @@ are all zeros (absent input) stay zeros. Optional parts, each asked for by the c
 - an adapter per stream kind (e.g. attention-statistics pooling of the audio), before fusion;
 - a prediction horizon: the inputs are delayed by `horizon` frames, so with a causal head the
   output at frame t is computed from frames <= t - horizon (predicting ahead, CAPNet);
-- polar VA: two output columns are read as a radius and an angle and turned back into valence
-  and arousal (v = r cos a, a = r sin a; MAVEN), so losses and decisions see plain VA values;
+- polar VA: three output columns are read as a radius and a direction on the circumplex and
+  turned back into valence and arousal (MAVEN), so losses and decisions see plain VA values;
 - an embedding for prompt losses, and a task discriminator (which tasks are annotated at a frame).
 """
 
@@ -80,7 +80,9 @@ class AffectModel(nn.Module):
                 return
         # a fusion that keeps the streams' own features (concat) says how wide they are
         in_dim = getattr(self.fusion, "width", fusion_dim) if fusion else dims[0]
-        self.head = create_model(head, in_dim=in_dim, out_dim=out_dim, **(head_options or {}))
+        # polar: the VA block's two columns come from three (radius, direction x, direction y)
+        head_out = out_dim + (1 if polar is not None else 0)
+        self.head = create_model(head, in_dim=in_dim, out_dim=head_out, **(head_options or {}))
         self.embed = nn.Linear(self.head.hidden, embed_dim) if embed_dim else None
         self.tasks = nn.Sequential(nn.Linear(self.head.hidden, self.head.hidden), nn.GELU(),
                                    nn.Linear(self.head.hidden, tasks)) if tasks else None
@@ -122,9 +124,16 @@ class AffectModel(nn.Module):
 
 
 def polar_to_va(raw: torch.Tensor, col: int) -> torch.Tensor:
-    """Columns col, col + 1 of `raw` read as (radius logit, angle in radians) -> (v, a); the
-    radius is sqrt(2) sigmoid(logit), so every point of the VA square can be reached."""
+    """Columns col..col + 2 of `raw` read as (radius logit, direction x, direction y) -> the two
+    columns (v, a) = r * direction / |direction|; the radius is sqrt(2) sigmoid(logit), so every
+    point of the VA square can be reached.
+
+    The direction is a vector, not an angle: with v = r cos(angle) and a loss on v, a prediction
+    pointing away from its target gets no push on the angle (a saddle), only on the radius, so an
+    angle that starts near zero seldom turns to negative valence: on the twin the angle form
+    lost 0.21-0.28 of valence's CCC on validation and kept arousal (MAVEN's recipe, seeds 0 and
+    1). A vector can cross the centre instead of rotating round it."""
     r = math.sqrt(2.0) * torch.sigmoid(raw[..., col])
-    angle = raw[..., col + 1]
-    va = torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=-1)   # (B, T, 2)
-    return torch.cat([raw[..., :col], va, raw[..., col + 2:]], dim=-1)
+    direction = nn.functional.normalize(raw[..., col + 1:col + 3], dim=-1, eps=1e-6)
+    va = r.unsqueeze(-1) * direction                                           # (B, T, 2)
+    return torch.cat([raw[..., :col], va, raw[..., col + 3:]], dim=-1)

@@ -85,7 +85,7 @@ class ModelConfig:
     #                            e.g. {audio = {context = 15}}
     horizon: int = 0           # frames ahead: the output at t reads inputs <= t - horizon
     #                            (needs causal = true; CAPNet predicts 1/3 s ahead)
-    va_output: str = "cartesian"  # cartesian | polar (radius + angle, turned into v, a)
+    va_output: str = "cartesian"  # cartesian | polar (radius + direction -> v, a)
 
     BOUNDS: ClassVar[dict] = {
         "head": Free("a registered head (checked with its options)"),
