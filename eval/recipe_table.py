@@ -218,6 +218,8 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
                                        "no" if j - w < -HELPS else "no (within noise)")
         if w is not None and mean(full, "score") == mean(part, "score") and j == w:
             helps = "no: the same model was kept (the ingredient never acted on it)"
+        elif w is not None:
+            helps += seeds_that_gain(full, part, judge)
         mark = ""
         if name in WHY_NOT and helps != "yes":
             if WHY_NOT[name] not in notes:
@@ -236,6 +238,16 @@ def table(results: list[dict]) -> tuple[str, list[str]]:
             problems.append(f"{name}: {s:.3f} is not clearly above the baseline {base:.3f}")
     lines += [""] + [f"[{i}] {n}." for i, n in enumerate(notes, 1)]
     return "\n".join(lines), problems
+
+
+def seeds_that_gain(full, part, key) -> str:
+    """" (k of n seeds gain)": on how many seeds with both runs the ingredient scored higher;
+    a mean over seeds can hide one seed that decides it."""
+    without = {r["seed"]: r[key] for r in part if r.get("seed") is not None}
+    gains = [r[key] - without[r["seed"]] for r in full if r.get("seed") in without]
+    if len(gains) < 2:
+        return ""
+    return f" ({sum(g > 0 for g in gains)} of {len(gains)} seeds gain)"
 
 
 def delta(with_it, without) -> str:
@@ -266,7 +278,8 @@ def write_readme(path: Path, text: str, seeds: list[int], results=()) -> None:
                "several hundredths, so read small ones as noise. "
                "Score: the cross-fitted validation estimate of the post-processed score (CE has "
                "no validation set: its hidden test score); helps here?: the ingredient's gain on "
-               "the hidden test, within 0.01 said to be noise; train time: the whole run here, "
+               "the hidden test, mean over seeds, within 0.01 said to be noise, and on how many "
+               "seeds it gained; train time: the whole run here, "
                "stages included, two runs at a time on 2 cores (a stage's output another run "
                "already made is reused: the CLIP fine-tuning, made by the VA recipe, serves the "
                "EXPR and AU ones). \"not measured yet\": no run "

@@ -79,3 +79,19 @@ def test_the_recipe_table_lists_a_shared_footnote_once():
     marks = [line.split("|")[7] for line in text.splitlines()
              if line.startswith(("| va/clip-finetune", "| expr/clip-finetune"))]
     assert marks == [" no (within noise) [1] "] * 2
+
+
+def test_the_recipe_table_says_on_how_many_seeds_an_ingredient_gained():
+    """A mean over seeds can be one seed's doing: the verdict counts the seeds that gained."""
+    table = recipe_table()
+    name = "va/resnet-logmel-tcn-xattn"
+    tests = {(0, False): 0.60, (0, True): 0.50, (1, False): 0.55, (1, True): 0.50,
+             (2, False): 0.40, (2, True): 0.45}                    # gains +0.10, +0.05, -0.05
+    rows = [{"recipe": name, "seed": seed, "ablated": a, "score": 0.5, "test": t,
+             "baseline": 0.0, "seconds": 1.0, "valid": True} for (seed, a), t in tests.items()]
+    text, _ = table.table(rows)
+    verdict = next(line for line in text.splitlines() if line.startswith(f"| {name}")).split("|")[7]
+    assert verdict == " yes (2 of 3 seeds gain) "
+    # a row without the seed it ran on (older results) is left out of the count, not guessed
+    text, _ = table.table([{k: v for k, v in r.items() if k != "seed"} for r in rows])
+    assert "seeds gain" not in text
